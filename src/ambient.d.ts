@@ -1,0 +1,17 @@
+// Minimal types for dependencies that ship none. Internal: no public type refers to them.
+declare module 'speedometer' {
+  function speedometer (seconds?: number): (delta?: number) => number
+  export default speedometer
+}
+declare module 'bencode' {
+  const bencode: {
+    encode (value: unknown): Buffer
+    decode (data: Uint8Array, start?: number, end?: number, encoding?: string): any
+    byteLength (value: unknown): number
+  }
+  export default bencode
+}
+declare module 'randombytes' {
+  function randombytes (size: number): Buffer
+  export default randombytes
+}

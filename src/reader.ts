@@ -1,0 +1,191 @@
+/**
+ * The incremental reader: a small state machine over incoming chunks.
+ *
+ * It frames the byte stream into a handshake and then length-prefixed messages and
+ * hands each one to its sink as (id, buffer, start, end) without copying when the
+ * body lies inside one chunk. Bytes that straddle chunks are assembled once into a
+ * buffer of exactly the needed size, so a large message arriving in many TCP
+ * segments costs linear time. A piece message is split into its 8-byte header and
+ * its block, so that a block arriving in its own chunk is handed out as a view.
+ *
+ * Lengths are checked the moment they are known (before any body is buffered):
+ * the length prefix against `maxMessageLength`, the id against its exact size.
+ */
+import { Buffer } from 'buffer'
+import { checkLength, HANDSHAKE_LENGTH, isProtocolHeader, looksLikeHandshake, u32, type Limits, MessageId } from './codec.js'
+import { ErrorCodes, WireError } from './errors.js'
+
+export interface ReaderSink {
+  /** A complete 68-byte handshake at buf[off..off+68). */
+  _onHandshakeBytes (buf: Buffer, off: number): void
+  /** A complete message: id and its payload at buf[start..end). */
+  _onMessage (id: number, buf: Buffer, start: number, end: number): void
+  /** A complete piece message. */
+  _onPiece (index: number, offset: number, block: Buffer): void
+  _onKeepAlive (): void
+  /** A framing error: the reader has stopped. */
+  _onReadError (err: WireError): void
+}
+
+const HANDSHAKE = 0
+const LENGTH = 1
+const ID = 2
+const BODY = 3
+const PIECE_HEAD = 4
+const PIECE_BLOCK = 5
+const STOPPED = 6
+
+export class MessageReader {
+  private _state: number
+  private _need: number
+  /** Bytes of a straddling unit gathered so far (0 when not assembling). */
+  private _fill = 0
+  /** Where a straddling unit is assembled: the small scratch or a buffer of `_need` bytes. */
+  private _acc: Buffer | null = null
+  private _scratch: Buffer | null = null
+  private _len = 0
+  private _id = 0
+  private _pieceIndex = 0
+  private _pieceOffset = 0
+  private readonly _sink: ReaderSink
+  readonly limits: Limits
+
+  constructor (sink: ReaderSink, limits: Limits, expectHandshake = true) {
+    this._sink = sink
+    this.limits = limits
+    this._state = expectHandshake ? HANDSHAKE : LENGTH
+    this._need = expectHandshake ? HANDSHAKE_LENGTH : 4
+  }
+
+  /** Bytes currently held for an incomplete unit. */
+  get buffered (): number {
+    return this._fill
+  }
+
+  get stopped (): boolean {
+    return this._state === STOPPED
+  }
+
+  /** Skip the BitTorrent handshake (it arrived another way, e.g. inside MSE's initial payload). */
+  expectMessages (): void {
+    if (this._state === HANDSHAKE) {
+      this._state = LENGTH
+      this._need = 4
+    }
+  }
+
+  stop (): void {
+    this._state = STOPPED
+    this._acc = null
+    this._fill = 0
+  }
+
+  write (chunk: Buffer): void {
+    const end = chunk.length
+    let off = 0
+    while (this._state !== STOPPED) {
+      const need = this._need
+      if (this._fill === 0 && end - off >= need) {
+        // the whole unit lies in this chunk: no copy
+        const start = off
+        off += need
+        this._complete(chunk, start, off)
+        continue
+      }
+      if (off === end) return
+      // assemble a unit that straddles chunks
+      if (this._fill === 0) {
+        if (this._state === HANDSHAKE && chunk[off] !== 19) {
+          this._fail(new WireError(ErrorCodes.BAD_HANDSHAKE, `not a BitTorrent handshake: first byte ${chunk[off]}, expected 19`))
+          return
+        }
+        // framing units go to a reused scratch; bodies, which may be handed to the
+        // application, get a buffer of their own
+        this._acc = this._state === BODY || this._state === PIECE_BLOCK
+          ? Buffer.allocUnsafe(need)
+          : (this._scratch ??= Buffer.allocUnsafe(HANDSHAKE_LENGTH))
+      }
+      const acc = this._acc as Buffer
+      const n = Math.min(need - this._fill, end - off)
+      acc.set(n === end - off && off === 0 ? chunk : chunk.subarray(off, off + n), this._fill)
+      this._fill += n
+      off += n
+      if (this._fill < need) return
+      this._fill = 0
+      this._acc = null
+      this._complete(acc, 0, need)
+    }
+  }
+
+  private _fail (err: WireError): void {
+    this.stop()
+    this._sink._onReadError(err)
+  }
+
+  private _complete (buf: Buffer, start: number, end: number): void {
+    switch (this._state) {
+      case LENGTH: {
+        const len = u32(buf, start)
+        if (len === 0) {
+          this._sink._onKeepAlive()
+          return
+        }
+        if (len > this.limits.maxMessageLength) {
+          if (looksLikeHandshake(buf, start)) {
+            this._fail(new WireError(ErrorCodes.DUPLICATE_HANDSHAKE, 'second handshake on the same wire'))
+          } else {
+            this._fail(new WireError(ErrorCodes.MESSAGE_TOO_LONG, `message too long: ${len} bytes, limit ${this.limits.maxMessageLength}`))
+          }
+          return
+        }
+        this._len = len
+        this._state = ID
+        this._need = 1
+        return
+      }
+      case ID: {
+        const id = buf[start]
+        const err = checkLength(id, this._len, this.limits)
+        if (err) { this._fail(err); return }
+        this._id = id
+        if (id === MessageId.PIECE) {
+          this._state = PIECE_HEAD
+          this._need = 8
+        } else if (this._len === 1) {
+          this._state = LENGTH
+          this._need = 4
+          this._sink._onMessage(id, buf, end, end)
+        } else {
+          this._state = BODY
+          this._need = this._len - 1
+        }
+        return
+      }
+      case BODY:
+        this._state = LENGTH
+        this._need = 4
+        this._sink._onMessage(this._id, buf, start, end)
+        return
+      case PIECE_HEAD:
+        this._pieceIndex = u32(buf, start)
+        this._pieceOffset = u32(buf, start + 4)
+        this._state = PIECE_BLOCK
+        this._need = this._len - 9
+        return
+      case PIECE_BLOCK:
+        this._state = LENGTH
+        this._need = 4
+        this._sink._onPiece(this._pieceIndex, this._pieceOffset,
+          start === 0 && end === buf.length ? buf : buf.subarray(start, end))
+        return
+      case HANDSHAKE:
+        if (!isProtocolHeader(buf, start)) {
+          this._fail(new WireError(ErrorCodes.BAD_HANDSHAKE, 'not a BitTorrent handshake: bad protocol string'))
+          return
+        }
+        this._state = LENGTH
+        this._need = 4
+        this._sink._onHandshakeBytes(buf, start)
+    }
+  }
+}

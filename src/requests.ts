@@ -1,0 +1,111 @@
+/**
+ * Request bookkeeping: the pending requests of one direction.
+ *
+ * `list` is the public array (`wire.requests`, `wire.peerRequests`) in the order the
+ * requests were made; `pull` finds a request by (piece, offset, length) through a map,
+ * so matching a reply is O(1) however many are in flight, and removing the oldest
+ * (the usual case: replies arrive in order) is O(1) too.
+ */
+
+export type RequestCallback = (err: Error | null, block?: any) => void
+
+export class Request {
+  piece: number
+  offset: number
+  length: number
+  callback: RequestCallback
+  /** Next request with the same (piece, offset) but another length: rare. */
+  _same: Request | null = null
+
+  constructor (piece: number, offset: number, length: number, callback: RequestCallback) {
+    this.piece = piece
+    this.offset = offset
+    this.length = length
+    this.callback = callback
+  }
+}
+
+function keyOf (piece: number, offset: number): number | string {
+  // exact as a number while piece * 2^32 + offset stays below 2^53
+  return piece < 0x200000 ? piece * 0x100000000 + offset : piece + ':' + offset
+}
+
+export class RequestList {
+  readonly list: Request[] = []
+  private _map: Map<number | string, Request> | null = null
+
+  get length (): number {
+    return this.list.length
+  }
+
+  add (req: Request): void {
+    const map = (this._map ??= new Map())
+    const key = keyOf(req.piece, req.offset)
+    const head = map.get(key)
+    if (head === undefined) map.set(key, req)
+    else {
+      let r = head
+      while (r._same !== null) r = r._same
+      r._same = req
+    }
+    this.list.push(req)
+  }
+
+  /** Find and remove the request (piece, offset, length); null when there is none. */
+  pull (piece: number, offset: number, length: number): Request | null {
+    const map = this._map
+    if (map === null) return null
+    const key = keyOf(piece, offset)
+    let req = map.get(key)
+    if (req === undefined) return null
+    if (req.length === length) {
+      if (req._same === null) map.delete(key)
+      else { map.set(key, req._same); req._same = null }
+    } else {
+      let prev = req
+      req = req._same ?? undefined
+      while (req !== undefined && req.length !== length) { prev = req; req = req._same ?? undefined }
+      if (req === undefined) return null
+      prev._same = req._same
+      req._same = null
+    }
+    this._removeFromList(req)
+    return req
+  }
+
+  /** Remove and return the oldest request. */
+  shift (): Request | undefined {
+    const req = this.list[0]
+    if (req !== undefined) this.pull(req.piece, req.offset, req.length)
+    return req
+  }
+
+  /** Remove every request, returning them oldest first. */
+  clear (): Request[] {
+    const all = this.list.splice(0, this.list.length)
+    for (const r of all) r._same = null
+    this._map = null
+    return all
+  }
+
+  /** Remove the requests for which `keep` is false, returning them. */
+  removeWhere (drop: (req: Request) => boolean): Request[] {
+    const dropped: Request[] = []
+    for (const req of this.list.slice()) {
+      if (drop(req)) {
+        this.pull(req.piece, req.offset, req.length)
+        dropped.push(req)
+      }
+    }
+    return dropped
+  }
+
+  private _removeFromList (req: Request): void {
+    const list = this.list
+    if (list[0] === req) { list.shift(); return }
+    const last = list.length - 1
+    if (list[last] === req) { list.pop(); return }
+    const i = list.indexOf(req)
+    if (i !== -1) list.splice(i, 1)
+  }
+}

@@ -1,0 +1,840 @@
+/**
+ * The Wire: one BitTorrent peer connection as a Duplex stream.
+ *
+ *   socket.pipe(wire).pipe(socket)
+ *
+ * Bytes from the peer are framed by the MessageReader (reader.ts) and dispatched
+ * here; outgoing messages are encoded by the codec (codec.ts); pending requests
+ * live in RequestLists (requests.ts); BEP 10 extensions in the ExtensionRegistry
+ * (extensions.ts). Every byte from the peer is treated as hostile: a malformed
+ * message destroys the wire with a coded WireError, never a throw.
+ */
+import { Buffer } from 'buffer'
+import stream from 'readable-stream'
+import bencode from 'bencode'
+import BitField from 'bitfield'
+import createDebug from 'debug'
+import randombytes from 'randombytes'
+import speedometer from 'speedometer'
+import * as codec from './codec.js'
+import { MessageId, u32, type ReservedBitName } from './codec.js'
+import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
+import { ExtensionRegistry, type ExtensionConstructor, type ExtensionHandler } from './extensions.js'
+import { MessageReader, type ReaderSink } from './reader.js'
+import { Request, RequestList, type RequestCallback } from './requests.js'
+import { isUint32, toBuffer } from './util.js'
+
+const debug = createDebug('bittorrent-protocol')
+
+const KEEP_ALIVE_INTERVAL = 55000
+const ALLOWED_FAST_SET_MAX_LENGTH = 100
+
+export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'webrtc' | 'webSeed' | 'utpIncoming' | 'utpOutgoing' | null
+
+export interface WireOptions {
+  /** Connection type, as in 3.5.5's first constructor argument. */
+  type?: WireType
+  /** 3.5.5's `retries` (MSE: an outgoing wire with 0 retries starts encrypted). */
+  retries?: number
+  /** 3.5.5's `peEnabled`: accept (incoming) or start (outgoing) an MSE handshake. */
+  peEnabled?: boolean
+  /** Largest length prefix accepted, checked before any body is buffered. */
+  maxMessageLength?: number
+  /** Largest number of pieces a peer's bitfield / have / request may refer to. */
+  maxPieces?: number
+  /** Cap on the peer's pending requests; requests past it are rejected (fast) or dropped. */
+  maxPeerRequests?: number
+}
+
+export interface HandshakeExtensions {
+  /** BEP 5: we participate in the DHT. */
+  dht?: boolean
+  /** BEP 6: fast extension. */
+  fast?: boolean
+  /** BEP 10: extension protocol (always on, as in 3.5.5, unless explicitly false). */
+  extended?: boolean
+  /** BEP 52: BitTorrent v2. */
+  v2?: boolean
+  /** Additional raw reserved bits to OR into our handshake (8 bytes). */
+  reserved?: Uint8Array | string
+  [name: string]: unknown
+}
+
+export interface PeerExtensions extends Record<ReservedBitName, boolean> {
+  dht: boolean
+  fast: boolean
+  extended: boolean
+  v2: boolean
+}
+
+/** `peerPieces` after the peer sent have-all (BEP 6). */
+export class HaveAllBitField {
+  buffer = new Uint8Array(0)
+  get length (): number { return Infinity }
+  get (_index: number): boolean { return true }
+  set (_index: number, _value?: boolean): void {}
+}
+
+export interface WireEvents {
+  handshake: [infoHash: string, peerId: string, extensions: PeerExtensions]
+  choke: []
+  unchoke: []
+  interested: []
+  uninterested: []
+  have: [index: number]
+  bitfield: [bitfield: BitField]
+  request: [index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void]
+  piece: [index: number, offset: number, block: Buffer]
+  cancel: [index: number, offset: number, length: number]
+  port: [port: number]
+  'keep-alive': []
+  extended: [ext: string | number, payload: any]
+  timeout: []
+  upload: [bytes: number]
+  download: [bytes: number]
+  suggest: [index: number]
+  'have-all': []
+  'have-none': []
+  reject: [index: number, offset: number, length: number]
+  'allowed-fast': [index: number]
+  unknownmessage: [message: Buffer]
+  pe1: []
+  pe2: []
+  pe3: [sKeyHash: string]
+  pe4: []
+  close: []
+  end: []
+  finish: []
+  error: [err: Error]
+}
+
+type Listener<K extends keyof WireEvents> = (...args: WireEvents[K]) => void
+
+type AnyListener = (...args: any[]) => void
+
+export interface Wire {
+  on<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  on (event: string | symbol, listener: AnyListener): this
+  once<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  once (event: string | symbol, listener: AnyListener): this
+  addListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  addListener (event: string | symbol, listener: AnyListener): this
+  prependListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  prependListener (event: string | symbol, listener: AnyListener): this
+  prependOnceListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  prependOnceListener (event: string | symbol, listener: AnyListener): this
+  off<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  off (event: string | symbol, listener: AnyListener): this
+  removeListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  removeListener (event: string | symbol, listener: AnyListener): this
+  emit<K extends keyof WireEvents> (event: K, ...args: WireEvents[K]): boolean
+  emit (event: string | symbol, ...args: any[]): boolean
+}
+
+function noop (): void {}
+
+export class Wire extends stream.Duplex implements ReaderSink {
+  /** Remote peer id (hex). */
+  peerId: string | null = null
+  peerIdBuffer: Buffer | null = null
+  type: WireType
+  amChoking = true
+  amInterested = false
+  peerChoking = true
+  peerInterested = false
+  peerPieces: BitField | HaveAllBitField
+  /** What we announced in our handshake. */
+  extensions: Record<string, boolean> = {}
+  /** What the peer announced in its handshake (decoded reserved bits). */
+  peerExtensions: Partial<PeerExtensions> = {}
+  /** The peer's raw 8 reserved bytes (null before its handshake). */
+  peerReserved: Buffer | null = null
+  /** Our pending requests {piece, offset, length}. */
+  readonly requests: Request[]
+  /** The peer's pending requests {piece, offset, length}. */
+  readonly peerRequests: Request[]
+  /** Our extension ids: id -> name. */
+  readonly extendedMapping: Record<number, string>
+  /** The peer's extension ids: name -> id. */
+  peerExtendedMapping: Record<string, number> = {}
+  /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
+  extendedHandshake: Record<string, any> = {}
+  peerExtendedHandshake: Record<string, any> = {}
+  hasFast = false
+  allowedFastSet: number[] = []
+  peerAllowedFastSet: number[] = []
+  uploaded = 0
+  downloaded = 0
+  /** Requests from the peer we did not queue because its queue was full. */
+  droppedPeerRequests = 0
+
+  readonly maxMessageLength: number
+  readonly maxPieces: number
+  readonly maxPeerRequests: number
+
+  /** @internal */ _reader: MessageReader
+  /** @internal */ _requestList = new RequestList()
+  /** @internal */ _peerRequestList = new RequestList()
+  /** @internal */ _ext = new ExtensionRegistry()
+  /** @internal */ _handshakeSent = false
+  /** @internal */ _handshakeReceived = false
+  /** @internal */ _extendedHandshakeSent = false
+  /** @internal */ _finished = false
+  /** @internal */ _infoHash: Buffer | null = null
+  /** @internal */ _peEnabled: boolean
+  /** @internal */ _retries: number
+  /** @internal: set by MSE once a stream cipher is agreed. */
+  _encrypt: ((data: Uint8Array) => Buffer) | null = null
+  /** @internal: set by MSE once a stream cipher is agreed. */
+  _decrypt: ((data: Uint8Array) => Buffer) | null = null
+  /** @internal: while an MSE handshake runs, incoming bytes go to it instead of the reader. */
+  _intercept: ((chunk: Buffer) => void) | null = null
+
+  private _debugId: string | null = null
+  private _uploadSpeed: ((delta?: number) => number) | null = null
+  private _downloadSpeed: ((delta?: number) => number) | null = null
+  private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
+  private _timeout: ReturnType<typeof setTimeout> | null = null
+  private _timeoutMs = 0
+  private _timeoutUnref = false
+  private _timeoutExpiresAt = 0
+  private _dests: NodeJS.WritableStream[] | null = null
+  private _protocolFailure = false
+
+  constructor (type: WireType | WireOptions = null, retries = 0, peEnabled = false) {
+    super()
+    const opts: WireOptions = type !== null && typeof type === 'object' ? type : { type, retries, peEnabled }
+    this.type = opts.type ?? null
+    this._retries = opts.retries ?? 0
+    this._peEnabled = !!opts.peEnabled
+    this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
+    this.maxPeerRequests = positive(opts.maxPeerRequests, codec.DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests')
+    this.maxMessageLength = positive(opts.maxMessageLength, codec.DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength')
+    this.peerPieces = new BitField(0, { grow: this.maxPieces })
+    this.requests = this._requestList.list
+    this.peerRequests = this._peerRequestList.list
+    this.extendedMapping = this._ext.mapping
+    this._reader = new MessageReader(this, this, true)
+    if (debug.enabled) this._debug('new wire type=%s', this.type)
+    this.once('finish', this._onFinish)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Settings
+
+  /** Send a keep-alive every 55 s (or stop). */
+  setKeepAlive (enable: boolean): void {
+    if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
+    this._keepAliveInterval = null
+    if (enable === false || this._finished) return
+    this._keepAliveInterval = setInterval(() => this.keepAlive(), KEEP_ALIVE_INTERVAL)
+    this._keepAliveInterval.unref?.()
+  }
+
+  /** Fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
+  setTimeout (ms: number, unref?: boolean): void {
+    this._timeoutMs = ms
+    this._timeoutUnref = !!unref
+    this._resetTimeout(true)
+  }
+
+  /** Our current upload speed in bytes/s. */
+  uploadSpeed (delta?: number): number {
+    this._uploadSpeed ??= speedometer()
+    return this._uploadSpeed(delta)
+  }
+
+  /** Our current download speed in bytes/s. */
+  downloadSpeed (delta?: number): number {
+    this._downloadSpeed ??= speedometer()
+    return this._downloadSpeed(delta)
+  }
+
+  /** Use a BEP 10 extension: `new Extension(wire)`, reachable as `wire[name]`. */
+  use (Extension: ExtensionConstructor): void {
+    const name = Extension?.prototype?.name
+    if (!name) throw new Error('Extension class requires a "name" property on the prototype')
+    if (debug.enabled) this._debug('use extension.name=%s', name)
+    const handler: ExtensionHandler = new Extension(this)
+    if (typeof handler.onHandshake !== 'function') handler.onHandshake = noop
+    if (typeof handler.onExtendedHandshake !== 'function') handler.onExtendedHandshake = noop
+    if (typeof handler.onMessage !== 'function') handler.onMessage = noop
+    this._ext.add(name, handler)
+    ;(this as any)[name] = handler
+  }
+
+  // ---------------------------------------------------------------------------
+  // Outgoing messages
+
+  /** Send our handshake. infoHash and peerId: 20 bytes as Buffer, Uint8Array or 40-char hex. */
+  handshake (infoHash: Uint8Array | string, peerId: Uint8Array | string, extensions?: HandshakeExtensions): void {
+    const infoHashBuffer = toBuffer(infoHash, 'infoHash')
+    const peerIdBuffer = toBuffer(peerId, 'peerId')
+    if (infoHashBuffer.length !== 20 || peerIdBuffer.length !== 20) {
+      throw new Error('infoHash and peerId MUST have length 20')
+    }
+    if (this._handshakeSent) throw new Error('handshake already sent')
+    this._infoHash = infoHashBuffer
+    const reserved = Buffer.alloc(8)
+    if (extensions?.reserved !== undefined) {
+      const extra = toBuffer(extensions.reserved, 'reserved')
+      if (extra.length !== 8) throw new Error('reserved must be 8 bytes')
+      for (let i = 0; i < 8; i++) reserved[i] |= extra[i]
+    }
+    const ext = {
+      extended: extensions?.extended !== false,
+      dht: !!extensions?.dht,
+      fast: !!extensions?.fast,
+      v2: !!extensions?.v2
+    }
+    if (ext.extended) reserved[5] |= 0x10
+    if (ext.dht) reserved[7] |= 0x01
+    if (ext.fast) reserved[7] |= 0x04
+    if (ext.v2) reserved[7] |= 0x10
+    this.extensions = { ...codec.decodeReserved(reserved), ...ext }
+    if (this.extensions.fast && this.peerExtensions.fast) this.hasFast = true
+    if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), this.extensions)
+    this._push(codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer))
+    this._handshakeSent = true
+    if (this.peerExtensions.extended && this.extensions.extended && !this._extendedHandshakeSent) {
+      this._sendExtendedHandshake()
+    }
+  }
+
+  keepAlive (): void {
+    this._push(codec.KEEP_ALIVE)
+  }
+
+  choke (): void {
+    if (this.amChoking) return
+    this.amChoking = true
+    this._push(codec.CHOKE)
+    if (this.hasFast) {
+      // BEP 6: reject every pending request except those in the allowed-fast set
+      const allowed = this.allowedFastSet
+      for (const req of this._peerRequestList.removeWhere(r => !allowed.includes(r.piece))) {
+        this._push(codec.encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length))
+      }
+    } else {
+      this._peerRequestList.clear()
+    }
+  }
+
+  unchoke (): void {
+    if (!this.amChoking) return
+    this.amChoking = false
+    this._push(codec.UNCHOKE)
+  }
+
+  interested (): void {
+    if (this.amInterested) return
+    this.amInterested = true
+    this._push(codec.INTERESTED)
+  }
+
+  uninterested (): void {
+    if (!this.amInterested) return
+    this.amInterested = false
+    this._push(codec.NOT_INTERESTED)
+  }
+
+  have (index: number): void {
+    checkUint32(index, 'index')
+    this._push(codec.encodeIndex(MessageId.HAVE, index))
+  }
+
+  /** Send our bitfield: a BitField, Buffer or Uint8Array. */
+  bitfield (bitfield: BitField | Uint8Array | { buffer: Uint8Array }): void {
+    const bytes = ArrayBuffer.isView(bitfield) ? bitfield as Uint8Array : (bitfield as { buffer: Uint8Array }).buffer
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('bitfield must be a BitField, Buffer or Uint8Array')
+    this._push(codec.encodeHeader(MessageId.BITFIELD, bytes.length))
+    if (bytes.length > 0) this._push(bytes)
+  }
+
+  /** Request a block; `cb(err, block)` when it arrives, or with an error at once when the peer chokes us. */
+  request (index: number, offset: number, length: number, cb?: RequestCallback): void {
+    const callback = cb ?? noop
+    if (this._finished || this.destroyed) {
+      callback(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'))
+      return
+    }
+    if (this.peerChoking && !(this.hasFast && this.peerAllowedFastSet.includes(index))) {
+      callback(new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking'))
+      return
+    }
+    checkUint32(index, 'index')
+    checkUint32(offset, 'offset')
+    checkUint32(length, 'length')
+    this._requestList.add(new Request(index, offset, length, callback))
+    if (this._timeout === null) this._resetTimeout(true)
+    this._push(codec.encodeBlock(MessageId.REQUEST, index, offset, length))
+  }
+
+  /** Send a block. */
+  piece (index: number, offset: number, buffer: Uint8Array): void {
+    checkUint32(index, 'index')
+    checkUint32(offset, 'offset')
+    this._push(codec.encodePieceHeader(index, offset, buffer.length))
+    this._push(buffer)
+    this.uploaded += buffer.length
+    this.uploadSpeed(buffer.length)
+    this.emit('upload', buffer.length)
+  }
+
+  /** Cancel a request: its callback gets an error, and the peer is told. */
+  cancel (index: number, offset: number, length: number): void {
+    const req = this._requestList.pull(index, offset, length)
+    if (req !== null) this._callback(req, new WireError(ErrorCodes.REQUEST_CANCELLED, 'request was cancelled'), null)
+    this._push(codec.encodeBlock(MessageId.CANCEL, index, offset, length))
+  }
+
+  port (port: number): void {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('port must be 0..65535')
+    this._push(codec.encodePort(port))
+  }
+
+  suggest (index: number): void {
+    this._requireFast()
+    checkUint32(index, 'index')
+    this._push(codec.encodeIndex(MessageId.SUGGEST, index))
+  }
+
+  haveAll (): void {
+    this._requireFast()
+    this._push(codec.HAVE_ALL)
+  }
+
+  haveNone (): void {
+    this._requireFast()
+    this._push(codec.HAVE_NONE)
+  }
+
+  reject (index: number, offset: number, length: number): void {
+    this._requireFast()
+    this._peerRequestList.pull(index, offset, length)
+    this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+  }
+
+  allowedFast (index: number): void {
+    this._requireFast()
+    checkUint32(index, 'index')
+    if (!this.allowedFastSet.includes(index)) this.allowedFastSet.push(index)
+    this._push(codec.encodeIndex(MessageId.ALLOWED_FAST, index))
+  }
+
+  /** Send an extended message by the peer's name for it, or by id. Objects are bencoded. */
+  extended (ext: string | number, obj: unknown): void {
+    let id: number | undefined
+    if (typeof ext === 'string') id = this.peerExtendedMapping[ext]
+    else if (typeof ext === 'number') id = ext
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 255) {
+      throw new Error(`Unrecognized extension: ${String(ext)}`)
+    }
+    const payload: Uint8Array = obj instanceof Uint8Array ? obj : bencode.encode(obj)
+    this._push(codec.encodeExtendedHeader(id, payload.length))
+    if (payload.length > 0) this._push(payload)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Stream plumbing
+
+  override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
+    (this._dests ??= []).push(dest)
+    return super.pipe(dest, opts)
+  }
+
+  override end (...args: any[]): this {
+    if (!this._finished && !this.destroyed) {
+      if (debug.enabled) this._debug('end')
+      this._onNotInterested()
+      this._onChoke()
+    }
+    return (super.end as any)(...args)
+  }
+
+  override _read (): void {}
+
+  override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
+    if (this._finished) { cb(); return }
+    if (this._decrypt !== null) chunk = this._decrypt(chunk)
+    if (this._intercept !== null) this._intercept(chunk)
+    else this._reader.write(chunk)
+    cb()
+  }
+
+  override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
+    if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
+    this._shutdown(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
+    const dests = this._dests
+    this._dests = null
+    if (dests !== null) {
+      for (const dest of dests) {
+        const d = dest as any
+        if (d.destroyed || d.writableEnded) continue
+        // a peer that broke the protocol gets its connection closed at once; otherwise end it cleanly
+        if (this._protocolFailure && typeof d.destroy === 'function') d.destroy()
+        else d.end?.()
+      }
+    }
+    cb(err)
+  }
+
+  private _onFinish (): void {
+    if (debug.enabled) this._debug('finish')
+    this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
+    this.push(null)
+    // nobody reads us: let 'end' (and so 'close') happen anyway
+    if (this.readableFlowing !== true) this.resume()
+  }
+
+  /** Stop everything: timers, reader; fail every pending request. */
+  private _shutdown (err: Error): void {
+    if (this._finished) return
+    this._finished = true
+    this._intercept = null
+    this._reader.stop()
+    if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
+    this._keepAliveInterval = null
+    this._peerRequestList.clear()
+    for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
+    if (this._timeout !== null) clearTimeout(this._timeout)
+    this._timeout = null
+  }
+
+  /** @internal Queue bytes for the peer. */
+  _push (data: Uint8Array): void {
+    if (this._finished || this.destroyed) return
+    this.push(this._encrypt !== null ? this._encrypt(data) : data)
+  }
+
+  /** @internal A protocol violation by the peer: close the wire with a coded error. */
+  _fail (code: ErrorCode, message: string): void {
+    this._failWith(new WireError(code, message))
+  }
+
+  /** @internal */
+  _failWith (err: WireError): void {
+    if (this.destroyed) return
+    if (debug.enabled) this._debug('protocol error %s: %s', err.code, err.message)
+    this._protocolFailure = true
+    this._reader.stop()
+    this._shutdown(err)
+    // A remote peer must never crash a process that attached no 'error' listener.
+    if (this.listenerCount('error') > 0) this.destroy(err)
+    else this.destroy()
+  }
+
+  // ---------------------------------------------------------------------------
+  // Incoming (ReaderSink)
+
+  /** @internal */
+  _onReadError (err: WireError): void {
+    this._failWith(err)
+  }
+
+  /** @internal */
+  _onKeepAlive (): void {
+    this.emit('keep-alive')
+  }
+
+  /** @internal */
+  _onHandshakeBytes (buf: Buffer, off: number): void {
+    const reserved = Buffer.from(buf.subarray(off + 20, off + 28))
+    const infoHash = Buffer.from(buf.subarray(off + 28, off + 48))
+    const peerId = Buffer.from(buf.subarray(off + 48, off + 68))
+    this._onHandshake(infoHash, peerId, reserved)
+  }
+
+  /** @internal */
+  _onHandshake (infoHashBuffer: Buffer, peerIdBuffer: Buffer, reserved: Buffer): void {
+    if (this._handshakeReceived) {
+      this._fail(ErrorCodes.DUPLICATE_HANDSHAKE, 'second handshake on the same wire')
+      return
+    }
+    this._handshakeReceived = true
+    const infoHash = infoHashBuffer.toString('hex')
+    const peerId = peerIdBuffer.toString('hex')
+    const extensions = codec.decodeReserved(reserved) as PeerExtensions
+    if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, extensions)
+    this.peerId = peerId
+    this.peerIdBuffer = peerIdBuffer
+    this.peerReserved = reserved
+    this.peerExtensions = extensions
+    if (this.extensions.fast && extensions.fast) this.hasFast = true
+    this.emit('handshake', infoHash, peerId, extensions)
+    if (this._finished) return
+    const handlers = this._ext.handlers
+    for (const name in handlers) handlers[name].onHandshake!(infoHash, peerId, extensions)
+    if (extensions.extended && this._handshakeSent && this.extensions.extended && !this._extendedHandshakeSent) {
+      this._sendExtendedHandshake()
+    }
+  }
+
+  /** @internal */
+  _onMessage (id: number, buf: Buffer, start: number, end: number): void {
+    switch (id) {
+      case MessageId.CHOKE: return this._onChoke()
+      case MessageId.UNCHOKE: return this._onUnchoke()
+      case MessageId.INTERESTED: return this._onInterested()
+      case MessageId.NOT_INTERESTED: return this._onNotInterested()
+      case MessageId.HAVE: return this._onHave(u32(buf, start))
+      case MessageId.BITFIELD: return this._onBitfield(buf, start, end)
+      case MessageId.REQUEST: return this._onRequest(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
+      case MessageId.CANCEL: return this._onCancel(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
+      case MessageId.PORT: return this._onPort((buf[start] << 8) | buf[start + 1])
+      case MessageId.SUGGEST: return this._onSuggest(u32(buf, start))
+      case MessageId.HAVE_ALL: return this._onHaveAll()
+      case MessageId.HAVE_NONE: return this._onHaveNone()
+      case MessageId.REJECT: return this._onReject(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
+      case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
+      case MessageId.EXTENDED: return this._onExtended(buf[start], buf.subarray(start + 1, end))
+      default: return this._onUnknown(id, buf, start, end)
+    }
+  }
+
+  /** @internal */
+  _onUnknown (id: number, buf: Buffer, start: number, end: number): void {
+    if (debug.enabled) this._debug('got unknown message id=%d', id)
+    const msg = Buffer.allocUnsafe(1 + end - start)
+    msg[0] = id
+    msg.set(buf.subarray(start, end), 1)
+    this.emit('unknownmessage', msg)
+  }
+
+  private _onChoke (): void {
+    this.peerChoking = true
+    this.emit('choke')
+    if (!this.hasFast) {
+      const err = new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking')
+      for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
+    }
+  }
+
+  private _onUnchoke (): void {
+    this.peerChoking = false
+    this.emit('unchoke')
+  }
+
+  private _onInterested (): void {
+    this.peerInterested = true
+    this.emit('interested')
+  }
+
+  private _onNotInterested (): void {
+    this.peerInterested = false
+    this.emit('uninterested')
+  }
+
+  private _checkIndex (index: number, what: string): boolean {
+    if (index < this.maxPieces) return true
+    this._fail(ErrorCodes.PIECE_INDEX_OUT_OF_RANGE, `${what} for piece ${index}, beyond the ${this.maxPieces} pieces this wire accepts`)
+    return false
+  }
+
+  private _checkBlock (index: number, length: number, what: string): boolean {
+    if (length === 0 || length > codec.MAX_BLOCK_LENGTH) {
+      this._fail(ErrorCodes.REQUEST_TOO_LARGE, `${what} of ${length} bytes: must be 1..${codec.MAX_BLOCK_LENGTH}`)
+      return false
+    }
+    return this._checkIndex(index, what)
+  }
+
+  private _onHave (index: number): void {
+    if (!this._checkIndex(index, 'have')) return
+    const pieces = this.peerPieces
+    if (pieces.get(index)) return
+    pieces.set(index, true)
+    this.emit('have', index)
+  }
+
+  private _onBitfield (buf: Buffer, start: number, end: number): void {
+    // a copy: the bitfield lives on and is changed by later `have`s
+    const bytes = Buffer.allocUnsafe(end - start)
+    bytes.set(buf.subarray(start, end))
+    this.peerPieces = new BitField(bytes, { grow: this.maxPieces })
+    this.emit('bitfield', this.peerPieces)
+  }
+
+  private _onRequest (index: number, offset: number, length: number): void {
+    if (!this._checkBlock(index, length, 'request')) return
+    if (this.amChoking && !(this.hasFast && this.allowedFastSet.includes(index))) {
+      if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+      return
+    }
+    if (this._peerRequestList.length >= this.maxPeerRequests) {
+      this.droppedPeerRequests++
+      if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+      return
+    }
+    const list = this._peerRequestList
+    const respond = (err: Error | null, block?: Uint8Array): void => {
+      if (list.pull(index, offset, length) !== req) return
+      if (err || block === undefined || block === null) {
+        if (debug.enabled) this._debug('error satisfying request index=%d offset=%d length=%d (%s)', index, offset, length, err?.message)
+        if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+        return
+      }
+      this.piece(index, offset, block)
+    }
+    const req = new Request(index, offset, length, respond)
+    list.add(req)
+    this.emit('request', index, offset, length, respond)
+  }
+
+  /** @internal */
+  _onPiece (index: number, offset: number, block: Buffer): void {
+    const req = this._requestList.pull(index, offset, block.length)
+    if (req !== null) this._callback(req, null, block)
+    this.downloaded += block.length
+    this.downloadSpeed(block.length)
+    this.emit('download', block.length)
+    this.emit('piece', index, offset, block)
+  }
+
+  private _onCancel (index: number, offset: number, length: number): void {
+    if (!this._checkBlock(index, length, 'cancel')) return
+    this._peerRequestList.pull(index, offset, length)
+    this.emit('cancel', index, offset, length)
+  }
+
+  private _onPort (port: number): void {
+    this.emit('port', port)
+  }
+
+  private _fastOnly (what: string): boolean {
+    if (this.hasFast) return true
+    this._fail(ErrorCodes.FAST_NOT_NEGOTIATED, `${what} from a peer that did not negotiate the fast extension`)
+    return false
+  }
+
+  private _onSuggest (index: number): void {
+    if (!this._fastOnly('suggest') || !this._checkIndex(index, 'suggest')) return
+    this.emit('suggest', index)
+  }
+
+  private _onHaveAll (): void {
+    if (!this._fastOnly('have-all')) return
+    this.peerPieces = new HaveAllBitField()
+    this.emit('have-all')
+  }
+
+  private _onHaveNone (): void {
+    if (!this._fastOnly('have-none')) return
+    this.peerPieces = new BitField(0, { grow: this.maxPieces })
+    this.emit('have-none')
+  }
+
+  private _onReject (index: number, offset: number, length: number): void {
+    if (!this._fastOnly('reject') || !this._checkBlock(index, length, 'reject')) return
+    const req = this._requestList.pull(index, offset, length)
+    if (req !== null) this._callback(req, new WireError(ErrorCodes.REQUEST_REJECTED, 'request was rejected'), null)
+    this.emit('reject', index, offset, length)
+  }
+
+  private _onAllowedFast (index: number): void {
+    if (!this._fastOnly('allowed-fast') || !this._checkIndex(index, 'allowed-fast')) return
+    const set = this.peerAllowedFastSet
+    if (!set.includes(index)) {
+      set.push(index)
+      if (set.length > ALLOWED_FAST_SET_MAX_LENGTH) set.shift()
+    }
+    this.emit('allowed-fast', index)
+  }
+
+  private _onExtended (ext: number, payload: Buffer): void {
+    if (ext === 0) {
+      let info: unknown
+      try {
+        info = bencode.decode(payload)
+      } catch (err) {
+        if (debug.enabled) this._debug('ignoring invalid extended handshake: %s', (err as Error).message)
+        return
+      }
+      if (info === null || typeof info !== 'object' || Array.isArray(info) || ArrayBuffer.isView(info)) {
+        if (debug.enabled) this._debug('ignoring extended handshake that is not a dictionary')
+        return
+      }
+      const handshake = info as Record<string, any>
+      this.peerExtendedHandshake = handshake
+      ExtensionRegistry.applyPeerMapping(this.peerExtendedMapping, handshake.m)
+      const handlers = this._ext.handlers
+      for (const name in handlers) {
+        if (this.peerExtendedMapping[name]) handlers[name].onExtendedHandshake!(handshake)
+        if (this._finished) return
+      }
+      this.emit('extended', 'handshake', handshake)
+      return
+    }
+    const name = this._ext.mapping[ext]
+    if (name !== undefined) {
+      this._ext.handlers[name].onMessage!(payload)
+      if (this._finished) return
+      this.emit('extended', name, payload)
+    } else {
+      this.emit('extended', ext, payload)
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Helpers
+
+  private _sendExtendedHandshake (): void {
+    const msg = Object.assign({}, this.extendedHandshake)
+    msg.m = this._ext.m()
+    this.extended(0, bencode.encode(msg))
+    this._extendedHandshakeSent = true
+  }
+
+  private _requireFast (): void {
+    if (!this.hasFast) throw new Error('fast extension is disabled')
+  }
+
+  private _callback (req: Request, err: Error | null, block: Buffer | null): void {
+    this._resetTimeout(!this.peerChoking && !this._finished)
+    req.callback(err, block)
+  }
+
+  private _resetTimeout (setAgain: boolean): void {
+    if (!setAgain || !this._timeoutMs || this._requestList.length === 0) {
+      if (this._timeout !== null) clearTimeout(this._timeout)
+      this._timeout = null
+      this._timeoutExpiresAt = 0
+      return
+    }
+    const expiresAt = Date.now() + this._timeoutMs
+    if (this._timeout !== null) {
+      // close enough: keep the running timer rather than re-arm it for every reply
+      if (expiresAt - this._timeoutExpiresAt < this._timeoutMs * 0.05) return
+      clearTimeout(this._timeout)
+    }
+    this._timeoutExpiresAt = expiresAt
+    this._timeout = setTimeout(() => this._onTimeout(), this._timeoutMs)
+    if (this._timeoutUnref) this._timeout.unref?.()
+  }
+
+  private _onTimeout (): void {
+    this._timeout = null
+    if (debug.enabled) this._debug('request timed out')
+    const req = this._requestList.shift()
+    if (req !== undefined) this._callback(req, new WireError(ErrorCodes.REQUEST_TIMEOUT, 'request has timed out'), null)
+    this.emit('timeout')
+  }
+
+  /** @internal */
+  _debug (fmt: string, ...args: unknown[]): void {
+    this._debugId ??= randombytes(4).toString('hex')
+    debug('[' + this._debugId + '] ' + fmt, ...args)
+  }
+}
+
+function positive (value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`)
+  return value
+}
+
+function checkUint32 (n: number, what: string): void {
+  if (!isUint32(n)) throw new RangeError(`${what} must be an integer 0..2^32-1`)
+}
+
+export default Wire
