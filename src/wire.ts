@@ -12,7 +12,7 @@
 import { Buffer } from 'buffer'
 import stream from 'readable-stream'
 import bencode from 'bencode'
-import BitField from 'bitfield'
+import { BitField } from './bitfield.js'
 import createDebug from 'debug'
 import randombytes from 'randombytes'
 import speedometer from 'speedometer'
