@@ -130,12 +130,13 @@ export class MessageReader {
           this._sink._onKeepAlive()
           return
         }
+        // "\x13Bit" is a second handshake whatever maxMessageLength admits
+        if (looksLikeHandshake(buf, start)) {
+          this._fail(new WireError(ErrorCodes.DUPLICATE_HANDSHAKE, 'second handshake on the same wire'))
+          return
+        }
         if (len > this.limits.maxMessageLength) {
-          if (looksLikeHandshake(buf, start)) {
-            this._fail(new WireError(ErrorCodes.DUPLICATE_HANDSHAKE, 'second handshake on the same wire'))
-          } else {
-            this._fail(new WireError(ErrorCodes.MESSAGE_TOO_LONG, `message too long: ${len} bytes, limit ${this.limits.maxMessageLength}`))
-          }
+          this._fail(new WireError(ErrorCodes.MESSAGE_TOO_LONG, `message too long: ${len} bytes, limit ${this.limits.maxMessageLength}`))
           return
         }
         this._len = len

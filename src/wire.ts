@@ -114,21 +114,21 @@ type AnyListener = (...args: any[]) => void
 
 export interface Wire {
   on<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  on (event: string | symbol, listener: AnyListener): this
+  on<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   once<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  once (event: string | symbol, listener: AnyListener): this
+  once<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   addListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  addListener (event: string | symbol, listener: AnyListener): this
+  addListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   prependListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  prependListener (event: string | symbol, listener: AnyListener): this
+  prependListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   prependOnceListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  prependOnceListener (event: string | symbol, listener: AnyListener): this
+  prependOnceListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   off<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  off (event: string | symbol, listener: AnyListener): this
+  off<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   removeListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  removeListener (event: string | symbol, listener: AnyListener): this
+  removeListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   emit<K extends keyof WireEvents> (event: K, ...args: WireEvents[K]): boolean
-  emit (event: string | symbol, ...args: any[]): boolean
+  emit<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, ...args: any[]): boolean
 }
 
 function noop (): void {}
@@ -199,6 +199,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _timeoutUnref = false
   private _timeoutExpiresAt = 0
   private _dests: NodeJS.WritableStream[] | null = null
+  /** Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
+  private _sources: Set<{ unpipe?: (dest: any) => unknown }> | null = null
   private _protocolFailure = false
 
   constructor (type: WireType | WireOptions = null, retries = 0, peEnabled = false) {
@@ -217,6 +219,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
     this.once('finish', this._onFinish)
+    this.on('pipe', (src: any) => { (this._sources ??= new Set()).add(src) })
+    this.on('unpipe', (src: any) => { this._sources?.delete(src) })
   }
 
   // ---------------------------------------------------------------------------
@@ -519,6 +523,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._protocolFailure = true
     this._reader.stop()
     this._shutdown(err)
+    // `src.pipe(wire)` listens for 'error' on us and rethrows when its listener is the only one:
+    // that listener is not the application's. Unpipe such sources first (their listener goes).
+    if (this._sources !== null) for (const src of [...this._sources]) src.unpipe?.(this)
     // A remote peer must never crash a process that attached no 'error' listener.
     if (this.listenerCount('error') > 0) this.destroy(err)
     else this.destroy()
@@ -767,8 +774,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
     }
     const name = this._ext.mapping[ext]
     if (name !== undefined) {
-      this._ext.handlers[name].onMessage!(payload)
-      if (this._finished) return
+      // extendedMapping is public: a name may be mapped without a handler
+      const handler = this._ext.handlers[name]
+      if (handler !== undefined) {
+        handler.onMessage!(payload)
+        if (this._finished) return
+      }
       this.emit('extended', name, payload)
     } else {
       this.emit('extended', ext, payload)

@@ -1,0 +1,241 @@
+// The behaviour people depend on: choke / request / timeout / cancel / end rules, BEP 6 rules, use().
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import Wire from 'bittorrent-protocol'
+import { pair, event, INFO_HASH, PEER_A, PEER_B } from './helpers.mjs'
+
+function pending (wire, i, o, l) {
+  return new Promise(resolve => wire.request(i, o, l, (err, buf) => resolve({ err, buf })))
+}
+
+test('request while choked fails at once (synchronously) with PEER_CHOKED', async () => {
+  const { a } = await pair()
+  let called = null
+  a.request(0, 0, 16, err => { called = err })
+  assert.ok(called, 'callback ran synchronously')
+  assert.equal(called.code, 'ERR_BT_PEER_CHOKED')
+  assert.equal(a.requests.length, 0)
+})
+
+test('peer choke fails all our pending requests (no fast)', async () => {
+  const { a, b } = await pair()
+  const u = event(a, 'unchoke')
+  b.unchoke()
+  await u
+  const r1 = pending(a, 0, 0, 16)
+  const r2 = pending(a, 0, 16, 16)
+  assert.equal(a.requests.length, 2)
+  b.choke()
+  const [x, y] = await Promise.all([r1, r2])
+  assert.equal(x.err.code, 'ERR_BT_PEER_CHOKED')
+  assert.equal(y.err.code, 'ERR_BT_PEER_CHOKED')
+  assert.equal(a.requests.length, 0)
+})
+
+test('our choke drops the peer\'s pending requests (no fast)', async () => {
+  const { a, b } = await pair()
+  const u = event(b, 'unchoke')
+  a.unchoke()
+  await u
+  let responds = []
+  a.on('request', (i, o, l, respond) => responds.push(respond))
+  b.request(0, 0, 16, () => {})
+  b.request(1, 0, 16, () => {})
+  assert.equal(a.peerRequests.length, 2)
+  a.choke()
+  assert.equal(a.peerRequests.length, 0)
+  // a late response is not sent
+  responds[0](null, Buffer.alloc(16))
+  assert.equal(a.uploaded, 0)
+})
+
+test('BEP 6: peer choke does not fail requests; rejects do', async () => {
+  const { a, b } = await pair({ fast: true })
+  const u = event(a, 'unchoke')
+  b.unchoke()
+  await u
+  const r = pending(a, 0, 0, 16)
+  let pendingAtChoke = -1
+  a.once('choke', () => { pendingAtChoke = a.requests.length })
+  b.choke()
+  assert.equal(pendingAtChoke, 1, 'still pending after choke under fast')
+  // b (choking) rejected it already? Under fast, b rejects pending requests not in its allowed-fast set when it chokes
+  const { err } = await r
+  assert.equal(err.code, 'ERR_BT_REQUEST_REJECTED')
+  assert.equal(a.requests.length, 0)
+})
+
+test('BEP 6: our choke rejects pending requests outside the allowed-fast set, keeps allowed ones', async () => {
+  const { a, b } = await pair({ fast: true })
+  a.allowedFast(5)
+  const u = event(b, 'unchoke')
+  a.unchoke()
+  await u
+  const r1 = pending(b, 1, 0, 16)
+  const r5 = pending(b, 5, 0, 16)
+  assert.equal(a.peerRequests.length, 2)
+  const rejected = event(b, 'reject')
+  a.choke()
+  assert.deepEqual(await rejected, [1, 0, 16])
+  assert.equal((await r1).err.code, 'ERR_BT_REQUEST_REJECTED')
+  assert.deepEqual(a.peerRequests.map(r => r.piece), [5])
+  assert.equal(b.requests.length, 1)
+  // the allowed one may still be served while choked
+  const served = r5
+  a.once('request', () => {})
+  const req = a.peerRequests[0]
+  a.piece(req.piece, req.offset, Buffer.alloc(16, 1))
+  const { err, buf } = await served
+  assert.equal(err, null)
+  assert.deepEqual(buf, Buffer.alloc(16, 1))
+})
+
+test('BEP 6: a request while we choke is rejected (fast) or ignored (no fast)', async () => {
+  {
+    const { a, b } = await pair({ fast: true })
+    b.peerChoking = false // pretend b thinks it is unchoked, to get the request out
+    const r = pending(b, 3, 0, 16)
+    assert.equal((await r).err.code, 'ERR_BT_REQUEST_REJECTED')
+    assert.equal(a.peerRequests.length, 0)
+  }
+  {
+    const { a, b } = await pair()
+    b.peerChoking = false
+    let requests = 0
+    a.on('request', () => requests++)
+    b.request(3, 0, 16, () => {})
+    const ka = event(a, 'keep-alive')
+    b.keepAlive()
+    await ka
+    assert.equal(requests, 0)
+    assert.equal(a.peerRequests.length, 0)
+  }
+})
+
+test('BEP 6: allowed-fast lets us request while choked', async () => {
+  const { a, b } = await pair({ fast: true })
+  const af = event(a, 'allowed-fast')
+  b.allowedFast(2)
+  await af
+  const req = event(b, 'request')
+  let err = 'unset'
+  a.request(2, 0, 8, e => { err = e })
+  await req
+  assert.equal(err, 'unset', 'not failed at once')
+  let err2 = null
+  a.request(3, 0, 8, e => { err2 = e })
+  assert.equal(err2.code, 'ERR_BT_PEER_CHOKED')
+})
+
+test('request timeout: the oldest request fails, timeout is emitted, timer unref works', async (t) => {
+  const { a, b } = await pair()
+  const u = event(a, 'unchoke')
+  b.unchoke()
+  await u
+  a.setTimeout(50, true)
+  const keepLoop = setInterval(() => {}, 1000) // the wire's timer is unref'd
+  t.after(() => clearInterval(keepLoop))
+  const first = pending(a, 0, 0, 16)
+  const second = pending(a, 0, 16, 16)
+  const timedOut = event(a, 'timeout')
+  const r = await first
+  await timedOut
+  assert.equal(r.err.code, 'ERR_BT_REQUEST_TIMEOUT')
+  assert.match(r.err.message, /timed out/)
+  assert.deepEqual(a.requests.map(x => x.offset), [16])
+  const r2 = await second
+  assert.equal(r2.err.code, 'ERR_BT_REQUEST_TIMEOUT')
+  assert.equal(a.requests.length, 0)
+  a.setTimeout(0)
+})
+
+test('end(): fails every pending request, emits uninterested/choke as 3.5.5, closes the stream', async () => {
+  const { a, b } = await pair()
+  const u = event(a, 'unchoke')
+  b.unchoke()
+  await u
+  a.setKeepAlive(true)
+  const r = pending(a, 0, 0, 16)
+  const seen = []
+  a.on('choke', () => seen.push('choke'))
+  a.on('uninterested', () => seen.push('uninterested'))
+  const closed = event(b, 'end')
+  a.end()
+  const { err } = await r
+  assert.ok(err)
+  assert.deepEqual(seen, ['uninterested', 'choke'])
+  await closed
+  let late = null
+  a.request(0, 0, 16, e => { late = e })
+  assert.equal(late.code, 'ERR_BT_WIRE_CLOSED')
+})
+
+test('destroy(): fails every pending request, clears timers, emits close', async () => {
+  const { a, b } = await pair()
+  const u = event(a, 'unchoke')
+  b.unchoke()
+  await u
+  a.setKeepAlive(true)
+  a.setTimeout(10000)
+  const r1 = pending(a, 0, 0, 16)
+  const r2 = pending(a, 1, 0, 16)
+  const closed = event(a, 'close')
+  a.destroy()
+  const [x, y] = await Promise.all([r1, r2])
+  assert.equal(x.err.code, 'ERR_BT_WIRE_CLOSED')
+  assert.equal(y.err.code, 'ERR_BT_WIRE_CLOSED')
+  await closed
+  assert.equal(a.destroyed, true)
+  assert.equal(a.requests.length, 0)
+  // nothing keeps the event loop alive: the test would hang otherwise (timers cleared)
+})
+
+test('use(): custom extension gets onHandshake, onExtendedHandshake (same name only), onMessage; ids from 1', async () => {
+  const calls = []
+  function makeExt (name) {
+    class Ext {
+      constructor (wire) { this.wire = wire; calls.push(`${name}:new`) }
+      onHandshake (infoHash, peerId, ext) { calls.push(`${name}:handshake:${infoHash === INFO_HASH}:${ext.extended}`) }
+      onExtendedHandshake (hs) { calls.push(`${name}:extended-handshake:${hs.m[name]}`) }
+      onMessage (buf) { calls.push(`${name}:message:${buf.toString()}`) }
+      send (text) { this.wire.extended(name, Buffer.from(text)) }
+    }
+    Ext.prototype.name = name
+    return Ext
+  }
+  const ExtOne = makeExt('ext_one')
+  const ExtTwo = makeExt('ext_two')
+  const OnlyA = makeExt('only_a')
+  const a = new Wire()
+  const b = new Wire()
+  a.pipe(b).pipe(a)
+  a.use(ExtOne)
+  a.use(OnlyA)
+  a.use(ExtTwo)
+  b.use(ExtTwo)
+  b.use(ExtOne)
+  assert.deepEqual(a.extendedMapping, { 1: 'ext_one', 2: 'only_a', 3: 'ext_two' })
+  assert.ok(a.ext_one instanceof ExtOne)
+  assert.throws(() => a.use(class {}), /name/)
+  b.on('handshake', () => b.handshake(INFO_HASH, PEER_B))
+  const hsB = event(b, 'extended')
+  const hsA = event(a, 'extended')
+  a.handshake(INFO_HASH, PEER_A)
+  await Promise.all([hsA, hsB])
+  assert.equal(b.peerExtendedMapping.ext_one, 1)
+  assert.equal(a.peerExtendedMapping.ext_one, 2)
+  const got = event(b, 'extended')
+  a.ext_one.send('hi')
+  assert.deepEqual(await got, ['ext_one', Buffer.from('hi')])
+  assert.ok(calls.includes('ext_one:message:hi'))
+  assert.ok(calls.includes('only_a:handshake:true:true'))
+  assert.ok(!calls.some(c => c.startsWith('only_a:extended-handshake')), 'only when the peer has the same name')
+  assert.ok(calls.includes('ext_two:extended-handshake:3'), 'a sees b\'s id for ext_two')
+})
+
+test('peerPieces is capped: bitfield grows with have, up to maxPieces', async () => {
+  const a = new Wire({ maxPieces: 64 })
+  assert.equal(a.maxPieces, 64)
+  const { b } = await pair()
+  assert.equal(b.maxPieces, 0x200000)
+})
