@@ -5,6 +5,9 @@
  * the named exports are for new code.
  */
 import { Wire } from './wire.js'
+import { installMse } from './mse-wire.js'
+
+installMse(Wire)
 
 export { Wire, HaveAllBitField } from './wire.js'
 export type { WireOptions, WireType, WireEvents, HandshakeExtensions, PeerExtensions } from './wire.js'
@@ -17,5 +20,6 @@ export {
 export type { ReservedBitName } from './codec.js'
 export type { ExtensionConstructor, ExtensionHandler } from './extensions.js'
 export { Request } from './requests.js'
+export type { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse-wire.js'
 
 export default Wire

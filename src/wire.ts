@@ -23,6 +23,9 @@ import { ExtensionRegistry, type ExtensionConstructor, type ExtensionHandler } f
 import { MessageReader, type ReaderSink } from './reader.js'
 import { Request, RequestList, type RequestCallback } from './requests.js'
 import { isUint32, toBuffer } from './util.js'
+import type { WireMse, EncryptOptions, EncryptResult } from './mse-wire.js'
+
+type MseFactory = (wire: Wire, opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null) => WireMse
 
 const debug = createDebug('bittorrent-protocol')
 
@@ -202,6 +205,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
   private _sources: Set<{ unpipe?: (dest: any) => unknown }> | null = null
   private _protocolFailure = false
+  /** @internal Message stream encryption state, while (and after) an MSE exchange. */
+  _mse: WireMse | null = null
+
+  /** @internal Installed by the Node entry (MSE needs node:crypto); null in browser builds. */
+  static _mseFactory: MseFactory | null = null
 
   constructor (type: WireType | WireOptions = null, retries = 0, peEnabled = false) {
     super()
@@ -221,6 +229,69 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.once('finish', this._onFinish)
     this.on('pipe', (src: any) => { (this._sources ??= new Set()).add(src) })
     this.on('unpipe', (src: any) => { this._sources?.delete(src) })
+    if (this._peEnabled) {
+      // 3.5.5: an incoming wire accepts a plain or an MSE handshake; an outgoing one with
+      // no retries expects to run MSE, driven step by step with sendPe1()..sendPe4()
+      if (this.type === 'tcpIncoming') this._createMse({ policy: 'prefer', role: 'responder' }, true, null).listen()
+      else if (this.type === 'tcpOutgoing' && this._retries === 0) this._createMse({ policy: 'require', role: 'initiator' }, true, null).connect()
+    }
+  }
+
+  private _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): WireMse {
+    const factory = (this.constructor as typeof Wire)._mseFactory
+    if (factory === null) throw new Error('message stream encryption is not available in this build')
+    if (this._mse !== null) throw new Error('encryption was already set up on this wire')
+    const mse = factory(this, opts, manual, done)
+    this._mse = mse
+    return mse
+  }
+
+  // ---------------------------------------------------------------------------
+  // Message stream encryption
+
+  /**
+   * Run the MSE exchange and resolve when the BitTorrent handshake can follow. Call it
+   * right after creating the wire, before any byte arrived. The role follows the wire's
+   * type (incoming types answer, others dial) unless `role` is given.
+   */
+  encrypt (opts: EncryptOptions = {}): Promise<EncryptResult> {
+    return new Promise((resolve, reject) => {
+      const role = opts.role ?? (this.type === 'tcpIncoming' || this.type === 'utpIncoming' ? 'responder' : 'initiator')
+      const mse = this._createMse({ ...opts, role }, false, (err, result) => err ? reject(err) : resolve(result!))
+      if (role === 'responder') mse.listen()
+      else mse.connect()
+    })
+  }
+
+  /** 3.5.5: outgoing, send our DH public key (step 1). */
+  sendPe1 (): void {
+    this._mse?.sendPe1()
+  }
+
+  /** 3.5.5: incoming, answer with our DH public key (step 2), after 'pe1'. */
+  sendPe2 (): void {
+    const hs = this._mse?.handshake
+    if (hs?.role === 'responder') hs.sendPe2()
+  }
+
+  /** 3.5.5: outgoing, send step 3 for this info hash (hex), after 'pe2'. */
+  sendPe3 (infoHash: string | Uint8Array): void {
+    const hs = this._mse?.handshake
+    if (hs?.role === 'initiator') hs.sendPe3(infoHash)
+  }
+
+  /** 3.5.5: incoming, accept this info hash (hex) as the one asked for in 'pe3', send step 4. */
+  sendPe4 (infoHash: string | Uint8Array): void {
+    const hs = this._mse?.handshake
+    if (hs?.role === 'responder') hs.sendPe4(infoHash)
+  }
+
+  /**
+   * 3.5.5 API parity: the keys are derived by the exchange itself (sendPe3 / sendPe4).
+   * Returns whether this wire's type can be encrypted, as 3.5.5 does.
+   */
+  setEncrypt (_sharedSecret: string, _infoHash: string): boolean {
+    return this.type === 'tcpIncoming' || this.type === 'tcpOutgoing'
   }
 
   // ---------------------------------------------------------------------------
@@ -278,6 +349,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
       throw new Error('infoHash and peerId MUST have length 20')
     }
     if (this._handshakeSent) throw new Error('handshake already sent')
+    // 3.5.5: a handshake before sendPe1() on an outgoing MSE wire means a plain connection
+    this._mse?.abandon()
     this._infoHash = infoHashBuffer
     const reserved = Buffer.alloc(8)
     if (extensions?.reserved !== undefined) {
@@ -497,6 +570,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._finished = true
     this._intercept = null
     this._reader.stop()
+    this._mse?.destroy()
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
     this._keepAliveInterval = null
     this._peerRequestList.clear()
@@ -508,7 +582,14 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal Queue bytes for the peer. */
   _push (data: Uint8Array): void {
     if (this._finished || this.destroyed) return
+    if (this._mse !== null && this._mse.holding) { this._mse.hold(data); return }
     this.push(this._encrypt !== null ? this._encrypt(data) : data)
+  }
+
+  /** @internal Bytes for the peer that bypass encryption (the MSE exchange itself). */
+  _pushRaw (data: Uint8Array): void {
+    if (this._finished || this.destroyed) return
+    this.push(data)
   }
 
   /** @internal A protocol violation by the peer: close the wire with a coded error. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import {
   Rc4Js, createRc4, nativeRc4Available, RC4_DROP,
   DH_PRIME, generateKeyPair, computeSecret, isValidPublicKey, setDhBackend, dhBackend,
-  MseHandshake, detectHandshake, skeyHash, REQ1_SYNC_WINDOW, VC_SYNC_WINDOW
+  MseHandshake, detectHandshake, createMseCiphers, skeyHash, REQ1_SYNC_WINDOW, VC_SYNC_WINDOW
 } from '../dist/esm/mse/index.js'
 
 const IH = '0123456789abcdef0123456789abcdef01234567'
@@ -290,6 +290,22 @@ test('mse: in memory, RC4 selected, data flows both ways encrypted', async () =>
   assert.deepEqual(b.events, ['pe1', 'pe3', 'done'])
   assert.ok(a.result.encrypt && a.result.decrypt && b.result.encrypt && b.result.decrypt)
   await exchange(a, b)
+})
+
+test('mse: createMseCiphers gives the streams the handshake used (3.5.5 setEncrypt)', async () => {
+  const { a, b } = await runPair({ a: { ia: Buffer.from('payload') } })
+  const S = a.hs.sharedSecret
+  assert.deepEqual(S, b.hs.sharedSecret)
+  const ca = createMseCiphers('initiator', S.toString('hex'), IH)
+  const cb = createMseCiphers('responder', S, Buffer.from(IH, 'hex'))
+  // step 3 encrypted part: VC, provide, len(PadC) = 0, len(IA), IA
+  const step3 = cb.decrypt.update(ca.encrypt.update(Buffer.concat([Buffer.alloc(8), u32(3), u16(0), u16(7), Buffer.from('payload')])))
+  assert.equal(step3.subarray(16).toString(), 'payload')
+  // then both continue in step with the handshake's own streams
+  const x = crypto.randomBytes(100)
+  assert.deepEqual(b.result.decrypt.update(ca.encrypt.update(x)), x)
+  cb.encrypt.update(Buffer.alloc(14)) // step 4
+  assert.deepEqual(a.result.decrypt.update(cb.encrypt.update(x)), x)
 })
 
 test('mse: policy combinations', async () => {

@@ -66,7 +66,8 @@
  *                                   step 4 goes out once the rest of step 3 (VC, provide,
  *                                   PadC, IA) is in, with crypto_select chosen by policy
  *   'pe4'               (outgoing)  'pe4': step 4 fully read; emitted after 'done'
- *   wire.setEncrypt(S, ih)          nothing to do: keys are derived inside sendPe3/sendPe4
+ *   wire.setEncrypt(S, ih)          createMseCiphers(role, S, ih); sendPe3/sendPe4 derive the keys
+ *                                   themselves, so the Wire needs it only for API parity
  *
  * Unlike 3.5.5, sendPe3/sendPe4 may be called later (asynchronously) rather than inside the
  * pe2/pe3 listener: input is buffered meanwhile (bounded), nothing busy-waits.
@@ -226,6 +227,21 @@ export function skeyHash (infoHash: InfoHashLike): Buffer {
   const ih = toInfoHash(infoHash)
   if (!ih) throw new TypeError('info hash must be 20 bytes or 40 hex characters')
   return sha1('req2', ih)
+}
+
+/**
+ * The payload ciphers for a side, from S and SKEY (what 3.5.5's `setEncrypt(S, infoHash)`
+ * computes): the initiator encrypts with HASH('keyA', S, SKEY) and decrypts with
+ * HASH('keyB', S, SKEY), the responder the other way round; both drop 1024 bytes.
+ * Fresh streams, positioned at the start of step 3 (initiator) / step 4 (responder).
+ */
+export function createMseCiphers (role: MseRole, sharedSecret: string | Uint8Array, infoHash: InfoHashLike, impl: Rc4Impl | 'auto' = 'auto'): { encrypt: StreamCipher, decrypt: StreamCipher } {
+  const secret = typeof sharedSecret === 'string' ? Buffer.from(sharedSecret, 'hex') : sharedSecret
+  const skey = toInfoHash(infoHash)
+  if (!skey) throw new TypeError('info hash must be 20 bytes or 40 hex characters')
+  const a = createRc4(sha1('keyA', secret, skey), { impl })
+  const b = createRc4(sha1('keyB', secret, skey), { impl })
+  return role === 'initiator' ? { encrypt: a, decrypt: b } : { encrypt: b, decrypt: a }
 }
 
 /**
@@ -455,8 +471,9 @@ export class MseHandshake extends EventEmitter {
     this.sentStep3 = true
     this.skey = skey
     this.peerSkeyHash = sha1('req2', skey)
-    this.enc = createRc4(sha1('keyA', secret, skey), { impl: this.rc4Impl })
-    this.dec = createRc4(sha1('keyB', secret, skey), { impl: this.rc4Impl })
+    const ciphers = createMseCiphers('initiator', secret, skey, this.rc4Impl)
+    this.enc = ciphers.encrypt
+    this.dec = ciphers.decrypt
 
     const head = Buffer.concat([sha1('req1', secret), xor20(this.peerSkeyHash, sha1('req3', secret))])
     // VC, crypto_provide, len(PadC) = 0 (no PadC, standard practice), len(IA), IA
@@ -732,8 +749,9 @@ export class MseHandshake extends EventEmitter {
     }
     const secret = this.secret!
     this.skey = skey
-    this.dec = createRc4(sha1('keyA', secret, skey), { impl: this.rc4Impl })
-    this.enc = createRc4(sha1('keyB', secret, skey), { impl: this.rc4Impl })
+    const ciphers = createMseCiphers('responder', secret, skey, this.rc4Impl)
+    this.enc = ciphers.encrypt
+    this.dec = ciphers.decrypt
     this.state = 'vc'
     this.pump()
   }

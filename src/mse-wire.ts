@@ -1,0 +1,230 @@
+/**
+ * Message Stream Encryption on a Wire: the glue between the MseHandshake state machine
+ * (mse/handshake.ts) and the stream.
+ *
+ * Two ways to drive it:
+ * - bittorrent-protocol 3.5.5's, as WebTorrent 1.9.7 does: `new Wire(type, retries, true)`,
+ *   then sendPe1()..sendPe4() in answer to the events pe1..pe4 (RC4 required, as in 3.5.5);
+ * - `wire.encrypt({ policy, infoHash | infoHashes | resolveSkey })`, a promise that runs the
+ *   whole exchange and resolves when the plain BitTorrent handshake can follow.
+ *
+ * While the exchange runs, incoming bytes go to the handshake instead of the reader, and
+ * our own messages are held back; when it is done the ciphers are installed, held messages
+ * are flushed through them, and the initial payload plus any bytes that followed the
+ * handshake go to the reader.
+ *
+ * Node only: it uses node:crypto. The browser entry does not install it.
+ */
+import { Buffer } from 'buffer'
+import { ErrorCodes, WireError } from './errors.js'
+import {
+  MseHandshake, detectHandshake, toInfoHash,
+  type MsePolicy, type MseResult, type SkeyResolver, type InfoHashLike
+} from './mse/handshake.js'
+import type { Wire } from './wire.js'
+
+/** Connection-level policy of `wire.encrypt()`. */
+export type EncryptionPolicy = 'plaintext' | 'prefer' | 'require'
+
+export interface EncryptOptions {
+  /**
+   * 'require' (default): MSE with RC4 only; a plaintext peer is refused.
+   * 'prefer': MSE offering RC4 or plaintext; incoming, a plain BitTorrent handshake is accepted too.
+   * 'plaintext': no MSE at all; incoming MSE is refused.
+   */
+  policy?: EncryptionPolicy
+  /**
+   * Payload methods offered (initiator) or accepted (responder) inside MSE: 'rc4', 'plaintext'
+   * (the handshake is obfuscated, the data is not) or 'any'. Default: 'rc4' under 'require',
+   * 'any' under 'prefer'. An initiator offering 'any' gets RC4 from any peer that can.
+   */
+  payload?: 'rc4' | 'plaintext' | 'any'
+  /** 'initiator' (we dialled) or 'responder'; by default from the wire's type. */
+  role?: 'initiator' | 'responder'
+  /** Initiator: the torrent's info hash. Responder: the one we accept. */
+  infoHash?: InfoHashLike
+  /** Responder: the info hashes we serve. */
+  infoHashes?: Iterable<InfoHashLike>
+  /** Responder: map HASH('req2', SKEY) to an info hash (may be async). */
+  resolveSkey?: SkeyResolver
+  /** Milliseconds for the whole exchange (default 30000). */
+  timeout?: number
+}
+
+export interface EncryptResult {
+  /** Whether the payload is RC4-encrypted. */
+  encrypted: boolean
+  /** 'rc4', 'plaintext' (MSE with plaintext payload) or 'none' (no MSE: plain BitTorrent). */
+  method: 'rc4' | 'plaintext' | 'none'
+  /** The info hash agreed in the MSE exchange (null without MSE). */
+  infoHash: Buffer | null
+}
+
+type Done = (err: Error | null, result?: EncryptResult) => void
+
+export class WireMse {
+  private readonly _wire: Wire
+  private _hs: MseHandshake | null = null
+  /** Bytes seen before we know whether the peer speaks MSE (incoming). */
+  private _probe: Buffer | null = null
+  private _held: Uint8Array[] | null = []
+  private _done: Done | null = null
+  private _plainAllowed: boolean
+  private _mseAllowed: boolean
+  private readonly _manual: boolean
+  private readonly _opts: EncryptOptions
+  private _sentPe1 = false
+  sharedSecret: Buffer | null = null
+
+  constructor (wire: Wire, opts: EncryptOptions, manual: boolean, done: Done | null) {
+    this._wire = wire
+    this._opts = opts
+    this._manual = manual
+    this._done = done
+    const policy = opts.policy ?? 'require'
+    if (policy !== 'plaintext' && policy !== 'prefer' && policy !== 'require') throw new TypeError(`unknown encryption policy ${String(policy)}`)
+    this._plainAllowed = policy !== 'require'
+    this._mseAllowed = policy !== 'plaintext'
+  }
+
+  /** Incoming: look at the first bytes to tell a plain handshake from MSE. */
+  listen (): void {
+    this._wire._intercept = chunk => this._onProbe(chunk)
+  }
+
+  /** Outgoing: start the initiator (automatic mode sends Ya at once). */
+  connect (): void {
+    if (!this._mseAllowed) { this._finish(null, { encrypted: false, method: 'none', infoHash: null }); return }
+    this._start('initiator')
+    if (!this._manual) this.sendPe1()
+  }
+
+  /** Initiator: step 1. */
+  sendPe1 (): void {
+    if (this._hs === null || this._hs.role !== 'initiator') return
+    this._sentPe1 = true
+    this._hs.sendPe1()
+  }
+
+  /** The handshake, for the 3.5.5 step methods. */
+  get handshake (): MseHandshake | null {
+    return this._hs
+  }
+
+  /** Whether our outgoing messages are held back. */
+  get holding (): boolean {
+    return this._held !== null
+  }
+
+  hold (data: Uint8Array): void {
+    this._held!.push(data)
+  }
+
+  /** 3.5.5's handshake() before sendPe1() on an outgoing MSE wire: go plain instead. */
+  abandon (): void {
+    if (this._hs !== null && this._hs.role === 'initiator' && !this._sentPe1) {
+      this._hs.destroy()
+      this._hs = null
+      this._wire._intercept = null
+      this._release(null)
+    }
+  }
+
+  destroy (): void {
+    this._hs?.destroy()
+    this._hs = null
+    this._held = null
+    if (this._done !== null) {
+      const done = this._done
+      this._done = null
+      done(new WireError(ErrorCodes.WIRE_CLOSED, 'wire closed during the encryption handshake'))
+    }
+  }
+
+  private _onProbe (chunk: Buffer): void {
+    const buf = this._probe === null ? chunk : Buffer.concat([this._probe, chunk])
+    const kind = detectHandshake(buf)
+    if (kind === 'more') { this._probe = buf; return }
+    this._probe = null
+    if (kind === 'plain') {
+      if (!this._plainAllowed) {
+        this._wire._fail(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required')
+        return
+      }
+      this._wire._intercept = null
+      this._release(null)
+      this._finish(null, { encrypted: false, method: 'none', infoHash: null })
+      this._wire._reader.write(buf)
+      return
+    }
+    if (!this._mseAllowed) {
+      this._wire._fail(ErrorCodes.MSE_FAILED, 'peer started an encryption handshake but encryption is disabled')
+      return
+    }
+    this._start('responder')
+    this._hs!.receive(buf)
+  }
+
+  private _start (role: 'initiator' | 'responder'): void {
+    const opts = this._opts
+    const payload = opts.payload ?? (opts.policy === 'prefer' ? 'any' : 'rc4')
+    const policy: MsePolicy = payload === 'any' ? 'prefer' : payload === 'plaintext' ? 'plaintext' : 'require'
+    const infoHashes = opts.infoHashes !== undefined ? opts.infoHashes : (role === 'responder' && opts.infoHash !== undefined ? [opts.infoHash] : undefined)
+    const hs = new MseHandshake({
+      role,
+      policy,
+      manual: this._manual,
+      infoHash: role === 'initiator' ? opts.infoHash : undefined,
+      infoHashes,
+      resolveSkey: opts.resolveSkey,
+      timeout: opts.timeout
+    })
+    this._hs = hs
+    const wire = this._wire
+    hs.on('send', (buf: Buffer) => wire._pushRaw(buf))
+    hs.on('error', (err: WireError) => wire._failWith(err))
+    hs.on('pe1', () => { this.sharedSecret = hs.sharedSecret; wire.emit('pe1') })
+    hs.on('pe2', () => { this.sharedSecret = hs.sharedSecret; wire.emit('pe2') })
+    hs.on('pe3', (hash: string) => wire.emit('pe3', hash))
+    hs.on('done', (r: MseResult) => this._onDone(r))
+    wire._intercept = chunk => hs.receive(chunk)
+  }
+
+  private _onDone (r: MseResult): void {
+    const wire = this._wire
+    this._hs = null
+    wire._intercept = null
+    if (r.encrypt !== null && r.decrypt !== null) {
+      const enc = r.encrypt
+      const dec = r.decrypt
+      wire._encrypt = data => enc.update(data)
+      wire._decrypt = data => dec.update(data)
+    }
+    this._release(null)
+    this._finish(null, { encrypted: r.method === 'rc4', method: r.method, infoHash: r.infoHash })
+    if (r.role === 'initiator') wire.emit('pe4')
+    // already decrypted: straight to the reader
+    if (r.ia.length > 0) wire._reader.write(r.ia)
+    if (r.rest.length > 0 && !wire.destroyed) wire._reader.write(r.rest)
+  }
+
+  /** Send what was held back while the exchange ran. */
+  private _release (_err: Error | null): void {
+    const held = this._held
+    this._held = null
+    if (held !== null) for (const data of held) this._wire._push(data)
+  }
+
+  private _finish (err: Error | null, result?: EncryptResult): void {
+    const done = this._done
+    this._done = null
+    done?.(err, result)
+  }
+
+  static toInfoHash = toInfoHash
+}
+
+/** Let every Wire run MSE (the Node entry calls this). */
+export function installMse (WireClass: typeof Wire): void {
+  WireClass._mseFactory = (wire, opts, manual, done) => new WireMse(wire, opts, manual, done)
+}
