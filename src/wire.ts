@@ -31,6 +31,8 @@ const debug = createDebug('bittorrent-protocol')
 
 const KEEP_ALIVE_INTERVAL = 55000
 const ALLOWED_FAST_SET_MAX_LENGTH = 100
+/** Unread output (bytes) past which rejects for unqueued requests are no longer sent. */
+const REJECT_BACKLOG = 1024 * 1024
 
 export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'webrtc' | 'webSeed' | 'utpIncoming' | 'utpOutgoing' | null
 
@@ -746,12 +748,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _onRequest (index: number, offset: number, length: number): void {
     if (!this._checkBlock(index, length, 'request')) return
     if (this.amChoking && !(this.hasFast && this.allowedFastSet.includes(index))) {
-      if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+      if (this.hasFast) this._rejectUnqueued(index, offset, length)
       return
     }
     if (this._peerRequestList.length >= this.maxPeerRequests) {
       this.droppedPeerRequests++
-      if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+      if (this.hasFast) this._rejectUnqueued(index, offset, length)
       return
     }
     const list = this._peerRequestList
@@ -767,6 +769,15 @@ export class Wire extends stream.Duplex implements ReaderSink {
     const req = new Request(index, offset, length, respond)
     list.add(req)
     this.emit('request', index, offset, length, respond)
+  }
+
+  /**
+   * BEP 6 says a request we will not serve gets a reject. A peer that floods requests and
+   * never reads would make those rejects pile up without end: past REJECT_BACKLOG bytes of
+   * unread output they are dropped instead (the peer is not reading them anyway).
+   */
+  private _rejectUnqueued (index: number, offset: number, length: number): void {
+    if (this.readableLength < REJECT_BACKLOG) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
   /** @internal */

@@ -21,7 +21,8 @@ let stderr = ''
 const closedOnServer = new Set()
 
 before(async () => {
-  child = spawn(process.execPath, [SERVER], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // CRASH_BARE=1: no 'error' listener on the sockets either (clients here close cleanly, so no RST)
+  child = spawn(process.execPath, [SERVER, ...(process.env.CRASH_BARE ? ['--bare'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stderr.on('data', d => { stderr += d })
   const lines = createInterface({ input: child.stdout })
   port = await new Promise((resolve, reject) => {
@@ -77,8 +78,10 @@ async function handshakeWorks () {
   const [infoHash] = await got
   assert.equal(infoHash, INFO_HASH)
   assert.equal(w.hasFast, true)
-  const closed = once(socket, 'close')
+  const closed = once(socket, 'close', { signal: AbortSignal.timeout(3000) })
   w.destroy() // ends the socket cleanly (no protocol failure on our side)
+  await once(w, 'close')
+  socket.resume() // unpiped from the closed wire: read the server's FIN
   await closed
 }
 
