@@ -1,0 +1,21 @@
+/**
+ * Browser entry (picked by bundlers through the `browser` condition / field): the same API
+ * as the Node entry without message stream encryption, which needs node:crypto and which
+ * WebRTC peers (they encrypt with DTLS) never use.
+ */
+import { Wire } from './wire.js'
+
+export { Wire, HaveAllBitField } from './wire.js'
+export type { WireOptions, WireType, WireEvents, HandshakeExtensions, PeerExtensions } from './wire.js'
+export { WireError, ErrorCodes } from './errors.js'
+export type { ErrorCode } from './errors.js'
+export {
+  MessageId, ReservedBits, decodeReserved, DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_MAX_PIECES,
+  DEFAULT_MAX_PEER_REQUESTS, MAX_BLOCK_LENGTH
+} from './codec.js'
+export type { ReservedBitName } from './codec.js'
+export type { ExtensionConstructor, ExtensionHandler } from './extensions.js'
+export { Request } from './requests.js'
+export type { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse-wire.js'
+
+export default Wire
