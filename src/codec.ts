@@ -97,6 +97,9 @@ export function checkLength (id: number, length: number, limits: Limits): WireEr
     if (length < MIN[id]) {
       return new WireError(ErrorCodes.BAD_LENGTH, `bad length for message id ${id}: ${length} bytes, expected at least ${MIN[id]}`)
     }
+    if (id === MessageId.HASHES && (length - MIN[id]) % 32 !== 0) {
+      return new WireError(ErrorCodes.BAD_HASH_MESSAGE, `hashes message of ${length} bytes: its hashes are not a whole number of 32-byte hashes`)
+    }
     if (id === MessageId.BITFIELD && length - 1 > bitfieldBytes(limits.maxPieces)) {
       return new WireError(ErrorCodes.BAD_BITFIELD, `bitfield of ${length - 1} bytes is longer than the ${bitfieldBytes(limits.maxPieces)} bytes of ${limits.maxPieces} pieces`)
     }
@@ -220,6 +223,8 @@ export const ReservedBits = {
   v2: [7, 0x10],
   /** BEP 6: fast extension (byte 7, 0x04). */
   fast: [7, 0x04],
+  /** Extension Negotiation Protocol (BEP 4: byte 5, 0x01 and 0x02). */
+  extensionNegotiation: [5, 0x03],
   /** NAT traversal (libtorrent, byte 7, 0x08). */
   nat: [7, 0x08],
   /** BEP 5: DHT (byte 7, 0x01). */

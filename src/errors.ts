@@ -37,6 +37,8 @@ export const ErrorCodes = {
   PEER_CHOKED: 'ERR_BT_PEER_CHOKED',
   /** The peer rejected a request (BEP 6). */
   REQUEST_REJECTED: 'ERR_BT_REQUEST_REJECTED',
+  /** The peer rejected a BEP 52 hash request (hash reject). */
+  HASH_REJECTED: 'ERR_BT_HASH_REJECTED',
   /** We cancelled the request. */
   REQUEST_CANCELLED: 'ERR_BT_REQUEST_CANCELLED',
   /** The request timed out (`setTimeout`). */

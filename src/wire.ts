@@ -22,8 +22,11 @@ import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
 import { ExtensionRegistry, type ExtensionConstructor, type ExtensionHandler } from './extensions.js'
 import { MessageReader, type ReaderSink } from './reader.js'
 import { Request, RequestList, type RequestCallback } from './requests.js'
-import { isUint32, toBuffer } from './util.js'
+import { ipv4ToUint32, isUint32, toBuffer } from './util.js'
+import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './hashes.js'
 import type { WireMse, EncryptOptions, EncryptResult } from './mse-wire.js'
+
+type AllowedFastSetFn = (ip: string | Uint8Array | number, infoHash: Uint8Array, numPieces: number, k?: number) => number[]
 
 type MseFactory = (wire: Wire, opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null) => WireMse
 
@@ -49,6 +52,12 @@ export interface WireOptions {
   maxPieces?: number
   /** Cap on the peer's pending requests; requests past it are rejected (fast) or dropped. */
   maxPeerRequests?: number
+  /**
+   * BEP 6: send the peer its canonical allowed-fast set (k pieces, default 10, computed from its
+   * IPv4 address, our info hash and the torrent's piece count) once fast is negotiated and our
+   * bitfield / have-all / have-none has gone out. Nothing is sent to an IPv6 peer.
+   */
+  allowedFast?: { ip: string | Uint8Array | number, pieces: number, k?: number }
 }
 
 export interface HandshakeExtensions {
@@ -102,6 +111,9 @@ export interface WireEvents {
   'have-none': []
   reject: [index: number, offset: number, length: number]
   'allowed-fast': [index: number]
+  'hash-request': [request: HashRequest, respond: (err: Error | null, hashes?: Uint8Array | Uint8Array[]) => void]
+  hashes: [message: HashesMessage]
+  'hash-reject': [request: HashRequest]
   unknownmessage: [message: Buffer]
   pe1: []
   pe2: []
@@ -209,6 +221,15 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _protocolFailure = false
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
   _mse: WireMse | null = null
+  /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
+  _hashMessages: HashMessages | null = null
+  /** @internal BEP 6 automatic allowed-fast set: options, whether our have-message went out, whether sent. */
+  _autoAllowedFast: { ip: number | null, pieces: number, k: number } | null = null
+  _haveMessageSent = false
+  _autoAllowedFastDone = false
+
+  /** @internal Installed by the Node entry (SHA-1 from node:crypto); null in browser builds. */
+  static _allowedFastSetFn: AllowedFastSetFn | null = null
 
   /** @internal Installed by the Node entry (MSE needs node:crypto); null in browser builds. */
   static _mseFactory: MseFactory | null = null
@@ -222,6 +243,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
     this.maxPeerRequests = positive(opts.maxPeerRequests, codec.DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests')
     this.maxMessageLength = positive(opts.maxMessageLength, codec.DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength')
+    if (opts.allowedFast !== undefined) {
+      const af = opts.allowedFast
+      if (af === null || typeof af !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
+      this._autoAllowedFast = { ip: ipv4ToUint32(af.ip), pieces: positive(af.pieces ?? NaN, 0, 'allowedFast.pieces'), k: positive(af.k, 10, 'allowedFast.k') }
+    }
     this.peerPieces = new BitField(0, { grow: this.maxPieces })
     this.requests = this._requestList.list
     this.peerRequests = this._peerRequestList.list
@@ -370,6 +396,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (ext.dht) reserved[7] |= 0x01
     if (ext.fast) reserved[7] |= 0x04
     if (ext.v2) reserved[7] |= 0x10
+    // any other known bit by name (nat, xbtPex, location, azureus, extensionNegotiation)
+    for (const name of Object.keys(codec.ReservedBits) as ReservedBitName[]) {
+      if (extensions?.[name] === true) reserved[codec.ReservedBits[name][0]] |= codec.ReservedBits[name][1]
+    }
     this.extensions = { ...codec.decodeReserved(reserved), ...ext }
     if (this.extensions.fast && this.peerExtensions.fast) this.hasFast = true
     if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), this.extensions)
@@ -378,6 +408,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this.peerExtensions.extended && this.extensions.extended && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
+    this._sendAutoAllowedFast()
   }
 
   keepAlive (): void {
@@ -428,6 +459,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bitfield must be a BitField, Buffer or Uint8Array')
     this._push(codec.encodeHeader(MessageId.BITFIELD, bytes.length))
     if (bytes.length > 0) this._push(bytes)
+    this._haveMessageSent = true
+    this._sendAutoAllowedFast()
   }
 
   /** Request a block; `cb(err, block)` when it arrives, or with an error at once when the peer chokes us. */
@@ -481,11 +514,15 @@ export class Wire extends stream.Duplex implements ReaderSink {
   haveAll (): void {
     this._requireFast()
     this._push(codec.HAVE_ALL)
+    this._haveMessageSent = true
+    this._sendAutoAllowedFast()
   }
 
   haveNone (): void {
     this._requireFast()
     this._push(codec.HAVE_NONE)
+    this._haveMessageSent = true
+    this._sendAutoAllowedFast()
   }
 
   reject (index: number, offset: number, length: number): void {
@@ -499,6 +536,33 @@ export class Wire extends stream.Duplex implements ReaderSink {
     checkUint32(index, 'index')
     if (!this.allowedFastSet.includes(index)) this.allowedFastSet.push(index)
     this._push(codec.encodeIndex(MessageId.ALLOWED_FAST, index))
+  }
+
+  /**
+   * BEP 52: ask for hashes of a file's merkle tree. `cb(err, message)` gets the `hashes` reply, or an
+   * ERR_BT_HASH_REJECTED error when the peer sends a hash reject (ERR_BT_WIRE_CLOSED when the wire
+   * closes first). Sent whatever the choke state (BEP 52 allows that).
+   */
+  hashRequest (request: HashRequestInput, cb?: HashesCallback): void {
+    const req = toHashRequest(request)
+    if (this._finished || this.destroyed) {
+      cb?.(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'))
+      return
+    }
+    this._hashes().request(req, cb ?? null)
+  }
+
+  /**
+   * BEP 52: answer a hash request with hashes: the `length` base-layer hashes then the uncle hashes
+   * (bottom up), as 32-byte buffers or one buffer. Throws when the count does not fit the request.
+   */
+  hashes (request: HashRequestInput, hashes: Uint8Array | Uint8Array[]): void {
+    this._hashes().send(toHashRequest(request), hashes)
+  }
+
+  /** BEP 52: refuse a hash request. */
+  hashReject (request: HashRequestInput): void {
+    this._hashes().reject(toHashRequest(request))
   }
 
   /** Send an extended message by the peer's name for it, or by id. Objects are bencoded. */
@@ -577,6 +641,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._keepAliveInterval = null
     this._peerRequestList.clear()
     for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
+    this._hashMessages?.clear(err)
     if (this._timeout !== null) clearTimeout(this._timeout)
     this._timeout = null
   }
@@ -658,6 +723,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (extensions.extended && this._handshakeSent && this.extensions.extended && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
+    this._sendAutoAllowedFast()
   }
 
   /** @internal */
@@ -678,6 +744,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
       case MessageId.REJECT: return this._onReject(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
       case MessageId.EXTENDED: return this._onExtended(buf[start], buf.subarray(start + 1, end))
+      case MessageId.HASH_REQUEST: return this._hashes().onRequest(buf, start)
+      case MessageId.HASHES: return this._hashes().onHashes(buf, start, end)
+      case MessageId.HASH_REJECT: return this._hashes().onReject(buf, start)
       default: return this._onUnknown(id, buf, start, end)
     }
   }
@@ -886,6 +955,21 @@ export class Wire extends stream.Duplex implements ReaderSink {
     msg.m = this._ext.m()
     this.extended(0, bencode.encode(msg))
     this._extendedHandshakeSent = true
+  }
+
+  /** @internal */
+  _hashes (): HashMessages {
+    return (this._hashMessages ??= new HashMessages(this))
+  }
+
+  /** BEP 6 automatic allowed-fast set: once fast is on and our bitfield / have-all / have-none went out. */
+  private _sendAutoAllowedFast (): void {
+    const af = this._autoAllowedFast
+    if (af === null || this._autoAllowedFastDone || !this.hasFast || !this._haveMessageSent || this._infoHash === null) return
+    this._autoAllowedFastDone = true
+    const fn = (this.constructor as typeof Wire)._allowedFastSetFn
+    if (af.ip === null || fn === null || this._finished) return
+    for (const index of fn(af.ip, this._infoHash, af.pieces, af.k)) this.allowedFast(index)
   }
 
   private _requireFast (): void {

@@ -10,7 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url))
  * libtorrent via lt_peer.py. opts: torrentPath, dir, mode 'seed'|'download', connect ['127.0.0.1:port'],
  * outEncPolicy / inEncPolicy ('forced'|'enabled'|'disabled'), encLevel ('rc4'|'plaintext'|'both'),
  * uploadLimit (bytes/s for loopback peers), unchokeInterval, seedMode.
- * Resolves once it listens: { proc, port }.
+ * Resolves once it listens: { proc, port, infoHash, infoHashV2 } (hex; null for a hash the torrent lacks).
  */
 export async function startLibtorrent (t, opts) {
   requireLibtorrent()
@@ -26,7 +26,7 @@ export async function startLibtorrent (t, opts) {
   if (opts.seedMode) args.push('--seed-mode')
   const proc = spawnClient(t, '/usr/bin/python3', ['-u', ...args], { json: true, label: 'libtorrent' })
   const ev = await proc.waitEvent('listening', 20000)
-  return { proc, port: ev.port, infoHash: ev.info_hash }
+  return { proc, port: ev.port, infoHash: ev.info_hash, infoHashV2: ev.info_hash_v2 }
 }
 
 /**

@@ -3,7 +3,7 @@
 
 Seeds or downloads one torrent on 127.0.0.1 with DHT, LSD, UPnP, NAT-PMP, uTP and PEX switched off.
 Prints its state as JSON lines on stdout:
-  {"event":"listening","port":N}  {"event":"seeding"}  {"event":"finished"}  {"event":"status",...}
+  {"event":"listening","port":N,"info_hash":hex40|null,"info_hash_v2":hex64|null}  {"event":"seeding"}  {"event":"finished"}  {"event":"status",...}
   {"event":"peer_connect"|"peer_disconnect"|"peer_error"|"error"|"alert", ...}
 Reads JSON commands on stdin, one a line:
   {"cmd":"connect","host":"127.0.0.1","port":N}   handle.connect_peer
@@ -121,7 +121,10 @@ def main():
             emit("fatal", error="libtorrent did not start listening")
             sys.exit(4)
         time.sleep(0.02)
-    emit("listening", port=ses.listen_port(), info_hash=str(ti.info_hashes().v1) if hasattr(ti, "info_hashes") else str(ti.info_hash()))
+    ihs = ti.info_hashes() if hasattr(ti, "info_hashes") else None
+    emit("listening", port=ses.listen_port(),
+         info_hash=(str(ihs.v1) if ihs.has_v1() else None) if ihs is not None else str(ti.info_hash()),
+         info_hash_v2=str(ihs.v2) if ihs is not None and ihs.has_v2() else None)
 
     state = {"quit": False, "seeding": False, "finished": False, "connected": set(args.connect)}
     cmd_lock = threading.Lock()
