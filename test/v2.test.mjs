@@ -2,46 +2,11 @@
 // (with its own example values), raw and named reserved bits.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import Wire, { ErrorCodes, allowedFastSet, verifyHashes, MAX_HASHES_PER_REQUEST } from 'bittorrent-protocol'
 import { pair, event, INFO_HASH, PEER_A, PEER_B } from './helpers.mjs'
 import { ID, u32, msg, framed, ready, snapshot, settle } from './fixtures/raw.mjs'
-
-// -----------------------------------------------------------------------------
-// An independent BEP 52 merkle tree, written from the BEP for these tests
-
-const BLOCK = 16384
-const sha256 = (...parts) => { const h = createHash('sha256'); for (const p of parts) h.update(p); return h.digest() }
-
-/** Layers of the tree of `data`: layers[0] the (zero-padded) leaves, the last one [root]. */
-function merkleTree (data) {
-  const blocks = Math.max(1, Math.ceil(data.length / BLOCK))
-  let width = 1
-  while (width < blocks) width *= 2
-  const leaves = []
-  for (let i = 0; i < width; i++) leaves.push(i < blocks ? sha256(data.subarray(i * BLOCK, (i + 1) * BLOCK)) : Buffer.alloc(32))
-  const layers = [leaves]
-  while (layers[layers.length - 1].length > 1) {
-    const below = layers[layers.length - 1]
-    const up = []
-    for (let i = 0; i < below.length; i += 2) up.push(sha256(below[i], below[i + 1]))
-    layers.push(up)
-  }
-  return { layers, root: layers[layers.length - 1][0], length: data.length }
-}
-
-/** What an honest peer answers to a request: the run, then one uncle per proof layer past the run's own subtree. */
-function answer (tree, { baseLayer, index, length, proofLayers }) {
-  const hashes = tree.layers[baseLayer].slice(index, index + length)
-  let k = 0
-  while (2 ** k < length) k++
-  const uncles = []
-  for (let p = k; p <= proofLayers; p++) {
-    const pos = Math.floor(index / 2 ** p)
-    uncles.push(tree.layers[baseLayer + p][pos ^ 1])
-  }
-  return { hashes, uncles }
-}
+import { BLOCK, merkleTree, answer } from './fixtures/merkle.mjs'
 
 function reply (tree, req) {
   return { piecesRoot: tree.root, ...req, ...answer(tree, req) }

@@ -2,6 +2,8 @@
 // hybrid torrent that libtorrent created and seeds. Our wire handshakes with the v2 info hash
 // truncated to 20 bytes, fetches a file's whole piece layer (and some leaf hashes) and checks every
 // hash against the file's pieces root; an out-of-range request comes back as a hash reject.
+// The other way: libtorrent downloads a v2 torrent from our wire by magnet, so it must ask us for the
+// piece layer (the info dict does not hold it) and accept our hashes and uncles.
 //
 // This suite tests API that only our wire has (hashRequest, verifyHashes), so it always runs our
 // build, whatever WIRE_IMPL says.
@@ -12,11 +14,13 @@ import { readFile } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import bencode from 'bencode'
+import utMetadata from 'ut_metadata'
 import Wire, { verifyHashes, padHash, ErrorCodes } from '../../dist/esm/index.js'
 import { makeTmp, KiB, MiB } from './lib/fixtures.mjs'
 import { startLibtorrent } from './lib/clients.mjs'
 import { requireLibtorrent } from './lib/procs.mjs'
-import { dial, attach, within, peerId } from './lib/peer.mjs'
+import { dial, attach, within, peerId, seedServer } from './lib/peer.mjs'
+import { merkleTree, answer, sha256 } from '../fixtures/merkle.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -127,3 +131,53 @@ for (const hybrid of [false, true]) {
     wire.destroy()
   })
 }
+
+test('libtorrent downloads a v2 torrent from our wire by magnet: it fetches the info dict, asks us for the piece layer with hash requests, accepts our hashes and completes', async (t) => {
+  const dir = await makeTmp(t)
+  // 16 KiB pieces, 577 of them: the piece layer is the leaf layer of 1024, more than the 512 hashes
+  // libtorrent asks for at once, so its requests need uncle hashes (512 + 1, then 64 + 4)
+  const pieceLength = 16 * KiB
+  const size = 9 * MiB + 777
+  const fx = await makeV2(dir, { size, pieceLength, hybrid: false })
+  const payload = await readFile(join(dir, 'data.bin'))
+  const tree = merkleTree(payload)
+  assert.ok(tree.root.equals(fx.root), 'our tree has libtorrent\'s pieces root')
+  const torrent = bencode.decode(await readFile(fx.torrentPath))
+  const infoBuf = Buffer.from(bencode.encode(torrent.info))
+  assert.equal(sha256(infoBuf).toString('hex'), fx.made.info_hash_v2, 'we serve the info dict that hashes to the v2 info hash')
+  const truncated = fx.made.info_hash_v2.slice(0, 40)
+  const numPieces = Math.ceil(size / pieceLength)
+  // libtorrent 2.0 asks for a whole 16 KiB block at offset 0 of the 777-byte last piece (its v2
+  // storage pads the file's tail), so we serve the file zero-padded to a whole number of pieces.
+  const padded = Buffer.concat([payload, Buffer.alloc(numPieces * pieceLength - size)])
+  const meta = { infoHash: truncated, pieceLength, length: padded.length, numPieces, lastPieceLength: pieceLength }
+
+  const served = { hashRequests: [], answered: 0, rejected: 0 }
+  const { port, sessions } = await seedServer(t, { meta, payload: padded, fast: true }, s => {
+    s.wire.use(utMetadata(infoBuf))
+    s.wire.on('hash-request', (req, respond) => {
+      served.hashRequests.push([req.baseLayer, req.index, req.length, req.proofLayers])
+      const a = req.piecesRoot.equals(tree.root) ? answer(tree, req) : null
+      if (a === null) { served.rejected++; return respond(new Error('not in our tree')) }
+      served.answered++
+      respond(null, [...a.hashes, ...a.uncles])
+    })
+  })
+  const out = join(dir, 'download')
+  const lt = await startLibtorrent(t, {
+    magnet: `magnet:?xt=urn:btmh:1220${fx.made.info_hash_v2}&dn=data.bin`,
+    dir: out,
+    mode: 'download',
+    connect: [`127.0.0.1:${port}`]
+  })
+  assert.equal(lt.infoHashV2, fx.made.info_hash_v2)
+  await lt.proc.waitEvent('finished', 60000)
+  const got = await readFile(join(out, 'data.bin'))
+  assert.ok(got.equals(payload), 'libtorrent wrote the payload')
+  t.diagnostic(`hash requests from libtorrent: ${JSON.stringify(served.hashRequests)}`)
+  assert.ok(served.answered >= 1, 'libtorrent asked us for hashes')
+  assert.ok(served.hashRequests.some(([base, index, length, proof]) => proof - Math.log2(length) + 1 > 0), 'at least one answer carried uncle hashes')
+  assert.equal(served.rejected, 0)
+  assert.deepEqual(sessions[0].stats.errors, [])
+  assert.equal(lt.proc.events.filter(e => e.alert === 'hash_failed_alert').length, 0, 'no piece failed its hash check')
+})

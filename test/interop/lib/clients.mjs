@@ -7,7 +7,7 @@ import { spawnClient, requireBinary, requireLibtorrent, freePort } from './procs
 const here = dirname(fileURLToPath(import.meta.url))
 
 /**
- * libtorrent via lt_peer.py. opts: torrentPath, dir, mode 'seed'|'download', connect ['127.0.0.1:port'],
+ * libtorrent via lt_peer.py. opts: torrentPath (or magnet: a magnet URI), dir, mode 'seed'|'download', connect ['127.0.0.1:port'],
  * outEncPolicy / inEncPolicy ('forced'|'enabled'|'disabled'), encLevel ('rc4'|'plaintext'|'both'),
  * uploadLimit (bytes/s for loopback peers), unchokeInterval, seedMode.
  * Resolves once it listens: { proc, port, infoHash, infoHashV2 } (hex; null for a hash the torrent lacks).
@@ -15,7 +15,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 export async function startLibtorrent (t, opts) {
   requireLibtorrent()
   const port = opts.port || await freePort()
-  const args = [join(here, 'lt_peer.py'), '--torrent', opts.torrentPath, '--dir', opts.dir, '--mode', opts.mode, '--port', String(port)]
+  const source = opts.magnet ? ['--magnet', opts.magnet] : ['--torrent', opts.torrentPath]
+  const args = [join(here, 'lt_peer.py'), ...source, '--dir', opts.dir, '--mode', opts.mode, '--port', String(port)]
   for (const c of opts.connect || []) args.push('--connect', c)
   if (opts.outEncPolicy) args.push('--out-enc-policy', opts.outEncPolicy)
   if (opts.inEncPolicy) args.push('--in-enc-policy', opts.inEncPolicy)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """libtorrent peer for the interop tests (run with /usr/bin/python3, needs python3-libtorrent).
 
-Seeds or downloads one torrent on 127.0.0.1 with DHT, LSD, UPnP, NAT-PMP, uTP and PEX switched off.
+Seeds or downloads one torrent (a .torrent file, or --magnet URI) on 127.0.0.1 with DHT, LSD, UPnP, NAT-PMP, uTP and PEX switched off.
 Prints its state as JSON lines on stdout:
   {"event":"listening","port":N,"info_hash":hex40|null,"info_hash_v2":hex64|null}  {"event":"seeding"}  {"event":"finished"}  {"event":"status",...}
   {"event":"peer_connect"|"peer_disconnect"|"peer_error"|"error"|"alert", ...}
@@ -45,7 +45,9 @@ ENC_LEVEL = {"plaintext": 1, "rc4": 2, "both": 3}
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--torrent", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--torrent", help=".torrent file")
+    src.add_argument("--magnet", help="magnet URI instead of a .torrent: the info dict comes from peers (ut_metadata)")
     ap.add_argument("--dir", required=True, help="save path (data for seeding / target for downloading)")
     ap.add_argument("--mode", choices=["seed", "download"], required=True)
     ap.add_argument("--port", type=int, default=0)
@@ -99,9 +101,13 @@ def main():
     if args.upload_limit:
         set_local_class(ses, {"upload_limit": args.upload_limit})
 
-    ti = lt.torrent_info(args.torrent)
-    params = lt.add_torrent_params()
-    params.ti = ti
+    if args.magnet:
+        ti = None
+        params = lt.parse_magnet_uri(args.magnet)
+    else:
+        ti = lt.torrent_info(args.torrent)
+        params = lt.add_torrent_params()
+        params.ti = ti
     params.save_path = args.dir
     flags = params.flags
     flags &= ~lt.torrent_flags.auto_managed
@@ -121,7 +127,10 @@ def main():
             emit("fatal", error="libtorrent did not start listening")
             sys.exit(4)
         time.sleep(0.02)
-    ihs = ti.info_hashes() if hasattr(ti, "info_hashes") else None
+    if ti is None:
+        ihs = params.info_hashes
+    else:
+        ihs = ti.info_hashes() if hasattr(ti, "info_hashes") else None
     emit("listening", port=ses.listen_port(),
          info_hash=(str(ihs.v1) if ihs.has_v1() else None) if ihs is not None else str(ti.info_hash()),
          info_hash_v2=str(ihs.v2) if ihs is not None and ihs.has_v2() else None)
