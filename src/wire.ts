@@ -225,8 +225,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   _hashMessages: HashMessages | null = null
   /** @internal BEP 6 automatic allowed-fast set: options, whether our have-message went out, whether sent. */
   _autoAllowedFast: { ip: number | null, pieces: number, k: number } | null = null
-  _haveMessageSent = false
-  _autoAllowedFastDone = false
+  /** @internal */ _haveMessageSent = false
+  /** @internal */ _autoAllowedFastDone = false
 
   /** @internal Installed by the Node entry (SHA-1 from node:crypto); null in browser builds. */
   static _allowedFastSetFn: AllowedFastSetFn | null = null
