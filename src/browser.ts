@@ -1,7 +1,8 @@
 /**
  * Browser entry (picked by bundlers through the `browser` condition / field): the same API
  * as the Node entry without message stream encryption, which needs node:crypto and which
- * WebRTC peers (they encrypt with DTLS) never use.
+ * WebRTC peers (they encrypt with DTLS) never use, and without `allowedFastSet` / `verifyHashes`
+ * (synchronous SHA-1 / SHA-256 from node:crypto). The BEP 52 hash messages themselves are here.
  */
 import { Wire } from './wire.js'
 
@@ -16,6 +17,8 @@ export {
 export type { ReservedBitName } from './codec.js'
 export type { ExtensionConstructor, ExtensionHandler } from './extensions.js'
 export { Request } from './requests.js'
+export { MAX_HASHES_PER_REQUEST } from './hashes.js'
+export type { HashRequest, HashRequestInput, HashesMessage, HashesCallback } from './hashes.js'
 export type { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse-wire.js'
 
 export default Wire

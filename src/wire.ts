@@ -246,6 +246,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (opts.allowedFast !== undefined) {
       const af = opts.allowedFast
       if (af === null || typeof af !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
+      if ((this.constructor as typeof Wire)._allowedFastSetFn === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
       this._autoAllowedFast = { ip: ipv4ToUint32(af.ip), pieces: positive(af.pieces ?? NaN, 0, 'allowedFast.pieces'), k: positive(af.k, 10, 'allowedFast.k') }
     }
     this.peerPieces = new BitField(0, { grow: this.maxPieces })
