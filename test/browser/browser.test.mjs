@@ -158,6 +158,8 @@ for (const bundler of ['esbuild', 'browserify']) {
       assert.deepEqual(out.stats, { downloaded: content.length, uploaded: content.length })
       const metadata = bencode.decode(Buffer.from(out.metadata, 'base64'))
       assert.ok(Buffer.from(bencode.encode(metadata.info)).equals(infoBuffer), 'ut_metadata delivers the info dictionary')
+      assert.deepEqual(out.hashes, { err: null, hashes: [1, 2], uncles: [3], buffers: true, rejected: 'ERR_BT_HASH_REJECTED' })
+      assert.match(out.allowedFast, /not available in this build/)
       assert.match(out.encrypt, /not available in this build/)
       assert.deepEqual(out.hostile, { code: 'ERR_BT_BAD_HANDSHAKE', isWireError: true })
     } finally {

@@ -1,6 +1,6 @@
 // Runs inside the browser page (bundled by esbuild and by browserify): two wires piped to each
 // other go through handshake, extended handshake, bitfield, interested / unchoke, requests and
-// pieces, and the real ut_metadata plugin. Everything observed goes back to the Node test,
+// pieces, the real ut_metadata plugin and BEP 52 hash messages. Everything observed goes back to the Node test,
 // which makes the assertions.
 'use strict'
 const { Buffer } = require('buffer')
@@ -76,6 +76,25 @@ module.exports = async function run (Wire, utMetadata, input) {
   b.ut_metadata.fetch()
   const [metadata] = await gotMetadata
   out.metadata = Buffer.from(metadata).toString('base64')
+
+  // BEP 52 hash messages: b asks, a answers with two hashes and one uncle, then rejects a second request
+  const root = Buffer.alloc(32, 9)
+  a.on('hash-request', (req, respond) => {
+    if (req.index === 0) respond(null, [Buffer.alloc(32, 1), Buffer.alloc(32, 2), Buffer.alloc(32, 3)])
+    else respond(new Error('no'))
+  })
+  const ask = req => new Promise(resolve => b.hashRequest(req, (err, msg) => resolve({ err, msg })))
+  const got = await ask({ piecesRoot: root, baseLayer: 0, index: 0, length: 2, proofLayers: 1 })
+  const refused = await ask({ piecesRoot: root, baseLayer: 0, index: 2, length: 2, proofLayers: 1 })
+  out.hashes = {
+    err: got.err && got.err.message,
+    hashes: got.msg.hashes.map(h => h[0]),
+    uncles: got.msg.uncles.map(h => h[0]),
+    buffers: got.msg.hashes.every(h => Buffer.isBuffer(h)),
+    rejected: refused.err && refused.err.code
+  }
+  // the allowed-fast set needs SHA-1, which this build leaves out
+  try { new Wire({ allowedFast: { ip: '10.0.0.1', pieces: 3 } }); out.allowedFast = 'constructed' } catch (err) { out.allowedFast = err.message }
 
   // MSE is left out of the browser build, and says so
   out.encrypt = await new Wire('webrtc').encrypt({ infoHash }).then(() => 'resolved', err => err.message)
