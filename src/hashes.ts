@@ -55,6 +55,7 @@ export interface HashWire {
   _push (data: Uint8Array): void
   _failWith (err: WireError): void
   emit (event: string | symbol, ...args: any[]): boolean
+  listenerCount (event: string | symbol): number
   readonly maxPeerRequests: number
   readonly _finished: boolean
 }
@@ -188,8 +189,9 @@ export class HashMessages {
     const req = this._header(buf, start, 'hash request')
     if (req === null) return
     const w = this._wire
-    if (this.peerRequests.length >= w.maxPeerRequests) {
-      // like block requests past the cap: refused, not queued
+    // BEP 52: every hash request gets hashes or a reject. Nobody to answer it, or too many
+    // unanswered (like block requests past the cap): refused at once, not queued.
+    if (w.listenerCount('hash-request') === 0 || this.peerRequests.length >= w.maxPeerRequests) {
       w._push(encodeHashRequest(MessageId.HASH_REJECT, req))
       return
     }

@@ -124,7 +124,8 @@ test('respond() answers once; a wrong-sized answer throws and leaves the request
 })
 
 test('pending hash requests fail with ERR_BT_WIRE_CLOSED when the wire closes; a request on a closed wire fails at once', async () => {
-  const { a } = await pair()
+  const { a, b } = await pair()
+  b.on('hash-request', () => {}) // never answered
   const req = { piecesRoot: TREE.root, baseLayer: 0, index: 0, length: 2, proofLayers: 0 }
   const first = new Promise(resolve => a.hashRequest(req, resolve))
   a.destroy()
@@ -146,6 +147,15 @@ test('the peer\'s unanswered hash requests are capped at maxPeerRequests: past i
   assert.ok(out.subarray(out.length - reject.length).equals(reject), 'the third was rejected')
   assert.equal(h.w.destroyed, false)
   h.w.destroy()
+})
+
+test('a hash request nobody listens for gets a hash reject at once (BEP 52: every request is answered)', async () => {
+  const { a, b } = await pair()
+  const req = { piecesRoot: TREE.root, baseLayer: 0, index: 0, length: 2, proofLayers: 0 }
+  const err = await new Promise(resolve => a.hashRequest(req, resolve))
+  assert.equal(err.code, ErrorCodes.HASH_REJECTED)
+  assert.equal(b._hashes().peerRequests.length, 0)
+  a.destroy()
 })
 
 // -----------------------------------------------------------------------------
