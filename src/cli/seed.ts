@@ -1,0 +1,168 @@
+/**
+ * bt-wire seed: make a torrent of a file or folder (create-torrent), or check an existing
+ * .torrent's data, then listen and serve every peer that connects, ut_metadata included.
+ */
+import net from 'node:net'
+import os from 'node:os'
+import { once } from 'node:events'
+import { writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { toMagnetURI } from 'parse-torrent'
+import peerid from 'bittorrent-peerid'
+import bencode from 'bencode'
+import Wire from '../index.js'
+import { serve } from './serve.js'
+import { Progress } from './progress.js'
+import { FileStore, makeTorrent, metaFromTorrentFile, rootOf, sha1, pieceSize, type TorrentMeta } from './torrent.js'
+import { CliError, Exit, attach, formatBytes, makePeerId, printJson, CLIENT_NAME, type Output } from './util.js'
+import { readFile, stat } from 'node:fs/promises'
+
+export interface SeedOptions extends Output {
+  path: string
+  /** Where an existing .torrent's data is (default: the .torrent's folder). */
+  dataDir: string | null
+  host: string
+  port: number
+  pieceLength: number | undefined
+  encrypt: boolean
+  saveTorrent: string | null
+  progress: boolean
+}
+
+/** Check every piece of the data against the torrent. */
+async function check (meta: TorrentMeta, store: FileStore, progress: Progress): Promise<void> {
+  progress.start(meta.length, meta.pieceHashes.length)
+  let bytes = 0
+  try {
+    for (let i = 0; i < meta.pieceHashes.length; i++) {
+      const size = pieceSize(meta, i)
+      let data: Buffer
+      try {
+        data = await store.read(i, 0, size)
+      } catch (err) {
+        throw new CliError(Exit.FAILURE, `cannot read the data of ${meta.name} under ${store.root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      }
+      if (!sha1(data).equals(meta.pieceHashes[i])) throw new CliError(Exit.FAILURE, `the data under ${store.root} does not match the torrent: piece ${i} fails its SHA-1 check`)
+      bytes += size
+      progress.update(bytes, i + 1)
+    }
+  } finally {
+    progress.stop()
+  }
+}
+
+function announceHost (host: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return host.includes(':') ? `[${host}]` : host
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}
+
+export async function seed (opts: SeedOptions): Promise<void> {
+  const log = (line: string): void => { if (!opts.json) process.stdout.write(line + '\n') }
+  const event = (obj: Record<string, unknown>): void => { if (opts.json) printJson(obj) }
+  let st
+  try {
+    st = await stat(opts.path)
+  } catch (err) {
+    throw new CliError(Exit.USAGE, `cannot seed ${opts.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  let meta: TorrentMeta
+  let root: string
+  if (st.isFile() && opts.path.endsWith('.torrent')) {
+    meta = await metaFromTorrentFile(await readFile(opts.path), opts.path)
+    root = resolve(opts.dataDir ?? dirname(opts.path))
+    const store = new FileStore(root, meta, 'read')
+    log(`checking ${meta.name} under ${root}`)
+    try {
+      await check(meta, store, new Progress(opts.progress && !opts.json, 'check'))
+    } finally {
+      await store.close()
+    }
+  } else {
+    if (opts.dataDir !== null) throw new CliError(Exit.USAGE, '--data is for seeding an existing .torrent')
+    log(`hashing ${opts.path}`)
+    meta = await makeTorrent(opts.path, { pieceLength: opts.pieceLength, createdBy: CLIENT_NAME })
+    root = rootOf(opts.path)
+  }
+  if (opts.saveTorrent !== null) {
+    const torrentFile = meta.torrentFile ?? bencode.encode({ info: bencode.decode(meta.infoBuffer) })
+    await writeFile(opts.saveTorrent, torrentFile)
+  }
+  const store = new FileStore(root, meta, 'read')
+
+  const server = net.createServer()
+  const wires = new Set<Wire>()
+  let uploaded = 0
+  let peersServed = 0
+  server.on('connection', socket => {
+    const addr = `${socket.remoteAddress}:${socket.remotePort}`
+    const wire = new Wire('tcpIncoming')
+    wires.add(wire)
+    peersServed++
+    wire.on('error', () => {})
+    wire.on('upload', (n: number) => { uploaded += n })
+    // by default a peer may speak plain BitTorrent or MSE; --encrypt requires MSE (RC4)
+    const encrypting = wire.encrypt({ policy: opts.encrypt ? 'require' : 'prefer', infoHashes: [meta.infoHash] })
+    let encryption = 'none'
+    encrypting.then(r => { encryption = r.method }, () => {})
+    serve(wire, meta, store, {
+      peerId: makePeerId(),
+      onWrongTorrent: ih => {
+        wrongTorrent = true
+        log(`peer ${addr} asked for another torrent (${ih}): closed`)
+      }
+    })
+    let client = '?'
+    let wrongTorrent = false
+    wire.on('handshake', (infoHash: string) => {
+      if (infoHash !== meta.infoHash) return
+      try {
+        const id = peerid(wire.peerIdBuffer!)
+        client = id.client + (id.version ? ' ' + id.version : '')
+      } catch {}
+      log(`peer ${addr} connected: ${client}${encryption !== 'none' ? ` (MSE, ${encryption})` : ''}`)
+      event({ event: 'peer', peer: addr, client, encryption })
+    })
+    wire.once('close', () => {
+      wires.delete(wire)
+      if (wire.peerId === null || wrongTorrent) return
+      log(`peer ${addr} gone: sent ${formatBytes(wire.uploaded)}`)
+      event({ event: 'peer-gone', peer: addr, uploaded: wire.uploaded })
+    })
+    attach(socket, wire)
+  })
+  server.listen(opts.port, opts.host)
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err })])
+  } catch (err) {
+    throw new CliError(Exit.FAILURE, `cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  server.on('error', () => {})
+  const port = (server.address() as net.AddressInfo).port
+  const peerAddress = `${announceHost(opts.host)}:${port}`
+  const magnet = toMagnetURI({ infoHash: meta.infoHash, name: meta.name, peerAddresses: [peerAddress] })
+  log(`seeding ${meta.name}: ${formatBytes(meta.length)}, ${meta.files.length} file${meta.files.length === 1 ? '' : 's'}, ` +
+    `${meta.pieceHashes.length} pieces of ${formatBytes(meta.pieceLength)}`)
+  log(`info hash ${meta.infoHash}`)
+  log(`magnet    ${magnet}`)
+  log(`listening on ${opts.host}:${port}${opts.encrypt ? ' (MSE required)' : ''}; Ctrl-C to stop`)
+  event({ event: 'listening', host: opts.host, port, infoHash: meta.infoHash, magnet, name: meta.name, length: meta.length, pieces: meta.pieceHashes.length, torrent: opts.saveTorrent })
+
+  await new Promise<void>(resolve => {
+    const stop = (): void => {
+      process.removeListener('SIGINT', stop)
+      process.removeListener('SIGTERM', stop)
+      resolve()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+  server.close()
+  for (const w of wires) w.destroy()
+  wires.clear()
+  await store.close()
+  log(`stopped: served ${peersServed} peer${peersServed === 1 ? '' : 's'}, sent ${formatBytes(uploaded)}`)
+  event({ event: 'stopped', peers: peersServed, uploaded })
+}

@@ -1,0 +1,183 @@
+/**
+ * Shared pieces of the bt-wire CLI: exit codes and one-line errors, argument helpers
+ * (sizes, HOST:PORT, info hashes), formatting, connecting, and waiting on a wire.
+ */
+import net from 'node:net'
+import { createRequire } from 'node:module'
+import { randomBytes } from 'node:crypto'
+import type { Wire, PeerExtensions } from '../wire.js'
+import { WireError, ErrorCodes } from '../errors.js'
+
+/** Exit codes, documented in `bt-wire --help` and the README. */
+export const Exit = {
+  OK: 0,
+  /** Anything else: a piece that keeps failing its hash, a file error, data that does not match. */
+  FAILURE: 1,
+  /** Bad arguments. */
+  USAGE: 2,
+  /** No connection: refused, unreachable, timed out. */
+  NO_CONNECTION: 3,
+  /** Connected, but the peer does not serve this torrent or refused us (closed, other info hash, no MSE). */
+  REFUSED: 4,
+  /** The peer broke the protocol (a coded WireError). */
+  PROTOCOL: 5
+} as const
+
+/** An error that ends the command with a one-line message and an exit code. */
+export class CliError extends Error {
+  readonly exitCode: number
+  constructor (exitCode: number, message: string) {
+    super(message)
+    this.exitCode = exitCode
+  }
+}
+
+export const usageError = (message: string): CliError => new CliError(Exit.USAGE, message)
+
+const require = createRequire(import.meta.url)
+export const VERSION: string = (require('../../../package.json') as { version: string }).version
+
+/** Our peer id: Azure-style client code "BP" (bittorrent-protocol), version, 12 random bytes. */
+export function makePeerId (): Buffer {
+  const [major = '0', minor = '0', patch = '0'] = VERSION.split('.')
+  const v = (major + minor + patch + '0').slice(0, 4).replace(/[^0-9A-Za-z]/g, '0')
+  return Buffer.concat([Buffer.from(`-BP${v}-`), randomBytes(12)])
+}
+
+export const CLIENT_NAME = `bt-wire ${VERSION}`
+
+const UNITS: Record<string, number> = {
+  b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3
+}
+
+/** "64MiB", "256KiB", "1.5GB", "16384" → bytes. */
+export function parseSize (text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  const unit = m?.[2].toLowerCase() ?? ''
+  if (m === null || !(unit === '' || unit in UNITS)) throw usageError(`${what}: "${text}" is not a size (e.g. 64MiB, 256KiB, 1GB)`)
+  const n = Math.round(Number(m[1]) * (unit === '' ? 1 : UNITS[unit]))
+  if (!Number.isSafeInteger(n) || n <= 0) throw usageError(`${what}: "${text}" must be more than 0 bytes`)
+  return n
+}
+
+export function parsePort (text: string, what = '--port', allowZero = true): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n > 65535 || (!allowZero && n === 0)) throw usageError(`${what}: "${text}" is not a port number`)
+  return n
+}
+
+/** "127.0.0.1:6881", "[::1]:6881", "host.example:6881" → { host, port }. */
+export function parseHostPort (text: string): { host: string, port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text)
+  if (m === null) throw usageError(`"${text}" is not HOST:PORT`)
+  return { host: m[1], port: parsePort(m[2], text, false) }
+}
+
+export function parseSeconds (text: string, what: string): number {
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw usageError(`${what}: "${text}" is not a number of seconds`)
+  return n * 1000
+}
+
+const MiB = 1024 * 1024
+
+export function formatBytes (n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < MiB) return `${+(n / 1024).toFixed(1)} KiB`
+  if (n < 1024 * MiB) return `${+(n / MiB).toFixed(2)} MiB`
+  return `${+(n / 1024 / MiB).toFixed(2)} GiB`
+}
+
+/** Megabytes (10^6 bytes) per second. */
+export function mbPerSec (bytes: number, ms: number): number {
+  return ms > 0 ? +(bytes / 1e6 / (ms / 1000)).toFixed(1) : 0
+}
+
+/** Connect over TCP; a refused, unreachable or slow peer is a CliError(NO_CONNECTION). */
+export function connect (host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new CliError(Exit.NO_CONNECTION, `cannot connect to ${host}:${port}: no answer within ${timeoutMs / 1000} s`))
+    }, timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.removeAllListeners('error')
+      resolve(socket)
+    })
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      socket.destroy()
+      reject(new CliError(Exit.NO_CONNECTION, `cannot connect to ${host}:${port}: ${err.code ?? err.message}`))
+    })
+  })
+}
+
+/** Pipe a socket and a wire into each other; socket errors (ECONNRESET...) just close the wire. */
+export function attach (socket: net.Socket, wire: Wire): void {
+  socket.on('error', () => wire.destroy())
+  socket.on('close', () => { if (!wire.destroyed) wire.destroy() })
+  wire.on('close', () => socket.destroy())
+  socket.pipe(wire).pipe(socket)
+}
+
+/**
+ * Turn why a wire ended into a CliError: a coded protocol error of the peer → PROTOCOL,
+ * a clean or reset close → `closedCode` with `closedMessage`.
+ */
+export function wireEndError (err: Error | null | undefined, closedCode: number, closedMessage: string): CliError {
+  if (err instanceof WireError && err.code !== ErrorCodes.WIRE_CLOSED) {
+    if (err.code === ErrorCodes.MSE_FAILED) return new CliError(Exit.REFUSED, `encryption failed: ${err.message}`)
+    return new CliError(Exit.PROTOCOL, `protocol error from the peer (${err.code}): ${err.message}`)
+  }
+  return new CliError(closedCode, closedMessage)
+}
+
+/**
+ * Wait for the peer's handshake. Rejects with REFUSED when the peer closes first or answers
+ * for another torrent, PROTOCOL when it breaks the protocol, NO_CONNECTION on timeout.
+ */
+export function waitHandshake (wire: Wire, infoHash: string, timeoutMs: number): Promise<{ peerId: string, extensions: PeerExtensions }> {
+  return new Promise((resolve, reject) => {
+    let lastError: Error | null = null
+    const done = (): void => {
+      clearTimeout(timer)
+      wire.removeListener('handshake', onHandshake)
+      wire.removeListener('error', onError)
+      wire.removeListener('close', onClose)
+    }
+    const onHandshake = (peerInfoHash: string, peerId: string, extensions: PeerExtensions): void => {
+      done()
+      if (peerInfoHash !== infoHash) {
+        wire.destroy()
+        reject(new CliError(Exit.REFUSED, `the peer answered for another torrent (${peerInfoHash})`))
+        return
+      }
+      resolve({ peerId, extensions })
+    }
+    const onError = (err: Error): void => { lastError = err }
+    const onClose = (): void => {
+      done()
+      reject(wireEndError(lastError, Exit.REFUSED, 'the peer closed the connection before its handshake: it does not serve this torrent, or refused us'))
+    }
+    const timer = setTimeout(() => {
+      done()
+      wire.destroy()
+      reject(new CliError(Exit.NO_CONNECTION, `no handshake from the peer within ${timeoutMs / 1000} s`))
+    }, timeoutMs)
+    wire.on('handshake', onHandshake)
+    wire.on('error', onError)
+    wire.once('close', onClose)
+  })
+}
+
+/** Human or JSON output. Human text goes to stdout, progress and errors to stderr. */
+export interface Output {
+  json: boolean
+  quiet: boolean
+}
+
+export function printJson (obj: unknown): void {
+  process.stdout.write(JSON.stringify(obj) + '\n')
+}

@@ -1,0 +1,270 @@
+// The bt-wire CLI end to end on 127.0.0.1, against our own wires only: demo, seed, probe, fetch,
+// bad arguments and the documented exit codes. (Against libtorrent: test/interop/cli.test.mjs.)
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { once } from 'node:events'
+import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes, createHash } from 'node:crypto'
+import bencode from 'bencode'
+import { runCli, startSeed, oneLineError } from './cli-lib.mjs'
+
+const MiB = 1024 * 1024
+
+async function tmp (t) {
+  const dir = await mkdtemp(join(tmpdir(), 'bt-wire-test-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A folder with nested files, an empty file and sizes that do not fill the last piece. */
+async function makeFolder (dir) {
+  const files = { 'a.bin': randomBytes(MiB + 12345), 'sub/b.bin': randomBytes(777), 'sub/deeper/c.bin': randomBytes(300 * 1024), 'empty.txt': Buffer.alloc(0) }
+  for (const [p, data] of Object.entries(files)) {
+    await mkdir(join(dir, 'folder', p, '..'), { recursive: true })
+    await writeFile(join(dir, 'folder', p), data)
+  }
+  return files
+}
+
+async function assertSameFiles (files, root) {
+  for (const [p, data] of Object.entries(files)) {
+    const got = await readFile(join(root, p))
+    assert.ok(got.equals(data), `${p} on disk equals the original (${got.length} vs ${data.length} bytes)`)
+  }
+}
+
+/** A port nobody listens on (it was free a moment ago). */
+async function closedPort () {
+  const srv = net.createServer().listen(0, '127.0.0.1')
+  await once(srv, 'listening')
+  const { port } = srv.address()
+  srv.close()
+  await once(srv, 'close')
+  return port
+}
+
+test('demo moves the payload over 127.0.0.1 and verifies every piece (human output)', async () => {
+  const r = await runCli(['demo', '--size', '4MiB', '--no-progress'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^bt-wire demo: 4 MiB in 16 pieces of 256 KiB, seeder and leecher over 127\.0\.0\.1:\d+ \(plaintext, fast extension off\)$/m)
+  assert.match(r.stdout, /^moved 4 MiB in \d+\.\d\d s: [\d.]+ MB\/s$/m)
+  assert.match(r.stdout, /^16\/16 pieces SHA-1 verified, payload identical$/m)
+  assert.equal(r.stderr, '')
+})
+
+test('demo --json with --fast, --encrypt, small pieces and a short last piece', async () => {
+  const r = await runCli(['demo', '--size', '3MiB', '--piece', '64KiB', '--fast', '--encrypt', '--pipeline', '8', '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.json.bytes, 3 * MiB)
+  assert.equal(r.json.pieces, 48)
+  assert.equal(r.json.piecesVerified, 48)
+  assert.equal(r.json.identical, true)
+  assert.equal(r.json.fast, true)
+  assert.equal(r.json.encryption, 'rc4')
+  assert.ok(r.json.mbPerSec > 0)
+  const odd = await runCli(['demo', '--size', '1000000', '--piece', '32KiB', '--json'])
+  assert.equal(odd.code, 0, odd.stderr)
+  assert.equal(odd.json.pieces, Math.ceil(1000000 / 32768))
+  assert.equal(odd.json.piecesVerified, odd.json.pieces)
+  assert.equal(odd.json.fast, false)
+  assert.equal(odd.json.encryption, 'none')
+})
+
+test('seed a folder; probe it; fetch it by magnet (metadata over ut_metadata) and by .torrent with --encrypt', async (t) => {
+  const dir = await tmp(t)
+  const files = await makeFolder(dir)
+  const torrentPath = join(dir, 'folder.torrent')
+  const seed = await startSeed(t, [join(dir, 'folder'), '--piece', '32KiB', '--save-torrent', torrentPath])
+  const { port, infoHash, magnet } = seed.listening
+  assert.match(infoHash, /^[0-9a-f]{40}$/)
+  assert.ok(magnet.startsWith(`magnet:?xt=urn:btih:${infoHash}`))
+  assert.ok(magnet.includes(`x.pe=127.0.0.1:${port}`), 'the magnet link names the seed')
+  const torrent = bencode.decode(await readFile(torrentPath))
+  const infoBuf = bencode.encode(torrent.info)
+  assert.equal(createHash('sha1').update(infoBuf).digest('hex'), infoHash, 'the saved .torrent has the info hash printed')
+  assert.equal(torrent.info['piece length'], 32 * 1024)
+
+  const probe = await runCli(['probe', `127.0.0.1:${port}`, infoHash, '--json'])
+  assert.equal(probe.code, 0, probe.stderr)
+  const p = probe.json
+  assert.equal(p.infoHash, infoHash)
+  assert.equal(p.peerIdText.slice(0, 8), '-BP4000-')
+  assert.deepEqual(p.reservedBits.map(b => b.name).sort(), ['extended', 'fast'])
+  assert.equal(p.reserved, '0000000000100004')
+  assert.equal(p.extendedHandshake.m.ut_metadata, 1)
+  assert.equal(p.extendedHandshake.metadata_size, infoBuf.length)
+  assert.match(p.extendedHandshake.v, /^bt-wire /)
+  assert.equal(p.pieces.source, 'have-all')
+  assert.equal(p.unchoked, true)
+  assert.equal(p.encryption, 'none')
+
+  const human = await runCli(['probe', `127.0.0.1:${port}`, infoHash])
+  assert.equal(human.code, 0, human.stderr)
+  assert.match(human.stdout, /^reserved {4}0000000000100004: extended \(extension protocol \(BEP 10\)\), fast \(fast extension \(BEP 6\)\)$/m)
+  assert.match(human.stdout, new RegExp(`^ {12}metadata_size=${infoBuf.length}$`, 'm'))
+  assert.match(human.stdout, /^pieces {6}all \(have-all\)$/m)
+  assert.match(human.stdout, /^unchoke {5}yes/m)
+
+  const out1 = join(dir, 'out1')
+  const byMagnet = await runCli(['fetch', magnet, '-o', out1, '--json'])
+  assert.equal(byMagnet.code, 0, byMagnet.stderr)
+  assert.equal(byMagnet.json.metadataFromPeer, true)
+  assert.equal(byMagnet.json.piecesVerified, byMagnet.json.pieces)
+  assert.equal(byMagnet.json.hashFailures, 0)
+  assert.equal(byMagnet.json.files.length, 4)
+  await assertSameFiles(files, join(out1, 'folder'))
+
+  const out2 = join(dir, 'out2')
+  const byTorrent = await runCli(['fetch', torrentPath, '--peer', `127.0.0.1:${port}`, '-o', out2, '--encrypt', '--no-progress'])
+  assert.equal(byTorrent.code, 0, byTorrent.stderr)
+  assert.match(byTorrent.stdout, /^connected to 127\.0\.0\.1:\d+ \(MSE, rc4\)$/m)
+  assert.match(byTorrent.stdout, /^fetched 1\.\d\d MiB in [\d.]+ s: [\d.]+ MB\/s, (\d+)\/\1 pieces SHA-1 verified$/m)
+  await assertSameFiles(files, join(out2, 'folder'))
+
+  const { code, events } = await seed.stop()
+  assert.equal(code, 0, 'seed ends cleanly on SIGTERM')
+  const peers = events.filter(e => e.event === 'peer')
+  assert.equal(peers.length, 4, 'two probes and two fetches')
+  assert.deepEqual(peers.map(e => e.encryption).sort(), ['none', 'none', 'none', 'rc4'])
+  const stopped = events.find(e => e.event === 'stopped')
+  assert.equal(stopped.uploaded, 2 * Object.values(files).reduce((n, b) => n + b.length, 0), 'sent the whole torrent twice')
+})
+
+test('seed a single file; fetch by info hash with --peer', async (t) => {
+  const dir = await tmp(t)
+  const data = randomBytes(2 * MiB + 1)
+  await writeFile(join(dir, 'single.bin'), data)
+  const seed = await startSeed(t, [join(dir, 'single.bin')])
+  const out = join(dir, 'out')
+  const r = await runCli(['fetch', seed.listening.infoHash, '--peer', `127.0.0.1:${seed.listening.port}`, '-o', out, '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.json.name, 'single.bin')
+  assert.deepEqual(r.json.files, [join(out, 'single.bin')])
+  assert.ok((await readFile(join(out, 'single.bin'))).equals(data))
+})
+
+test('seed an existing .torrent: its data is checked first; data that does not match is a one-line error, exit 1', async (t) => {
+  const dir = await tmp(t)
+  const files = await makeFolder(dir)
+  const torrentPath = join(dir, 'folder.torrent')
+  const first = await startSeed(t, [join(dir, 'folder'), '--save-torrent', torrentPath])
+  await first.stop()
+
+  const again = await startSeed(t, [torrentPath])
+  assert.equal(again.listening.infoHash, first.listening.infoHash)
+  const out = join(dir, 'out')
+  const r = await runCli(['fetch', torrentPath, '--peer', `127.0.0.1:${again.listening.port}`, '-o', out, '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  await assertSameFiles(files, join(out, 'folder'))
+  await again.stop()
+
+  // --data points elsewhere: the fetched copy checks out too
+  const elsewhere = await startSeed(t, [torrentPath, '--data', out])
+  assert.equal(elsewhere.listening.infoHash, first.listening.infoHash)
+  await elsewhere.stop()
+
+  const bad = Buffer.from(files['a.bin'])
+  bad[5000] ^= 0xff
+  await writeFile(join(dir, 'folder', 'a.bin'), bad)
+  const broken = await runCli(['seed', torrentPath, '--host', '127.0.0.1', '--port', '0'])
+  assert.equal(broken.code, 1)
+  assert.ok(oneLineError(broken.stderr), broken.stderr)
+  assert.match(broken.stderr, /does not match the torrent: piece 0 fails its SHA-1 check/)
+})
+
+test('--help on every command', async () => {
+  for (const cmd of ['demo', 'probe', 'fetch', 'seed']) {
+    const r = await runCli([cmd, '--help'])
+    assert.equal(r.code, 0)
+    assert.match(r.stdout, new RegExp(`^Usage: bt-wire ${cmd} `))
+  }
+  const r = await runCli(['--help'])
+  assert.equal(r.code, 0)
+  assert.match(r.stdout, /Exit codes: 0 success/)
+})
+
+test('bad arguments: a one-line error and exit code 2', async () => {
+  const ih = 'ab'.repeat(20)
+  const cases = [
+    [],
+    ['frobnicate'],
+    ['demo', '--size', '12 parsecs'],
+    ['demo', '--size', '0'],
+    ['demo', '--piece', '1000', '--size', '1MiB'],
+    ['demo', '--bogus'],
+    ['demo', '--pipeline', '0'],
+    ['demo', 'extra'],
+    ['probe'],
+    ['probe', '127.0.0.1', ih],
+    ['probe', '127.0.0.1:99999', ih],
+    ['probe', '127.0.0.1:6881', 'not-a-hash'],
+    ['probe', '127.0.0.1:6881', ih, '--timeout', 'soon'],
+    ['fetch', ih],
+    ['fetch', ih, '--peer', 'nowhere'],
+    ['fetch', 'magnet:?xt=urn:sha1:abc', '--peer', '127.0.0.1:6881'],
+    ['seed'],
+    ['seed', '/nonexistent/path/for/bt-wire'],
+    ['seed', '.', '--port', 'http']
+  ]
+  const results = await Promise.all(cases.map(args => runCli(args)))
+  cases.forEach((args, i) => {
+    const r = results[i]
+    assert.equal(r.code, 2, `bt-wire ${args.join(' ')}: exit ${r.code}, stderr ${r.stderr}`)
+    if (args.length > 0) assert.ok(oneLineError(r.stderr), `bt-wire ${args.join(' ')}: ${JSON.stringify(r.stderr)}`)
+  })
+})
+
+test('a refused connection: one-line error, exit code 3 (probe and fetch)', async () => {
+  const port = await closedPort()
+  const ih = 'cd'.repeat(20)
+  for (const args of [['probe', `127.0.0.1:${port}`, ih], ['fetch', ih, '--peer', `127.0.0.1:${port}`, '--json']]) {
+    const r = await runCli(args)
+    assert.equal(r.code, 3, r.stderr)
+    assert.ok(oneLineError(r.stderr), r.stderr)
+    assert.match(r.stderr, new RegExp(`^bt-wire: cannot connect to 127\\.0\\.0\\.1:${port}: ECONNREFUSED$`, 'm'))
+  }
+})
+
+test('a peer that does not serve the torrent: exit code 4; one that refuses MSE: exit code 4', async (t) => {
+  const dir = await tmp(t)
+  await writeFile(join(dir, 'x.bin'), randomBytes(100000))
+  const seed = await startSeed(t, [join(dir, 'x.bin')])
+  const other = 'ef'.repeat(20)
+  const r = await runCli(['probe', `127.0.0.1:${seed.listening.port}`, other])
+  assert.equal(r.code, 4, r.stderr)
+  assert.ok(oneLineError(r.stderr), r.stderr)
+  assert.match(r.stderr, /does not serve this torrent/)
+  const f = await runCli(['fetch', other, '--peer', `127.0.0.1:${seed.listening.port}`])
+  assert.equal(f.code, 4, f.stderr)
+
+  // a plain BitTorrent peer that closes on anything else, with --encrypt
+  const server = net.createServer(socket => { socket.once('data', () => socket.destroy()) })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => server.close())
+  const e = await runCli(['probe', `127.0.0.1:${server.address().port}`, other, '--encrypt'])
+  assert.equal(e.code, 4, e.stderr)
+  assert.ok(oneLineError(e.stderr), e.stderr)
+})
+
+test('a peer that breaks the protocol: one-line error naming the code, exit code 5', async (t) => {
+  const ih = Buffer.from('12'.repeat(20), 'hex')
+  const replies = {
+    'not BitTorrent': Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'),
+    // a valid handshake, then a choke message 2 bytes long
+    'bad length': Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), ih, Buffer.from('-XX0000-000000000000'), Buffer.from([0, 0, 0, 2, 0, 0])])
+  }
+  for (const [what, reply] of Object.entries(replies)) {
+    const server = net.createServer(socket => { socket.on('error', () => {}); socket.once('data', () => socket.write(reply)) })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.after(() => server.close())
+    const r = await runCli(['probe', `127.0.0.1:${server.address().port}`, ih.toString('hex')])
+    assert.equal(r.code, 5, `${what}: ${r.stderr}`)
+    assert.ok(oneLineError(r.stderr), r.stderr)
+    assert.match(r.stderr, what === 'bad length' ? /ERR_BT_BAD_LENGTH/ : /ERR_BT_BAD_HANDSHAKE/)
+  }
+})
