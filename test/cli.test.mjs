@@ -193,6 +193,7 @@ test('bad arguments: a one-line error and exit code 2', async () => {
     ['frobnicate'],
     ['demo', '--size', '12 parsecs'],
     ['demo', '--size', '0'],
+    ['demo', '--size', '2GiB'],
     ['demo', '--piece', '1000', '--size', '1MiB'],
     ['demo', '--bogus'],
     ['demo', '--pipeline', '0'],

@@ -36,7 +36,7 @@ In one process, a seeder wire and a leecher wire talk over a real TCP connection
 checks every piece's SHA-1. Prints MB/s (10^6 bytes per second) at the end.
 
 Options:
-  --size SIZE       payload size (default 64MiB; units B, KiB, MiB, GiB, KB, MB, GB)
+  --size SIZE       payload size, up to 1GiB (default 64MiB; units B, KiB, MiB, GiB, KB, MB, GB)
   --piece SIZE      piece length (default 256KiB)
   --fast            negotiate the fast extension (BEP 6): have-all instead of a bitfield
   --encrypt         message stream encryption (MSE, RC4) on the connection

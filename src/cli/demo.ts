@@ -27,6 +27,8 @@ export interface DemoOptions extends Output {
 export async function demo (opts: DemoOptions): Promise<void> {
   const { size, pieceLength } = opts
   if (pieceLength % 16384 !== 0 && pieceLength < size) throw new CliError(Exit.USAGE, '--piece must be a multiple of 16 KiB')
+  // the payload and its received copy are both held in memory
+  if (size > 1024 ** 3) throw new CliError(Exit.USAGE, '--size is at most 1GiB (the demo holds the payload twice in memory)')
   const payload = randomBytes(size)
   const hashes: Buffer[] = []
   for (let off = 0; off < size; off += pieceLength) hashes.push(sha1(payload.subarray(off, off + pieceLength)))

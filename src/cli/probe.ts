@@ -1,11 +1,10 @@
 /**
  * bt-wire probe: connect to one peer, handshake, and report what it is and what it offers.
  */
-import peerid from 'bittorrent-peerid'
 import Wire from '../index.js'
 import { ReservedBits } from '../codec.js'
 import type { EncryptResult } from '../mse-wire.js'
-import { Exit, attach, connect, makePeerId, printJson, waitHandshake, wireEndError, CLIENT_NAME, type Output } from './util.js'
+import { Exit, attach, decodePeerId, peerIdText, connect, makePeerId, printJson, waitHandshake, wireEndError, CLIENT_NAME, type Output } from './util.js'
 import { resolveTarget } from './torrent.js'
 
 export interface ProbeOptions extends Output {
@@ -162,13 +161,7 @@ export async function probe (opts: ProbeOptions): Promise<ProbeReport> {
     if (wire.destroyed && !unchoked) throw wireEndError(lastError, Exit.REFUSED, 'the peer closed the connection after we said we were interested')
 
     const peerIdBuf = wire.peerIdBuffer ?? Buffer.from(hs.peerId, 'hex')
-    let client = 'unknown'
-    let clientVersion: string | null = null
-    try {
-      const id = peerid(peerIdBuf)
-      client = id.client
-      clientVersion = id.version ?? null
-    } catch {}
+    const { client, version: clientVersion } = decodePeerId(peerIdBuf)
     const reserved = wire.peerReserved ?? Buffer.alloc(8)
     const known = Buffer.alloc(8)
     const reservedBits: ProbeReport['reservedBits'] = []
@@ -190,7 +183,7 @@ export async function probe (opts: ProbeOptions): Promise<ProbeReport> {
       infoHash,
       encryption: encryption === null ? 'none' : encryption.method,
       peerId: peerIdBuf.toString('hex'),
-      peerIdText: peerIdBuf.toString('latin1').replace(/[^\x20-\x7e]/g, '.'),
+      peerIdText: peerIdText(peerIdBuf),
       client,
       clientVersion,
       reserved: reserved.toString('hex'),
@@ -216,7 +209,7 @@ export function printProbe (r: ProbeReport, out: Output): void {
   const ext = r.extendedHandshake
   lines.push(`peer        ${r.peer}${r.encryption !== 'none' ? ` (MSE, ${r.encryption})` : ''}`)
   lines.push(`info hash   ${r.infoHash}`)
-  lines.push(`peer id     ${r.peerIdText}  (${r.client}${r.clientVersion ? ' ' + r.clientVersion : ''})`)
+  lines.push(`peer id     ${r.peerIdText}  (${r.client === 'unknown' ? 'unknown client' : r.client + (r.clientVersion ? ' ' + r.clientVersion : '')})`)
   lines.push(`reserved    ${r.reserved}: ${r.reservedBits.map(b => `${b.name} (${b.meaning})`).join(', ') || 'no known bits'}` +
     (r.unknownReservedBits.length > 0 ? `; unknown: ${r.unknownReservedBits.join(', ')}` : ''))
   if (ext === null) {

@@ -11,7 +11,7 @@ export class Progress {
   private bar: InstanceType<typeof cliProgress.SingleBar> | null = null
   private started = 0
 
-  constructor (enabled: boolean, private readonly label: string) {
+  constructor (enabled: boolean, label: string) {
     if (enabled && process.stderr.isTTY === true) {
       this.bar = new cliProgress.SingleBar({
         format: `${label} {bar} {percentage}% | {done}/{size} MiB | {speed} MB/s | {pieces} pieces verified`,

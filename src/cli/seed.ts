@@ -8,13 +8,12 @@ import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { toMagnetURI } from 'parse-torrent'
-import peerid from 'bittorrent-peerid'
 import bencode from 'bencode'
 import Wire from '../index.js'
 import { serve } from './serve.js'
 import { Progress } from './progress.js'
 import { FileStore, makeTorrent, metaFromTorrentFile, rootOf, sha1, pieceSize, type TorrentMeta } from './torrent.js'
-import { CliError, Exit, attach, formatBytes, makePeerId, printJson, CLIENT_NAME, type Output } from './util.js'
+import { CliError, Exit, attach, decodePeerId, describePeer, formatBytes, makePeerId, printJson, CLIENT_NAME, type Output } from './util.js'
 import { readFile, stat } from 'node:fs/promises'
 
 export interface SeedOptions extends Output {
@@ -118,11 +117,9 @@ export async function seed (opts: SeedOptions): Promise<void> {
     let wrongTorrent = false
     wire.on('handshake', (infoHash: string) => {
       if (infoHash !== meta.infoHash) return
-      try {
-        const id = peerid(wire.peerIdBuffer!)
-        client = id.client + (id.version ? ' ' + id.version : '')
-      } catch {}
-      log(`peer ${addr} connected: ${client}${encryption !== 'none' ? ` (MSE, ${encryption})` : ''}`)
+      const id = decodePeerId(wire.peerIdBuffer!)
+      client = id.client + (id.version !== null ? ' ' + id.version : '')
+      log(`peer ${addr} connected: ${describePeer(wire.peerIdBuffer!)}${encryption !== 'none' ? ` (MSE, ${encryption})` : ''}`)
       event({ event: 'peer', peer: addr, client, encryption })
     })
     wire.once('close', () => {

@@ -6,6 +6,7 @@ import net from 'node:net'
 import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
 import type { Wire, PeerExtensions } from '../wire.js'
+import peerid from 'bittorrent-peerid'
 import { WireError, ErrorCodes } from '../errors.js'
 
 /** Exit codes, documented in `bt-wire --help` and the README. */
@@ -170,6 +171,28 @@ export function waitHandshake (wire: Wire, infoHash: string, timeoutMs: number):
     wire.on('error', onError)
     wire.once('close', onClose)
   })
+}
+
+/** A peer id as text: its printable characters, others as dots. */
+export function peerIdText (id: Buffer): string {
+  return id.toString('latin1').replace(/[^\x20-\x7e]/g, '.')
+}
+
+/** The client behind a peer id (bittorrent-peerid): { client, version }, client 'unknown' when it cannot tell. */
+export function decodePeerId (id: Buffer): { client: string, version: string | null } {
+  try {
+    const r = peerid(id)
+    return { client: r.client, version: r.version ?? null }
+  } catch {
+    return { client: 'unknown', version: null }
+  }
+}
+
+/** "libtorrent (Rasterbar) 2.0, peer id -LT2080-..." for logs. */
+export function describePeer (id: Buffer): string {
+  const { client, version } = decodePeerId(id)
+  const name = client === 'unknown' ? 'unknown client' : client + (version !== null ? ' ' + version : '')
+  return `${name}, peer id ${peerIdText(id.subarray(0, 8))}`
 }
 
 /** Human or JSON output. Human text goes to stdout, progress and errors to stderr. */
