@@ -269,3 +269,45 @@ test('a peer that breaks the protocol: one-line error naming the code, exit code
     assert.match(r.stderr, what === 'bad length' ? /ERR_BT_BAD_LENGTH/ : /ERR_BT_BAD_HANDSHAKE/)
   }
 })
+
+test('fetch: metadata from a hostile peer cannot place files outside -o or make us allocate a huge piece', async (t) => {
+  const { default: Wire } = await import('bittorrent-protocol')
+  const { default: utMetadata } = await import('ut_metadata')
+  const dir = await tmp(t)
+  const data = randomBytes(100)
+  async function fakeSeed (info) {
+    const server = net.createServer(socket => {
+      const wire = new Wire('tcpIncoming')
+      wire.on('error', () => {})
+      wire.use(utMetadata(bencode.encode(info)))
+      wire.on('handshake', ih => {
+        wire.handshake(ih, Buffer.from('-XX0000-hostilehosti'))
+        wire.bitfield(Buffer.from([0x80]))
+      })
+      wire.on('interested', () => wire.unchoke())
+      wire.on('request', (i, o, l, respond) => respond(null, data.subarray(o, o + l)))
+      socket.on('error', () => {})
+      socket.pipe(wire).pipe(socket)
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.after(() => server.close())
+    const ih = createHash('sha1').update(bencode.encode(info)).digest('hex')
+    return { ih, peer: `127.0.0.1:${server.address().port}` }
+  }
+  const pieces = createHash('sha1').update(data).digest()
+
+  const escape = await fakeSeed({ name: Buffer.from('..'), 'piece length': 16384, pieces, files: [{ length: 100, path: [Buffer.from('..'), Buffer.from('..'), Buffer.from('evil.txt')] }] })
+  const out = join(dir, 'a', 'b', 'out')
+  const r = await runCli(['fetch', escape.ih, '--peer', escape.peer, '-o', out, '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.json.files.length, 1)
+  assert.ok(r.json.files[0].startsWith(out + '/'), `written inside the output directory: ${r.json.files[0]}`)
+  assert.ok((await readFile(r.json.files[0])).equals(data))
+
+  const huge = await fakeSeed({ name: Buffer.from('huge.bin'), 'piece length': 2 ** 31, pieces, length: 100 })
+  const h = await runCli(['fetch', huge.ih, '--peer', huge.peer, '-o', join(dir, 'huge')])
+  assert.equal(h.code, 1, h.stderr)
+  assert.ok(oneLineError(h.stderr), h.stderr)
+  assert.match(h.stderr, /piece length \(2147483648 bytes\) is over the 64 MiB/)
+})

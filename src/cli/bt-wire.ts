@@ -152,8 +152,7 @@ async function main (argv: string[]): Promise<void> {
         encrypt: values.encrypt === true,
         pipeline: pipelineOf(values.pipeline),
         progress: values['no-progress'] !== true,
-        json: values.json === true,
-        quiet: false
+        json: values.json === true
       })
       return
     }
@@ -161,7 +160,7 @@ async function main (argv: string[]): Promise<void> {
       const { values, positionals: pos } = parse(rest, { timeout: { type: 'string' }, wait: { type: 'string' } })
       const [peer, target] = positionals('probe', pos, ['HOST:PORT', 'INFOHASH'])
       const { host, port } = parseHostPort(peer)
-      const out = { json: values.json === true, quiet: false }
+      const out = { json: values.json === true }
       const report = await probe({
         host,
         port,
@@ -190,8 +189,7 @@ async function main (argv: string[]): Promise<void> {
         stallMs: parseSeconds(str(values.stall) ?? '30', '--stall'),
         pipeline: pipelineOf(values.pipeline),
         progress: values['no-progress'] !== true,
-        json: values.json === true,
-        quiet: false
+        json: values.json === true
       })
       return
     }
@@ -210,8 +208,7 @@ async function main (argv: string[]): Promise<void> {
         encrypt: values.encrypt === true,
         saveTorrent: str(values['save-torrent']) ?? null,
         progress: values['no-progress'] !== true,
-        json: values.json === true,
-        quiet: false
+        json: values.json === true
       })
     }
   }

@@ -11,7 +11,7 @@ import Wire from '../index.js'
 import type { EncryptResult } from '../mse-wire.js'
 import { download } from './download.js'
 import { serve } from './serve.js'
-import { MemoryStore, sha1 } from './torrent.js'
+import { MAX_PIECE_LENGTH, MemoryStore, sha1 } from './torrent.js'
 import { Progress } from './progress.js'
 import { CliError, Exit, attach, formatBytes, makePeerId, mbPerSec, printJson, type Output } from './util.js'
 
@@ -28,6 +28,7 @@ export async function demo (opts: DemoOptions): Promise<void> {
   const { size, pieceLength } = opts
   if (pieceLength % 16384 !== 0 && pieceLength < size) throw new CliError(Exit.USAGE, '--piece must be a multiple of 16 KiB')
   // the payload and its received copy are both held in memory
+  if (pieceLength > MAX_PIECE_LENGTH) throw new CliError(Exit.USAGE, '--piece is at most 64MiB')
   if (size > 1024 ** 3) throw new CliError(Exit.USAGE, '--size is at most 1GiB (the demo holds the payload twice in memory)')
   const payload = randomBytes(size)
   const hashes: Buffer[] = []

@@ -16,6 +16,9 @@ import { FileStore, makeTorrent, metaFromTorrentFile, rootOf, sha1, pieceSize, t
 import { CliError, Exit, attach, decodePeerId, describePeer, formatBytes, makePeerId, printJson, CLIENT_NAME, type Output } from './util.js'
 import { readFile, stat } from 'node:fs/promises'
 
+/** Connections served at once; more are refused by the server. */
+const MAX_PEERS = 200
+
 export interface SeedOptions extends Output {
   path: string
   /** Where an existing .torrent's data is (default: the .torrent's folder). */
@@ -92,6 +95,7 @@ export async function seed (opts: SeedOptions): Promise<void> {
   const store = new FileStore(root, meta, 'read')
 
   const server = net.createServer()
+  server.maxConnections = MAX_PEERS
   const wires = new Set<Wire>()
   let uploaded = 0
   let peersServed = 0

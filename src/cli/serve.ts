@@ -30,6 +30,7 @@ export function serve (wire: Wire, meta: MetaLike, store: Store, opts: ServeOpti
   const total = meta.pieceHashes.length
   if (opts.metadata !== false && meta.infoBuffer) wire.use(utMetadata(meta.infoBuffer))
   wire.extendedHandshake.v = CLIENT_NAME
+  wire.setKeepAlive(true)
 
   wire.once('handshake', (infoHash: string) => {
     if (infoHash !== meta.infoHash) {

@@ -32,6 +32,9 @@ export interface TorrentMeta {
   torrentFile: Buffer | null
 }
 
+/** The largest piece length accepted (64 MiB). */
+export const MAX_PIECE_LENGTH = 64 * 1024 * 1024
+
 export const numPieces = (meta: Pick<TorrentMeta, 'pieceHashes'>): number => meta.pieceHashes.length
 
 export function pieceSize (meta: Pick<TorrentMeta, 'pieceHashes' | 'pieceLength' | 'lastPieceLength'>, index: number): number {
@@ -48,6 +51,11 @@ export function toMeta (parsed: ParsedTorrent, torrentFile: Buffer | null): Torr
   if (infoBuffer === undefined || pieces === undefined || files === undefined || pieceLength === undefined ||
       lastPieceLength === undefined || length === undefined || name === undefined) {
     throw new CliError(Exit.FAILURE, 'the torrent has no usable info dictionary')
+  }
+  // a piece is held in memory while it is downloaded or checked: metadata from a peer must not
+  // be able to make us allocate gigabytes
+  if (pieceLength > MAX_PIECE_LENGTH) {
+    throw new CliError(Exit.FAILURE, `the torrent's piece length (${pieceLength} bytes) is over the ${MAX_PIECE_LENGTH / 1024 / 1024} MiB this tool handles`)
   }
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0 || pieces.length === 0 ||
       Math.ceil(length / pieceLength) !== pieces.length) {

@@ -198,7 +198,6 @@ export function describePeer (id: Buffer): string {
 /** Human or JSON output. Human text goes to stdout, progress and errors to stderr. */
 export interface Output {
   json: boolean
-  quiet: boolean
 }
 
 export function printJson (obj: unknown): void {
