@@ -108,8 +108,9 @@ export async function seed (opts: SeedOptions): Promise<void> {
     wire.on('upload', (n: number) => { uploaded += n })
     // by default a peer may speak plain BitTorrent or MSE; --encrypt requires MSE (RC4)
     const encrypting = wire.encrypt({ policy: opts.encrypt ? 'require' : 'prefer', infoHashes: [meta.infoHash] })
-    let encryption = 'none'
-    encrypting.then(r => { encryption = r.method }, () => {})
+    encrypting.catch(() => {})
+    let client = '?'
+    let wrongTorrent = false
     serve(wire, meta, store, {
       peerId: makePeerId(),
       onWrongTorrent: ih => {
@@ -117,14 +118,15 @@ export async function seed (opts: SeedOptions): Promise<void> {
         log(`peer ${addr} asked for another torrent (${ih}): closed`)
       }
     })
-    let client = '?'
-    let wrongTorrent = false
     wire.on('handshake', (infoHash: string) => {
       if (infoHash !== meta.infoHash) return
       const id = decodePeerId(wire.peerIdBuffer!)
       client = id.client + (id.version !== null ? ' ' + id.version : '')
-      log(`peer ${addr} connected: ${describePeer(wire.peerIdBuffer!)}${encryption !== 'none' ? ` (MSE, ${encryption})` : ''}`)
-      event({ event: 'peer', peer: addr, client, encryption })
+      // the handshake follows the encryption exchange, whose promise may not have run its callbacks yet
+      void encrypting.then(r => r.method, () => 'none').then(encryption => {
+        log(`peer ${addr} connected: ${describePeer(wire.peerIdBuffer!)}${encryption !== 'none' ? ` (MSE, ${encryption})` : ''}`)
+        event({ event: 'peer', peer: addr, client, encryption })
+      })
     })
     wire.once('close', () => {
       wires.delete(wire)
