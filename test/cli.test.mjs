@@ -311,3 +311,54 @@ test('fetch: metadata from a hostile peer cannot place files outside -o or make 
   assert.ok(oneLineError(h.stderr), h.stderr)
   assert.match(h.stderr, /piece length \(2147483648 bytes\) is over the 64 MiB/)
 })
+
+test('probe reports a partial bitfield with haves, the allowed-fast set, extended handshake fields and a peer that keeps us choked', async (t) => {
+  const { default: Wire } = await import('bittorrent-protocol')
+  const ih = '34'.repeat(20)
+  let sawInterested = false
+  const server = net.createServer(socket => {
+    const wire = new Wire('tcpIncoming')
+    wire.on('error', () => {})
+    wire.on('handshake', () => {
+      wire.extendedHandshake.reqq = 77
+      wire.extendedHandshake.upload_only = 0
+      wire.extendedHandshake.yourip = Buffer.from([127, 0, 0, 1])
+      wire.extendedHandshake.v = 'FakePeer 9.9'
+      wire.handshake(ih, Buffer.from('-TR3000-fakefakefake'), { fast: true })
+      wire.bitfield(Buffer.from([0b10100000, 0b01000000])) // pieces 0, 2, 9 of a 16-bit field
+      wire.have(7)
+      wire.have(2) // already in the bitfield: the wire emits no event for it
+      wire.allowedFast(5)
+      wire.allowedFast(2)
+      wire.suggest(1)
+    })
+    wire.on('interested', () => { sawInterested = true }) // and never unchoke
+    socket.on('error', () => {})
+    socket.pipe(wire).pipe(socket)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => server.close())
+  const r = await runCli(['probe', `127.0.0.1:${server.address().port}`, ih, '--wait', '0.5', '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  const p = r.json
+  assert.equal(sawInterested, true, 'probe said interested')
+  assert.equal(p.client, 'Transmission')
+  assert.equal(p.clientVersion, '3.00')
+  assert.deepEqual(p.pieces, { source: 'bitfield', have: 4, bitfieldBits: 16, haveMessages: 1, total: null })
+  assert.deepEqual(p.allowedFast, [2, 5])
+  assert.deepEqual(p.suggested, [1])
+  assert.equal(p.extendedHandshake.reqq, 77)
+  assert.equal(p.extendedHandshake.upload_only, 0)
+  assert.equal(p.extendedHandshake.yourip, '127.0.0.1')
+  assert.equal(p.extendedHandshake.v, 'FakePeer 9.9')
+  assert.equal(p.unchoked, false)
+  assert.equal(p.unchokeMs, null)
+  const human = await runCli(['probe', `127.0.0.1:${server.address().port}`, ih, '--wait', '0.5'])
+  assert.equal(human.code, 0, human.stderr)
+  assert.match(human.stdout, /^peer id {5}-TR3000-fakefakefake {2}\(Transmission 3\.00\)$/m)
+  assert.match(human.stdout, /^pieces {6}4 \(bitfield of 16 bits, 1 have\)$/m)
+  assert.match(human.stdout, /^allowed fast 2 5$/m)
+  assert.match(human.stdout, /^ {12}reqq=77 yourip=127\.0\.0\.1 upload_only=0$/m)
+  assert.match(human.stdout, /^unchoke {5}no, still choked after interested$/m)
+})

@@ -40,6 +40,7 @@ export interface ProbeReport {
   reservedBits: Array<{ name: string, meaning: string }>
   unknownReservedBits: string[]
   extendedHandshake: Record<string, unknown> | null
+  /** haveMessages: `have` messages for pieces not announced before. */
   pieces: { source: 'bitfield' | 'have-all' | 'have-none' | 'none', have: number | null, bitfieldBits: number | null, haveMessages: number, total: number | null }
   allowedFast: number[]
   suggested: number[]
