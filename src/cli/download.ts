@@ -96,7 +96,7 @@ export function download (wire: Wire, meta: MetaLike, store: Store, opts: Downlo
       }
       if (index < 0) return false
       const size = pieceSize(meta, index)
-      active.set(index, { data: Buffer.allocUnsafe(size), missing: Math.ceil(size / BLOCK_LENGTH) })
+      active.set(index, { data: store.pieceBuffer?.(index, size) ?? Buffer.allocUnsafe(size), missing: Math.ceil(size / BLOCK_LENGTH) })
       queue = []
       for (let off = 0; off < size; off += BLOCK_LENGTH) queue.push({ index, offset: off, length: Math.min(BLOCK_LENGTH, size - off) })
       queue.reverse()

@@ -136,6 +136,8 @@ export async function isFile (path: string): Promise<boolean> {
 /** Pieces in and out. */
 export interface Store {
   read (index: number, offset: number, length: number): Promise<Buffer> | Buffer
+  /** Where a piece being downloaded is assembled (a scratch buffer when absent). */
+  pieceBuffer? (index: number, size: number): Buffer
   write (index: number, data: Buffer): Promise<void> | void
   close (): Promise<void> | void
 }
@@ -148,8 +150,16 @@ export class MemoryStore implements Store {
     return this.data.subarray(start, start + length)
   }
 
+  /** Blocks land in their final place: no copy at write time. */
+  pieceBuffer (index: number, size: number): Buffer {
+    const start = index * this.pieceLength
+    return this.data.subarray(start, start + size)
+  }
+
   write (index: number, data: Buffer): void {
-    this.data.set(data, index * this.pieceLength)
+    const start = index * this.pieceLength
+    if (data.buffer === this.data.buffer && data.byteOffset === this.data.byteOffset + start) return
+    this.data.set(data, start)
   }
 
   close (): void {}
