@@ -214,10 +214,8 @@ async function main (argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).then(() => {
-  // wires and sockets are closed; do not wait for stray timers
-  process.exit(process.exitCode ?? Exit.OK)
-}, (err: unknown) => {
+/** End with a one-line error: a CliError's own exit code, 1 for anything else (its stack only with DEBUG set). */
+function internalError (err: unknown): never {
   if (err instanceof CliError) {
     process.stderr.write(`bt-wire: ${err.message}\n`)
     process.exit(err.exitCode)
@@ -225,4 +223,14 @@ main(process.argv.slice(2)).then(() => {
   const e = err as Error
   process.stderr.write(`bt-wire: ${e?.message ?? String(err)}${process.env.DEBUG ? '\n' + (e?.stack ?? '') : ''}\n`)
   process.exit(Exit.FAILURE)
-})
+}
+
+// a closed pipe on stdout (bt-wire ... | head) ends the command quietly
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(Exit.OK); internalError(err) })
+process.on('uncaughtException', internalError)
+process.on('unhandledRejection', internalError)
+
+main(process.argv.slice(2)).then(() => {
+  // wires and sockets are closed; do not wait for stray timers
+  process.exit(process.exitCode ?? Exit.OK)
+}, internalError)
