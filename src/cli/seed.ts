@@ -5,7 +5,7 @@
 import net from 'node:net'
 import os from 'node:os'
 import { once } from 'node:events'
-import { writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { toMagnetURI } from 'parse-torrent'
 import bencode from 'bencode'
@@ -14,7 +14,6 @@ import { serve } from './serve.js'
 import { Progress } from './progress.js'
 import { FileStore, makeTorrent, metaFromTorrentFile, rootOf, sha1, pieceSize, type TorrentMeta } from './torrent.js'
 import { CliError, Exit, attach, decodePeerId, describePeer, formatBytes, makePeerId, printJson, CLIENT_NAME, type Output } from './util.js'
-import { readFile, stat } from 'node:fs/promises'
 
 /** Connections served at once; more are refused by the server. */
 const MAX_PEERS = 200

@@ -3,8 +3,8 @@
  * piece storage: in memory (demo) or in files on disk (fetch, seed).
  */
 import { createHash } from 'node:crypto'
-import { open, mkdir, readFile, stat, type FileHandle } from 'node:fs/promises'
-import { dirname, join, resolve, sep, basename } from 'node:path'
+import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises'
+import { dirname, resolve, sep } from 'node:path'
 import parseTorrent, { type ParsedTorrent } from 'parse-torrent'
 import createTorrent from 'create-torrent'
 import { CliError, Exit, usageError } from './util.js'
@@ -34,8 +34,6 @@ export interface TorrentMeta {
 
 /** The largest piece length accepted (64 MiB). */
 export const MAX_PIECE_LENGTH = 64 * 1024 * 1024
-
-export const numPieces = (meta: Pick<TorrentMeta, 'pieceHashes'>): number => meta.pieceHashes.length
 
 export function pieceSize (meta: Pick<TorrentMeta, 'pieceHashes' | 'pieceLength' | 'lastPieceLength'>, index: number): number {
   return index === meta.pieceHashes.length - 1 ? meta.lastPieceLength : meta.pieceLength
@@ -123,14 +121,6 @@ export async function makeTorrent (path: string, opts: { pieceLength?: number, c
     createTorrent(path, options, (err, torrent) => err ? reject(err) : resolve(torrent))
   }).catch((err: Error) => { throw new CliError(Exit.FAILURE, `cannot make a torrent of ${path}: ${err.message}`) })
   return await metaFromTorrentFile(Buffer.from(buf), path)
-}
-
-export async function isFile (path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile()
-  } catch {
-    return false
-  }
 }
 
 /** Pieces in and out. */
@@ -251,5 +241,3 @@ export class FileStore implements Store {
 export function rootOf (path: string): string {
   return dirname(resolve(path))
 }
-
-export { basename, join }
