@@ -362,3 +362,34 @@ test('probe reports a partial bitfield with haves, the allowed-fast set, extende
   assert.match(human.stdout, /^ {12}reqq=77 yourip=127\.0\.0\.1 upload_only=0$/m)
   assert.match(human.stdout, /^unchoke {5}no, still choked after interested$/m)
 })
+
+test('fetch: a peer without ut_metadata (exit 4) and a peer that never unchokes (--stall, exit 1)', async (t) => {
+  const { default: Wire } = await import('bittorrent-protocol')
+  const dir = await tmp(t)
+  const data = randomBytes(40000)
+  const info = { name: Buffer.from('x.bin'), 'piece length': 32768, length: data.length, pieces: Buffer.concat([createHash('sha1').update(data.subarray(0, 32768)).digest(), createHash('sha1').update(data.subarray(32768)).digest()]) }
+  const ih = createHash('sha1').update(bencode.encode(info)).digest('hex')
+  const torrentPath = join(dir, 'x.torrent')
+  await writeFile(torrentPath, bencode.encode({ info }))
+  const server = net.createServer(socket => {
+    const wire = new Wire('tcpIncoming')
+    wire.on('error', () => {})
+    wire.on('handshake', () => { wire.handshake(ih, Buffer.from('-XX0000-stingystingy')); wire.bitfield(Buffer.from([0xc0])) })
+    socket.on('error', () => {})
+    socket.pipe(wire).pipe(socket)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => server.close())
+  const peer = `127.0.0.1:${server.address().port}`
+
+  const noMeta = await runCli(['fetch', ih, '--peer', peer, '-o', join(dir, 'a')])
+  assert.equal(noMeta.code, 4, noMeta.stderr)
+  assert.ok(oneLineError(noMeta.stderr), noMeta.stderr)
+  assert.match(noMeta.stderr, /does not offer ut_metadata/)
+
+  const stalled = await runCli(['fetch', torrentPath, '--peer', peer, '-o', join(dir, 'b'), '--stall', '1'])
+  assert.equal(stalled.code, 1, stalled.stderr)
+  assert.ok(oneLineError(stalled.stderr), stalled.stderr)
+  assert.match(stalled.stderr, /no data for 1 s with 2 pieces left: the peer keeps choking us/)
+})

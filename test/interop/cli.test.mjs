@@ -66,7 +66,7 @@ test('libtorrent downloads a folder from bt-wire seed', async (t) => {
   assert.match(peer.client, /libtorrent/, 'the seed names libtorrent from its peer id')
 })
 
-test('bt-wire probe against libtorrent reports its client name and extensions', async (t) => {
+test('bt-wire probe against libtorrent reports its client name and extensions, plain and with MSE', async (t) => {
   const dir = await makeTmp(t)
   const fx = await makeFixture(dir, { name: 'probe.bin', length: 512 * KiB + 1, pieceLength: 64 * KiB })
   const lt = await startLibtorrent(t, { torrentPath: fx.torrentPath, dir: fx.seedDir, mode: 'seed' })
@@ -92,4 +92,10 @@ test('bt-wire probe against libtorrent reports its client name and extensions', 
   assert.match(human.stdout, /^peer id {5}-LT\S+ {2}\(libtorrent \(Rasterbar\)\)$/m)
   assert.match(human.stdout, /^pieces {6}all of 9 \(have-all\)$/m)
   assert.match(human.stdout, /^ {12}m: .*ut_metadata=\d+/m)
+
+  // and over MSE: libtorrent accepts RC4 by default
+  const enc = await runCli(['probe', `127.0.0.1:${lt.port}`, fx.meta.infoHash, '--encrypt', '--json'])
+  assert.equal(enc.code, 0, enc.stderr)
+  assert.equal(enc.json.encryption, 'rc4')
+  assert.equal(enc.json.client, 'libtorrent (Rasterbar)')
 })
