@@ -25,6 +25,7 @@ const BIT_MEANING: Record<string, string> = {
   nat: 'NAT traversal (libtorrent)',
   fast: 'fast extension (BEP 6)',
   dht: 'DHT (BEP 5)',
+  extensionNegotiation: 'extension negotiation protocol (BEP 4)',
   xbtPex: 'XBT peer exchange'
 }
 
