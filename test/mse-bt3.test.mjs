@@ -62,7 +62,7 @@ async function connect () {
   return { client, serverSocket }
 }
 
-async function until (fn, ms = 3000) {
+async function until (fn, ms = 15000) {
   const end = Date.now() + ms
   while (!fn()) {
     if (Date.now() > end) throw new Error('condition not reached')
@@ -83,7 +83,7 @@ test('bt3 (3.5.5) outgoing with PE -> our responder over TCP: RC4, handshakes an
     wire.once('handshake', (ih, id) => { theirHandshake = [ih, id] })
     wire.once('interested', () => { interested = true })
     // our side: incoming, serves IH
-    const b = ours(new MseHandshake({ role: 'responder', infoHashes: [IH], timeout: 3000 }), serverSocket)
+    const b = ours(new MseHandshake({ role: 'responder', infoHashes: [IH], timeout: 15000 }), serverSocket)
     wire.sendPe1()
     await b.settled
     assert.equal(b.error, null, b.error?.message)
@@ -116,7 +116,7 @@ test('our initiator -> bt3 (3.5.5) incoming with PE over TCP, handshake in IA', 
     wire.once('pe3', hash => { pe3Hash = hash; wire.sendPe4(IH) })
     wire.once('handshake', (ih, id) => { theirHandshake = [ih, id]; wire.handshake(IH, THEIR_ID); wire.interested() })
     // our side: 'require' offers only RC4 (0x02), which is what 3.5.5 understands
-    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'require', ia: btHandshake(IH, OUR_ID), timeout: 3000 }), client)
+    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'require', ia: btHandshake(IH, OUR_ID), timeout: 15000 }), client)
     a.hs.start()
     await a.settled
     assert.equal(a.error, null, a.error?.message)
@@ -139,7 +139,7 @@ test('manual (3.5.5-style) responder driven like WebTorrent 1.9.7 conn-pool agai
     client.pipe(wire).pipe(client)
     wire.once('pe2', () => wire.sendPe3(IH))
     wire.once('pe4', () => wire.handshake(IH, THEIR_ID))
-    const hs = new MseHandshake({ role: 'responder', manual: true, timeout: 3000 })
+    const hs = new MseHandshake({ role: 'responder', manual: true, timeout: 15000 })
     const b = ours(hs, serverSocket)
     const torrents = new Map([[skeyHash(IH).toString('hex'), IH]])
     hs.once('pe1', () => hs.sendPe2())
@@ -164,7 +164,7 @@ test('bt3 initiator vs a plaintext-only responder, and a prefer initiator vs bt3
     wire.on('error', () => {})
     client.pipe(wire).pipe(client)
     wire.once('pe2', () => wire.sendPe3(IH))
-    const b = ours(new MseHandshake({ role: 'responder', infoHashes: [IH], policy: 'plaintext', timeout: 3000 }), serverSocket)
+    const b = ours(new MseHandshake({ role: 'responder', infoHashes: [IH], policy: 'plaintext', timeout: 15000 }), serverSocket)
     wire.sendPe1()
     await b.settled
     assert.equal(b.error?.code, CODE)
@@ -184,7 +184,7 @@ test('bt3 initiator vs a plaintext-only responder, and a prefer initiator vs bt3
     wire.once('pe1', () => wire.sendPe2())
     wire.once('pe3', () => wire.sendPe4(IH))
     wire.on('close', () => serverSocket.destroy())
-    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'prefer', timeout: 3000 }), client)
+    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'prefer', timeout: 15000 }), client)
     const closed = once(client, 'close')
     a.hs.start()
     await held(closed)
