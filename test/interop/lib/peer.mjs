@@ -369,11 +369,15 @@ export function uploadRate (session, bytes, endAt) {
   return { bytes, ms, mbps: +(bytes / 1048576 / (ms / 1000)).toFixed(2) }
 }
 
-/** A listening server that seeds to every peer that connects. onSeed(session) sees each one. */
+/**
+ * A listening server that seeds to every peer that connects. onSeed(session) sees each one.
+ * opts.before(wire, socket), if given, runs on each new wire before it is piped to its socket.
+ */
 export async function seedServer (t, opts, onSeed = () => {}) {
   const sessions = []
   const server = net.createServer(socket => {
     const wire = new Wire('tcpIncoming')
+    if (opts.before) opts.before(wire, socket)
     attach(socket, wire)
     const s = seed(wire, { ...opts, outgoing: false })
     sessions.push(s)
