@@ -148,7 +148,7 @@ export class WireMse {
     this._probe = null
     if (kind === 'plain') {
       if (!this._plainAllowed) {
-        this._wire._fail(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required')
+        this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required'))
         return
       }
       this._wire._intercept = null
@@ -158,7 +158,7 @@ export class WireMse {
       return
     }
     if (!this._mseAllowed) {
-      this._wire._fail(ErrorCodes.MSE_FAILED, 'peer started an encryption handshake but encryption is disabled')
+      this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer started an encryption handshake but encryption is disabled'))
       return
     }
     this._start('responder')
@@ -182,7 +182,7 @@ export class WireMse {
     this._hs = hs
     const wire = this._wire
     hs.on('send', (buf: Buffer) => wire._pushRaw(buf))
-    hs.on('error', (err: WireError) => wire._failWith(err))
+    hs.on('error', (err: WireError) => this._error(err))
     hs.on('pe1', () => { this.sharedSecret = hs.sharedSecret; wire.emit('pe1') })
     hs.on('pe2', () => { this.sharedSecret = hs.sharedSecret; wire.emit('pe2') })
     hs.on('pe3', (hash: string) => wire.emit('pe3', hash))
@@ -206,6 +206,12 @@ export class WireMse {
     // already decrypted: straight to the reader
     if (r.ia.length > 0) wire._reader.write(r.ia)
     if (r.rest.length > 0 && !wire.destroyed) wire._reader.write(r.rest)
+  }
+
+  /** A failed exchange: encrypt() rejects with this error (not a generic "closed"), then the wire fails with it. */
+  private _error (err: WireError): void {
+    this._finish(err)
+    this._wire._failWith(err)
   }
 
   /** Send what was held back while the exchange ran. */
