@@ -1,5 +1,6 @@
 // Message stream encryption (MSE/PE) against real clients: libtorrent with encryption forced (RC4 only)
-// in both directions, Transmission with encryption required in both directions.
+// in both directions, with wire.encrypt() and with 3.5.5's sendPe1..4 API as WebTorrent drives it, and
+// Transmission with encryption required in both directions.
 //
 // An encrypted test must not pass over a connection that fell back to plaintext, so each one checks
 // three things: the method our side reports (wire.encrypt() resolves { method: 'rc4' }), the other
@@ -7,13 +8,16 @@
 // socket: neither the BitTorrent protocol header nor any sampled 64-byte run of the payload may appear
 // in them. A plaintext control test shows that the raw-byte check does find both in a plain transfer.
 //
-// 3.5.5 has no policy API (wire.encrypt()), so this file always tests our build, whatever WIRE_IMPL says.
+// 3.5.5 has no policy API (wire.encrypt()), so those tests always run our build; the two tests of the
+// 3.5.5 API (sendPe1..4) follow WIRE_IMPL like the rest of the suite (WIRE_IMPL=bt3: bittorrent-protocol 3.5.5).
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { mkdir } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import Wire from '../../dist/esm/index.js'
 import { nativeRc4Available } from '../../dist/esm/mse/rc4.js'
+import ImplWire, { IMPL } from './lib/impl.mjs'
 import { makeTmp, makeFixture, checkOnDisk, KiB, MiB } from './lib/fixtures.mjs'
 import { startLibtorrent, startTransmission } from './lib/clients.mjs'
 import { download, seed, seedServer, dial, attach, within, uploadRate } from './lib/peer.mjs'
@@ -22,9 +26,12 @@ const T = 60000
 const HEADER = Buffer.from('\u0013BitTorrent protocol', 'latin1')
 const SAMPLES = 32
 
-function report (t, what, r, method) {
-  const rc4 = method === 'rc4' ? (nativeRc4Available ? ' (OpenSSL RC4)' : ' (typed-array RC4)') : ''
-  t.diagnostic(`[ours] ${what}: ${(r.bytes / MiB).toFixed(2)} MiB in ${r.ms} ms = ${r.mbps} MB/s, crypto ${method}${rc4}`)
+/** HASH('req2', SKEY) as hex: what 'pe3' hands out. */
+const skeyHashHex = (ih) => createHash('sha1').update(Buffer.concat([Buffer.from('req2'), ih])).digest('hex')
+
+function report (t, what, r, method, impl = 'ours') {
+  const rc4 = method === 'rc4' && impl === 'ours' ? (nativeRc4Available ? ' (OpenSSL RC4)' : ' (typed-array RC4)') : ''
+  t.diagnostic(`[${impl}] ${what}: ${(r.bytes / MiB).toFixed(2)} MiB in ${r.ms} ms = ${r.mbps} MB/s, crypto ${method}${rc4}`)
 }
 
 /** Record every raw byte a socket receives and sends (what goes over TCP, before/after our ciphers). */
@@ -79,7 +86,7 @@ test('control: in a plaintext transfer from libtorrent the raw-byte check sees t
   const { fx, lt } = await libtorrentSeed(t, { name: 'plain.bin', length: 4 * MiB + 3, pieceLength: 256 * KiB, outEncPolicy: 'disabled', inEncPolicy: 'disabled' })
   const socket = await dial(lt.port)
   const raw = tap(socket)
-  const r = await download({ meta: fx.meta, socket, timeoutMs: T })
+  const r = await download({ meta: fx.meta, socket, wire: new Wire('tcpOutgoing'), timeoutMs: T })
   assert.ok(r.data.equals(fx.payload))
   const peers = await ltPeers(lt)
   assert.equal(peers.length, 1)
@@ -123,6 +130,7 @@ test('our wire seeds behind MSE; libtorrent (encryption forced, RC4 only) dials 
     meta: fx.meta,
     payload: fx.payload,
     fast: true,
+    makeWire: () => new Wire('tcpIncoming'),
     before (wire, socket) {
       taps.push(tap(socket))
       // incoming: accept MSE (RC4 or plaintext payload) or a plain handshake; libtorrent must pick RC4
@@ -148,6 +156,63 @@ test('our wire seeds behind MSE; libtorrent (encryption forced, RC4 only) dials 
   assert.equal(session.stats.invalidRequests, 0)
   assertOpaque(taps[0].tx(), taps[0].rx(), fx.payload, 'us→libtorrent')
   report(t, 'us→libtorrent, MSE forced', uploadRate(session, fx.meta.length, finishedAt), 'rc4')
+})
+
+test('3.5.5 API as WebTorrent 1.9.7 drives it (sendPe1..4 on pe1..pe4): our wire dials libtorrent (encryption forced, RC4) and downloads', async (t) => {
+  const { fx, lt } = await libtorrentSeed(t, { name: 'lt-wt-seed.bin', length: 8 * MiB + 77, pieceLength: 256 * KiB, outEncPolicy: 'forced', inEncPolicy: 'forced', encLevel: 'rc4' })
+  const socket = await dial(lt.port)
+  const raw = tap(socket)
+  const wire = new ImplWire('tcpOutgoing', 0, true)
+  const seen = []
+  wire.once('pe2', () => { seen.push('pe2'); wire.sendPe3(fx.meta.infoHash) })
+  wire.once('pe4', () => seen.push('pe4'))
+  wire.sendPe1()
+  const r = await download({ meta: fx.meta, socket, wire, handshakeOn: 'pe4', timeoutMs: T })
+  assert.ok(r.data.equals(fx.payload))
+  assert.deepEqual(seen, ['pe2', 'pe4'])
+  const peers = await ltPeers(lt)
+  assert.equal(peers.length, 1)
+  assert.equal(peers[0].rc4, true, 'libtorrent reports the connection as rc4_encrypted')
+  r.wire.destroy()
+  assertOpaque(raw.rx(), raw.tx(), fx.payload, 'libtorrent→us (3.5.5 API)')
+  report(t, 'libtorrent→us, 3.5.5 MSE API', r, 'rc4', IMPL)
+})
+
+test('3.5.5 API as WebTorrent 1.9.7 drives it: libtorrent (encryption forced, RC4) dials our incoming wire and downloads', async (t) => {
+  const dir = await makeTmp(t)
+  const fx = await makeFixture(dir, { name: 'lt-wt-leech.bin', length: 8 * MiB + 4321, pieceLength: 256 * KiB })
+  const leech = join(dir, 'leech')
+  await mkdir(leech)
+  const torrents = new Map([[skeyHashHex(fx.meta.infoHashBuf), fx.meta.infoHash]])
+  const taps = []
+  const seen = []
+  const srv = await seedServer(t, {
+    meta: fx.meta,
+    payload: fx.payload,
+    fast: true,
+    makeWire: () => new ImplWire('tcpIncoming', 0, true),
+    before (wire, socket) {
+      taps.push(tap(socket))
+      wire.once('pe1', () => { seen.push('pe1'); wire.sendPe2() })
+      wire.once('pe3', hash => { seen.push('pe3'); wire.sendPe4(torrents.get(hash)) })
+    }
+  })
+  const lt = await startLibtorrent(t, { torrentPath: fx.torrentPath, dir: leech, mode: 'download', connect: ['127.0.0.1:' + srv.port], outEncPolicy: 'forced', inEncPolicy: 'forced', encLevel: 'rc4' })
+  const session = await new Promise((resolve, reject) => {
+    const check = setInterval(() => { if (srv.sessions.length) { clearInterval(check); resolve(srv.sessions[0]) } }, 20)
+    lt.proc.exitPromise.then(() => { clearInterval(check); reject(new Error('libtorrent exited')) })
+  })
+  await within(new Promise(resolve => session.wire.once('request', resolve)), T, 'first request from libtorrent')
+  const peers = await ltPeers(lt)
+  const fin = await lt.proc.waitEvent('finished', T)
+  const finishedAt = Date.now()
+  await checkOnDisk(leech, fx)
+  assert.equal(fin.total_download, fx.meta.length)
+  assert.deepEqual(seen, ['pe1', 'pe3'])
+  assert.equal(peers.length, 1)
+  assert.equal(peers[0].rc4, true, 'libtorrent reports the connection as rc4_encrypted')
+  assertOpaque(taps[0].tx(), taps[0].rx(), fx.payload, 'us→libtorrent (3.5.5 API)')
+  report(t, 'us→libtorrent, 3.5.5 MSE API', uploadRate(session, fx.meta.length, finishedAt), 'rc4', IMPL)
 })
 
 test('libtorrent with encryption forced and plaintext payload only: MSE selects plaintext (0x01), the download works', async (t) => {

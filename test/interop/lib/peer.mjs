@@ -50,6 +50,7 @@ export function attach (socket, wire) {
  *  onBlock(ctx)        called after every stored block (for choreography: cancel, commands to the peer)
  *  before(wire)        called before the handshake (wire.use(...))
  *  handshakeFirst      false → wait for the peer's handshake first (incoming wires)
+ *  handshakeOn         send our handshake when the wire emits this event (e.g. 'pe4' after 3.5.5-style MSE)
  * Resolves { data, ms, bytes, mbps, stats, wire }.
  */
 export function download (opts) {
@@ -232,7 +233,8 @@ export function download (opts) {
 
     const go = (socket) => {
       attach(socket, wire)
-      if (opts.handshakeFirst !== false) wire.handshake(meta.infoHash, peerId_, { dht, fast })
+      if (opts.handshakeOn) wire.once(opts.handshakeOn, () => wire.handshake(meta.infoHash, peerId_, { dht, fast }))
+      else if (opts.handshakeFirst !== false) wire.handshake(meta.infoHash, peerId_, { dht, fast })
     }
     if (opts.socket) go(opts.socket)
     else dial(opts.port).then(go, fail)
@@ -371,12 +373,13 @@ export function uploadRate (session, bytes, endAt) {
 
 /**
  * A listening server that seeds to every peer that connects. onSeed(session) sees each one.
- * opts.before(wire, socket), if given, runs on each new wire before it is piped to its socket.
+ * opts.makeWire() makes each incoming wire (default `new Wire('tcpIncoming')`); opts.before(wire, socket),
+ * if given, runs on each new wire before it is piped to its socket.
  */
 export async function seedServer (t, opts, onSeed = () => {}) {
   const sessions = []
   const server = net.createServer(socket => {
-    const wire = new Wire('tcpIncoming')
+    const wire = opts.makeWire ? opts.makeWire() : new Wire('tcpIncoming')
     if (opts.before) opts.before(wire, socket)
     attach(socket, wire)
     const s = seed(wire, { ...opts, outgoing: false })
