@@ -18,7 +18,7 @@
 import { Buffer } from 'buffer'
 import { ErrorCodes, WireError } from './errors.js'
 import {
-  MseHandshake, detectHandshake, toInfoHash,
+  MseHandshake, detectHandshake, toInfoHash, DEFAULT_MSE_TIMEOUT,
   type MsePolicy, type MseResult, type SkeyResolver, type InfoHashLike
 } from './mse/handshake.js'
 import type { Wire } from './wire.js'
@@ -47,7 +47,7 @@ export interface EncryptOptions {
   infoHashes?: Iterable<InfoHashLike>
   /** Responder: map HASH('req2', SKEY) to an info hash (may be async). */
   resolveSkey?: SkeyResolver
-  /** Milliseconds for the whole exchange (default 30000). */
+  /** Milliseconds for the whole exchange (default 30000); incoming, counted from encrypt(), so a silent peer times out too. */
   timeout?: number
 }
 
@@ -67,6 +67,9 @@ export class WireMse {
   private _hs: MseHandshake | null = null
   /** Bytes seen before we know whether the peer speaks MSE (incoming). */
   private _probe: Buffer | null = null
+  /** encrypt(), incoming: bounds the wait for the peer's first bytes (the handshake's own timer starts after). */
+  private _probeTimer: ReturnType<typeof setTimeout> | null = null
+  private _deadline = 0
   private _held: Uint8Array[] | null = []
   private _done: Done | null = null
   private _plainAllowed: boolean
@@ -90,6 +93,21 @@ export class WireMse {
   /** Incoming: look at the first bytes to tell a plain handshake from MSE. */
   listen (): void {
     this._wire._intercept = chunk => this._onProbe(chunk)
+    const ms = this._opts.timeout ?? DEFAULT_MSE_TIMEOUT
+    // 3.5.5's manual API never had this bound; encrypt() promises one for the whole exchange
+    if (!this._manual && ms > 0 && Number.isFinite(ms)) {
+      this._deadline = Date.now() + ms
+      this._probeTimer = setTimeout(() => {
+        this._probeTimer = null
+        this._error(new WireError(ErrorCodes.MSE_FAILED, `MSE handshake failed: timed out after ${ms} ms waiting for the peer's first bytes`))
+      }, ms)
+      if (typeof this._probeTimer === 'object' && typeof this._probeTimer.unref === 'function') this._probeTimer.unref()
+    }
+  }
+
+  private _clearProbeTimer (): void {
+    if (this._probeTimer !== null) clearTimeout(this._probeTimer)
+    this._probeTimer = null
   }
 
   /** Outgoing: start the initiator (automatic mode sends Ya at once). */
@@ -131,6 +149,7 @@ export class WireMse {
   }
 
   destroy (): void {
+    this._clearProbeTimer()
     this._hs?.destroy()
     this._hs = null
     this._held = null
@@ -146,6 +165,7 @@ export class WireMse {
     const kind = detectHandshake(buf)
     if (kind === 'more') { this._probe = buf; return }
     this._probe = null
+    this._clearProbeTimer()
     if (kind === 'plain') {
       if (!this._plainAllowed) {
         this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required'))
@@ -177,7 +197,8 @@ export class WireMse {
       infoHash: role === 'initiator' ? opts.infoHash : undefined,
       infoHashes,
       resolveSkey: opts.resolveSkey,
-      timeout: opts.timeout
+      // incoming encrypt(): what is left of the time since listen()
+      timeout: this._deadline > 0 ? Math.max(1, this._deadline - Date.now()) : opts.timeout
     })
     this._hs = hs
     const wire = this._wire

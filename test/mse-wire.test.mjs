@@ -221,6 +221,21 @@ test('garbage, truncated and too-long handshake input: coded error, never a hang
   }
 })
 
+test('encrypt(), incoming: a silent peer, or one that stops inside the first 20 bytes, times out with a coded error', async (t) => {
+  const keep = setInterval(() => {}, 1000)
+  t.after(() => clearInterval(keep))
+  for (const first of [null, Buffer.from('\u0013BitTorrent', 'latin1')]) {
+    const w = new Wire('tcpIncoming')
+    const p = w.encrypt({ policy: 'prefer', infoHash: INFO_HASH, timeout: 200 })
+    const errored = event(w, 'error')
+    if (first) w.write(first)
+    const [err] = await errored
+    assert.equal(err.code, 'ERR_BT_MSE_FAILED')
+    assert.match(err.message, /timed out/)
+    await assert.rejects(p, { code: 'ERR_BT_MSE_FAILED' })
+  }
+})
+
 test('a wire without an error listener closes on a failed exchange, nothing thrown', async () => {
   const w = new Wire('tcpIncoming', 0, true)
   // (events.once would add an 'error' listener: use a plain one)
