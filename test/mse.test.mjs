@@ -715,6 +715,23 @@ test('mse: detectHandshake tells a plain BitTorrent handshake from MSE', () => {
   assert.equal(detectHandshake(Buffer.from([0x12])), 'mse')
 })
 
+test('mse: an initiator\'s Ya never starts with 0x13 (3.5.5 would read it as a plain handshake)', () => {
+  // 3000 keys: with a uniform first byte, the chance that none starts with 0x13 is (255/256)^3000 < 0.0001%
+  let responderHits = 0
+  for (let i = 0; i < 3000; i++) {
+    const a = new MseHandshake({ role: 'initiator', infoHash: IH, timeout: 0 })
+    assert.notEqual(a.publicKey[0], 0x13)
+    a.destroy()
+  }
+  // the responder is not restricted (nobody sniffs its first byte): the draw stays uniform there
+  for (let i = 0; i < 3000; i++) {
+    const b = new MseHandshake({ role: 'responder', infoHashes: [IH], timeout: 0 })
+    if (b.publicKey[0] === 0x13) responderHits++
+    b.destroy()
+  }
+  assert.ok(responderHits > 0, 'responder keys starting with 0x13 occur')
+})
+
 // ---------------------------------------------------------------------------------------
 // Over TCP
 

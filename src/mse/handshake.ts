@@ -393,7 +393,12 @@ export class MseHandshake extends EventEmitter {
       this.candidates = null
     }
 
-    this.keys = generateKeyPair()
+    let keys = generateKeyPair()
+    // An initiator's Ya must not start with 0x13: bittorrent-protocol 3.5.5 (WebTorrent 1.x) tells a
+    // plain handshake from MSE by that first byte alone and would wait for a handshake that never comes
+    // (1 key in 256). Drawing again costs nothing measurable and leaves the key uniform over the rest.
+    if (this.role === 'initiator') while (keys.publicKey[0] === PROTOCOL_HEADER[0]) keys = generateKeyPair()
+    this.keys = keys
     this.state = this.role === 'initiator' ? 'yb' : 'ya'
 
     const ms = opts.timeout ?? DEFAULT_MSE_TIMEOUT
