@@ -9,7 +9,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 /**
  * libtorrent via lt_peer.py. opts: torrentPath (or magnet: a magnet URI), dir, mode 'seed'|'download', connect ['127.0.0.1:port'],
  * outEncPolicy / inEncPolicy ('forced'|'enabled'|'disabled'), encLevel ('rc4'|'plaintext'|'both'),
- * uploadLimit (bytes/s for loopback peers), unchokeInterval, seedMode.
+ * uploadLimit (bytes/s for loopback peers), unchokeInterval, seedMode, keepRedundantConnections (stay connected
+ * to seeds after finishing, so the peer list can be read then).
  * Resolves once it listens: { proc, port, infoHash, infoHashV2 } (hex; null for a hash the torrent lacks).
  */
 export async function startLibtorrent (t, opts) {
@@ -25,6 +26,7 @@ export async function startLibtorrent (t, opts) {
   if (opts.uploadLimit) args.push('--upload-limit', String(opts.uploadLimit))
   if (opts.unchokeInterval != null) args.push('--unchoke-interval', String(opts.unchokeInterval))
   if (opts.seedMode) args.push('--seed-mode')
+  if (opts.keepRedundantConnections) args.push('--keep-redundant-connections')
   const proc = spawnClient(t, '/usr/bin/python3', ['-u', ...args], { json: true, label: 'libtorrent' })
   const ev = await proc.waitEvent('listening', 20000)
   return { proc, port: ev.port, infoHash: ev.info_hash, infoHashV2: ev.info_hash_v2 }

@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--unchoke-interval", type=int, default=None)
     ap.add_argument("--seed-mode", action="store_true", help="skip the hash check when seeding")
     ap.add_argument("--status-interval", type=float, default=0)
+    ap.add_argument("--keep-redundant-connections", action="store_true",
+                    help="close_redundant_connections off: stay connected to seeds after finishing")
     args = ap.parse_args()
 
     if args.no_fast:
@@ -90,6 +92,8 @@ def main():
         "announce_to_all_trackers": False,
         "peer_connect_timeout": 5,
     }
+    if args.keep_redundant_connections:
+        settings["close_redundant_connections"] = False
     if args.unchoke_interval is not None:
         settings["unchoke_interval"] = args.unchoke_interval
 
