@@ -8,8 +8,8 @@
  *   in its legacy provider, so it is only there when Node was started with
  *   `--openssl-legacy-provider` (or built against an OpenSSL that still ships it).
  *   Availability is probed once at load with a known-answer test.
- * - `js`: a typed-array RC4 (Uint8Array S-box, indices in locals, XOR straight into
- *   the output), used everywhere else (default OpenSSL 3 builds, browsers).
+ * - `js`: a typed-array RC4 (Int32Array S-box, indices in locals, XOR a word at a time
+ *   straight into the output), used everywhere else (default OpenSSL 3 builds, browsers).
  *
  * `createRc4(key)` picks native when it works, otherwise js.
  */
@@ -34,10 +34,18 @@ export interface StreamCipher {
 /** Keystream bytes MSE drops after keying. */
 export const RC4_DROP = 1024
 
-/** Pure TypeScript RC4 with a Uint8Array state. */
+/** Whether this machine stores a Uint32 little-endian (the word path below assumes it). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/**
+ * Pure TypeScript RC4. The state lives in an Int32Array (V8 loads and stores its
+ * elements without the zero-extension a Uint8Array costs), and long runs are XORed
+ * a 32-bit word at a time: four keystream bytes are gathered into one word and
+ * applied with one load and one store.
+ */
 export class Rc4Js implements StreamCipher {
   readonly impl = 'js' as const
-  private readonly s = new Uint8Array(256)
+  private readonly s = new Int32Array(256)
   private i = 0
   private j = 0
 
@@ -73,11 +81,24 @@ export class Rc4Js implements StreamCipher {
   }
 
   private xor (src: Uint8Array, dst: Uint8Array): void {
+    const n = src.length
+    let k = 0
+    // the word path needs src and dst equally aligned; the head brings both to a word boundary
+    if (LITTLE_ENDIAN && n >= 64 && ((src.byteOffset ^ dst.byteOffset) & 3) === 0) {
+      const head = (4 - (src.byteOffset & 3)) & 3
+      this.xorBytes(src, dst, 0, head)
+      const words = (n - head) >>> 2
+      this.xorWords(new Uint32Array(src.buffer, src.byteOffset + head, words), new Uint32Array(dst.buffer, dst.byteOffset + head, words))
+      k = head + words * 4
+    }
+    this.xorBytes(src, dst, k, n)
+  }
+
+  private xorBytes (src: Uint8Array, dst: Uint8Array, from: number, to: number): void {
     const s = this.s
     let i = this.i
     let j = this.j
-    const n = src.length
-    for (let k = 0; k < n; k++) {
+    for (let k = from; k < to; k++) {
       i = (i + 1) & 255
       const si = s[i]
       j = (j + si) & 255
@@ -85,6 +106,46 @@ export class Rc4Js implements StreamCipher {
       s[i] = sj
       s[j] = si
       dst[k] = src[k] ^ s[(si + sj) & 255]
+    }
+    this.i = i
+    this.j = j
+  }
+
+  private xorWords (src: Uint32Array, dst: Uint32Array): void {
+    const s = this.s
+    let i = this.i
+    let j = this.j
+    const n = src.length
+    for (let k = 0; k < n; k++) {
+      i = (i + 1) & 255
+      let si = s[i]
+      j = (j + si) & 255
+      let sj = s[j]
+      s[i] = sj
+      s[j] = si
+      let w = s[(si + sj) & 255]
+      i = (i + 1) & 255
+      si = s[i]
+      j = (j + si) & 255
+      sj = s[j]
+      s[i] = sj
+      s[j] = si
+      w |= s[(si + sj) & 255] << 8
+      i = (i + 1) & 255
+      si = s[i]
+      j = (j + si) & 255
+      sj = s[j]
+      s[i] = sj
+      s[j] = si
+      w |= s[(si + sj) & 255] << 16
+      i = (i + 1) & 255
+      si = s[i]
+      j = (j + si) & 255
+      sj = s[j]
+      s[i] = sj
+      s[j] = si
+      w |= s[(si + sj) & 255] << 24
+      dst[k] = src[k] ^ w
     }
     this.i = i
     this.j = j
