@@ -5,7 +5,8 @@
 // the median of the rounds and the ratio ours / better anchor as issue 5 states each goal.
 //
 // Environment:
-//   BENCH_ROUNDS=n    rounds per scenario (default 5; the 8 MiB scenario uses min(n, 3))
+//   BENCH_ROUNDS=n    timed rounds per scenario (default 5; the 8 MiB scenario uses min(n, 3)),
+//                     after untimed warm-up runs
 //   BENCH_ONLY=a,b    run only these scenarios (piped, small, large, heap, tcp, encrypted)
 //   BENCH_SCALE=x     work per round relative to the default (e.g. 0.25 for a quick look)
 //   BENCH_JSON=file   also write the raw figures as JSON
@@ -40,8 +41,10 @@ for (const sc of SCENARIOS) {
   const samples = Object.fromEntries(sc.impls.map(i => [i, []]))
   await sc.setup?.({ scale })
   try {
-    // one untimed warm-up run of each at a quarter of the work, so the JIT has seen every path
-    if (!sc.noWarmup) for (const impl of sc.impls) await sc.run(impl, { scale: scale / 4, round: -1 })
+    // untimed warm-up runs (default: two of each at full size): the first rounds of every
+    // implementation run measurably slower while the JIT and the GC's young generation settle
+    const warm = sc.warmup ?? { runs: 2, scale: 1 }
+    for (let w = 0; w < warm.runs; w++) for (const impl of sc.impls) await sc.run(impl, { scale: scale * warm.scale, round: -1 - w })
     for (let r = 0; r < n; r++) {
       for (const impl of rotate(sc.impls, r)) samples[impl].push(await sc.run(impl, { scale, round: r }))
     }

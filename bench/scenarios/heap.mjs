@@ -19,7 +19,7 @@ export default {
   ratio: (med, better) => med.ours / med[better],
   target: ['<=', 0.5],
   impls: ['ours', 'bt3', 'bt5'],
-  noWarmup: true, // it warms up inside each run
+  warmup: { runs: 0 }, // it warms up inside each run
   available: () => typeof globalThis.gc === 'function' ? null : 'run node with --expose-gc',
   async run (impl, { scale }) {
     const pairs = Math.max(50, Math.round(1000 * scale))

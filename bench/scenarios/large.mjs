@@ -20,6 +20,7 @@ export default {
   unit: 's',
   higherIsBetter: false,
   maxRounds: 3, // the anchors take seconds per round here
+  warmup: { runs: 1, scale: 0.25 },
   // ratio: how many times faster ours is (anchor time / our time)
   ratio: (med, better) => med[better] / med.ours,
   ratioText: 'x faster',

@@ -26,6 +26,7 @@ export default {
   impls: ['raw', 'ours', 'bt3', 'bt5'],
   ratio: med => med.ours / med.raw,
   ratioOf: 'raw socket',
+  warmup: { runs: 1, scale: 1 },
   target: ['>=', 0.7],
   async setup () {
     child = spawn(process.execPath, [fileURLToPath(new URL('../tcp-peer.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
