@@ -159,7 +159,6 @@ export class Wire extends stream.Duplex implements ReaderSink {
   amInterested = false
   peerChoking = true
   peerInterested = false
-  peerPieces: BitField | HaveAllBitField
   /** What we announced in our handshake. */
   extensions: Record<string, boolean> = {}
   /** What the peer announced in its handshake (decoded reserved bits). */
@@ -217,7 +216,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _timeoutExpiresAt = 0
   private _dests: NodeJS.WritableStream[] | null = null
   /** Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
-  private _sources: Set<{ unpipe?: (dest: any) => unknown }> | null = null
+  private _sources: Array<{ unpipe?: (dest: any) => unknown }> | null = null
+  /** The peer's pieces; created on first use (an idle wire may never need it). */
+  private _peerPieces: BitField | HaveAllBitField | null = null
   private _protocolFailure = false
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
   _mse: WireMse | null = null
@@ -249,21 +250,35 @@ export class Wire extends stream.Duplex implements ReaderSink {
       if ((this.constructor as typeof Wire)._allowedFastSetFn === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
       this._autoAllowedFast = { ip: ipv4ToUint32(af.ip), pieces: positive(af.pieces ?? NaN, 0, 'allowedFast.pieces'), k: positive(af.k, 10, 'allowedFast.k') }
     }
-    this.peerPieces = new BitField(0, { grow: this.maxPieces })
     this.requests = this._requestList.list
     this.peerRequests = this._peerRequestList.list
     this.extendedMapping = this._ext.mapping
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
-    this.once('finish', this._onFinish)
-    this.on('pipe', (src: any) => { (this._sources ??= new Set()).add(src) })
-    this.on('unpipe', (src: any) => { this._sources?.delete(src) })
+    // prototype methods as listeners: no closures per wire ('finish' is emitted once)
+    this.on('finish', this._onFinish)
+    this.on('pipe', this._onPipe)
     if (this._peEnabled) {
       // 3.5.5: an incoming wire accepts a plain or an MSE handshake; an outgoing one with
       // no retries expects to run MSE, driven step by step with sendPe1()..sendPe4()
       if (this.type === 'tcpIncoming') this._createMse({ policy: 'prefer', role: 'responder' }, true, null).listen()
       else if (this.type === 'tcpOutgoing' && this._retries === 0) this._createMse({ policy: 'require', role: 'initiator' }, true, null).connect()
     }
+  }
+
+  /** What the peer has: a BitField (grows up to maxPieces), or a HaveAllBitField after have-all. */
+  get peerPieces (): BitField | HaveAllBitField {
+    return (this._peerPieces ??= new BitField(0, { grow: this.maxPieces }))
+  }
+
+  set peerPieces (value: BitField | HaveAllBitField) {
+    this._peerPieces = value
+  }
+
+  private _onPipe (src: { unpipe?: (dest: any) => unknown }): void {
+    // sources are forgotten only when the wire goes; unpiping a source twice is harmless
+    const sources = (this._sources ??= [])
+    if (!sources.includes(src)) sources.push(src)
   }
 
   private _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): WireMse {
@@ -674,7 +689,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._shutdown(err)
     // `src.pipe(wire)` listens for 'error' on us and rethrows when its listener is the only one:
     // that listener is not the application's. Unpipe such sources first (their listener goes).
-    if (this._sources !== null) for (const src of [...this._sources]) src.unpipe?.(this)
+    if (this._sources !== null) for (const src of this._sources.splice(0)) src.unpipe?.(this)
     // A remote peer must never crash a process that attached no 'error' listener.
     if (this.listenerCount('error') > 0) this.destroy(err)
     else this.destroy()
@@ -696,9 +711,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal */
   _onHandshakeBytes (buf: Buffer, off: number): void {
     const reserved = Buffer.from(buf.subarray(off + 20, off + 28))
-    const infoHash = Buffer.from(buf.subarray(off + 28, off + 48))
     const peerId = Buffer.from(buf.subarray(off + 48, off + 68))
-    this._onHandshake(infoHash, peerId, reserved)
+    // the info hash is only turned into hex: a view will do
+    this._onHandshake(buf.subarray(off + 28, off + 48), peerId, reserved)
   }
 
   /** @internal */
