@@ -36,6 +36,10 @@ const KEEP_ALIVE_INTERVAL = 55000
 const ALLOWED_FAST_SET_MAX_LENGTH = 100
 /** Unread output (bytes) past which rejects for unqueued requests are no longer sent. */
 const REJECT_BACKLOG = 1024 * 1024
+/** Messages up to this size sent while a chunk from the peer is processed are coalesced. */
+const COALESCE_MAX = 64
+/** Gathered bytes past which they are pushed at once. */
+const GATHER_MAX = 16 * 1024
 
 export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'webrtc' | 'webSeed' | 'utpIncoming' | 'utpOutgoing' | null
 
@@ -220,6 +224,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** The peer's pieces; created on first use (an idle wire may never need it). */
   private _peerPieces: BitField | HaveAllBitField | null = null
   private _protocolFailure = false
+  /** True while a chunk from the peer is being processed: small messages we send meanwhile are gathered. */
+  private _gathering = false
+  /** Small messages gathered while `_gathering`, pushed as one chunk (see `_flushGathered`). */
+  private _gathered: Uint8Array[] | null = null
+  private _gatheredBytes = 0
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
   _mse: WireMse | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
@@ -616,8 +625,14 @@ export class Wire extends stream.Duplex implements ReaderSink {
   override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
     if (this._finished) { cb(); return }
     if (this._decrypt !== null) chunk = this._decrypt(chunk)
-    if (this._intercept !== null) this._intercept(chunk)
-    else this._reader.write(chunk)
+    this._gathering = true
+    try {
+      if (this._intercept !== null) this._intercept(chunk)
+      else this._reader.write(chunk)
+    } finally {
+      this._gathering = false
+      if (this._gatheredBytes !== 0) this._flushGathered()
+    }
     cb()
   }
 
@@ -649,6 +664,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** Stop everything: timers, reader; fail every pending request. */
   private _shutdown (err: Error): void {
     if (this._finished) return
+    if (this._gatheredBytes !== 0) this._flushGathered()
     this._finished = true
     this._intercept = null
     this._reader.stop()
@@ -662,10 +678,39 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._timeout = null
   }
 
-  /** @internal Queue bytes for the peer. */
+  /**
+   * @internal Queue bytes for the peer. While a chunk from the peer is processed, small
+   * messages (requests, haves, piece headers...) are gathered and pushed as one chunk when
+   * the chunk is done or a larger buffer follows: a socket then sees one write for many
+   * requests instead of one each. Order is kept; nothing waits past the current write.
+   */
   _push (data: Uint8Array): void {
     if (this._finished || this.destroyed) return
     if (this._mse !== null && this._mse.holding) { this._mse.hold(data); return }
+    if (this._gathering && data.length <= COALESCE_MAX) {
+      (this._gathered ??= []).push(data)
+      this._gatheredBytes += data.length
+      if (this._gatheredBytes >= GATHER_MAX) this._flushGathered()
+      return
+    }
+    if (this._gatheredBytes !== 0) this._flushGathered()
+    this.push(this._encrypt !== null ? this._encrypt(data) : data)
+  }
+
+  private _flushGathered (): void {
+    const list = this._gathered as Uint8Array[]
+    const bytes = this._gatheredBytes
+    this._gatheredBytes = 0
+    let data: Uint8Array
+    if (list.length === 1) data = list[0]
+    else {
+      const buf = Buffer.allocUnsafe(bytes)
+      let off = 0
+      for (let i = 0; i < list.length; i++) { buf.set(list[i], off); off += list[i].length }
+      data = buf
+    }
+    list.length = 0
+    if (this._finished || this.destroyed) return
     this.push(this._encrypt !== null ? this._encrypt(data) : data)
   }
 
@@ -862,7 +907,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
    * unread output they are dropped instead (the peer is not reading them anyway).
    */
   private _rejectUnqueued (index: number, offset: number, length: number): void {
-    if (this.readableLength < REJECT_BACKLOG) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+    if (this.readableLength + this._gatheredBytes < REJECT_BACKLOG) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
   /** @internal */

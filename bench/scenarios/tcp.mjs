@@ -29,7 +29,8 @@ export default {
   warmup: { runs: 1, scale: 1 },
   target: ['>=', 0.7],
   async setup () {
-    child = spawn(process.execPath, [fileURLToPath(new URL('../tcp-peer.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const extra = process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [] // e.g. --cpu-prof
+    child = spawn(process.execPath, [...extra, fileURLToPath(new URL('../tcp-peer.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
     const [line] = await once(child.stdout, 'data')
     port = Number(String(line).trim())
   },
