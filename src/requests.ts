@@ -2,9 +2,11 @@
  * Request bookkeeping: the pending requests of one direction.
  *
  * `list` is the public array (`wire.requests`, `wire.peerRequests`) in the order the
- * requests were made; `pull` finds a request by (piece, offset, length) through a map,
- * so matching a reply is O(1) however many are in flight, and removing the oldest
- * (the usual case: replies arrive in order) is O(1) too.
+ * requests were made. Replies usually come in order: `pull` first looks at the oldest
+ * request and takes it in O(1) without any index. The first reply that is not for the
+ * oldest builds a map of (piece, offset) -> requests, kept up to date from then on until
+ * the list is empty again, so matching stays O(1) however many are in flight and in
+ * whatever order they are answered.
  */
 
 export type RequestCallback = (err: Error | null, block?: any) => void
@@ -39,7 +41,11 @@ export class RequestList {
   }
 
   add (req: Request): void {
-    const map = (this._map ??= new Map())
+    this.list.push(req)
+    if (this._map !== null) this._index(this._map, req)
+  }
+
+  private _index (map: Map<number | string, Request>, req: Request): void {
     const key = keyOf(req.piece, req.offset)
     const head = map.get(key)
     if (head === undefined) map.set(key, req)
@@ -48,13 +54,23 @@ export class RequestList {
       while (r._same !== null) r = r._same
       r._same = req
     }
-    this.list.push(req)
   }
 
   /** Find and remove the request (piece, offset, length); null when there is none. */
   pull (piece: number, offset: number, length: number): Request | null {
-    const map = this._map
-    if (map === null) return null
+    let map = this._map
+    if (map === null) {
+      const list = this.list
+      const head = list[0]
+      if (head === undefined) return null
+      if (head.piece === piece && head.offset === offset && head.length === length) {
+        list.shift()
+        return head
+      }
+      // out of order: index what is pending (once; kept up to date until the list empties)
+      map = this._map = new Map()
+      for (let i = 0; i < list.length; i++) this._index(map, list[i])
+    }
     const key = keyOf(piece, offset)
     let req = map.get(key)
     if (req === undefined) return null
@@ -102,10 +118,13 @@ export class RequestList {
 
   private _removeFromList (req: Request): void {
     const list = this.list
-    if (list[0] === req) { list.shift(); return }
-    const last = list.length - 1
-    if (list[last] === req) { list.pop(); return }
-    const i = list.indexOf(req)
-    if (i !== -1) list.splice(i, 1)
+    if (list[0] === req) list.shift()
+    else if (list[list.length - 1] === req) list.pop()
+    else {
+      const i = list.indexOf(req)
+      if (i !== -1) list.splice(i, 1)
+    }
+    // nothing pending: back to the index-free fast path
+    if (list.length === 0) this._map = null
   }
 }
