@@ -886,19 +886,25 @@ export class Wire extends stream.Duplex implements ReaderSink {
       if (this.hasFast) this._rejectUnqueued(index, offset, length)
       return
     }
-    const list = this._peerRequestList
-    const respond = (err: Error | null, block?: Uint8Array): void => {
-      if (list.pull(index, offset, length) !== req) return
-      if (err || block === undefined || block === null) {
-        if (debug.enabled) this._debug('error satisfying request index=%d offset=%d length=%d (%s)', index, offset, length, err?.message)
-        if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
-        return
-      }
-      this.piece(index, offset, block)
-    }
-    const req = new Request(index, offset, length, respond)
-    list.add(req)
+    const req = new Request(index, offset, length, noop)
+    // the application's `respond` must name its request: the one allocation per request
+    // besides the Request itself, a closure over just (wire, request)
+    const respond = responder(this, req)
+    req.callback = respond
+    this._peerRequestList.add(req)
     this.emit('request', index, offset, length, respond)
+  }
+
+  /** @internal The application answered the peer's request `req`. */
+  _respond (req: Request, err: Error | null, block: Uint8Array | undefined): void {
+    const { piece: index, offset, length } = req
+    if (this._peerRequestList.pull(index, offset, length) !== req) return
+    if (err || block === undefined || block === null) {
+      if (debug.enabled) this._debug('error satisfying request index=%d offset=%d length=%d (%s)', index, offset, length, err?.message)
+      if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+      return
+    }
+    this.piece(index, offset, block)
   }
 
   /**
@@ -1073,6 +1079,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._debugId ??= randombytes(4).toString('hex')
     debug('[' + this._debugId + '] ' + fmt, ...args)
   }
+}
+
+function responder (wire: Wire, req: Request): (err: Error | null, block?: Uint8Array) => void {
+  return (err, block) => wire._respond(req, err, block)
 }
 
 function positive (value: number | undefined, fallback: number, name: string): number {

@@ -11,7 +11,7 @@ export default {
   target: ['>=', 2.0],
   impls: ['ours', 'bt3', 'bt5'],
   async run (impl, { scale }) {
-    const count = Math.max(256, Math.round(16384 * scale)) // 256 MiB at scale 1
+    const count = Math.max(256, Math.round(65536 * scale)) // 1 GiB at scale 1
     const { a, b, ready } = pipedPair(impl)
     await ready
     const secs = await transfer(a, b, BLOCK, count, 64)
