@@ -717,6 +717,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal Bytes for the peer that bypass encryption (the MSE exchange itself). */
   _pushRaw (data: Uint8Array): void {
     if (this._finished || this.destroyed) return
+    if (this._gatheredBytes !== 0) this._flushGathered()
     this.push(data)
   }
 
