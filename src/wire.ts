@@ -625,6 +625,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
   override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
     if (this._finished) { cb(); return }
     if (this._decrypt !== null) chunk = this._decrypt(chunk)
+    // What we send while this chunk is processed (replies to its requests...) leaves in as
+    // few writes as possible: small messages are gathered (see `_push`), and the streams
+    // we pipe into are corked, so a socket sends the whole lot in one writev.
+    const dests = this._dests
+    const corked = dests !== null ? dests.length : 0
+    for (let i = 0; i < corked; i++) (dests![i] as any).cork?.()
     this._gathering = true
     try {
       if (this._intercept !== null) this._intercept(chunk)
@@ -632,6 +638,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     } finally {
       this._gathering = false
       if (this._gatheredBytes !== 0) this._flushGathered()
+      for (let i = 0; i < corked; i++) (dests![i] as any).uncork?.()
     }
     cb()
   }
