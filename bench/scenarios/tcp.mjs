@@ -39,7 +39,7 @@ export default {
     await once(child, 'exit')
   },
   async run (impl, { scale }) {
-    const count = Math.max(256, Math.round(16384 * scale)) // 256 MiB at scale 1
+    const count = Math.max(256, Math.round(32768 * scale)) // 512 MiB at scale 1
     const socket = await connect()
     if (impl === 'raw') {
       const want = count * (16384 + 13)
