@@ -29,6 +29,8 @@ export const IMPLS = {
 }
 
 export const ANCHORS = ['bt3', 'bt5']
+/** Labels of the reference rows that are not wires. */
+export const REFERENCES = { raw: 'raw socket', duplex: 'bare readable-stream Duplex pair' }
 
 /** A 68-byte BitTorrent handshake (BEP 10 bit set, like every wire here sends). */
 export function handshakeBytes (ih = IH, id = ID_B) {

@@ -11,7 +11,7 @@
 //   BENCH_SCALE=x     work per round relative to the default (e.g. 0.25 for a quick look)
 //   BENCH_JSON=file   also write the raw figures as JSON
 import { writeFileSync } from 'node:fs'
-import { IMPLS, ANCHORS } from './impls.mjs'
+import { IMPLS, ANCHORS, REFERENCES } from './impls.mjs'
 import { median, fmt } from './stats.mjs'
 import piped from './scenarios/piped.mjs'
 import small from './scenarios/small.mjs'
@@ -70,7 +70,8 @@ console.log('\n| scenario | ours | 3.5.5 | 5.0.9 | ratio | goal |')
 console.log('|---|---|---|---|---|---|')
 for (const r of results) {
   const cell = i => r.median[i] === undefined ? '—' : fmt(r.median[i], r.unit)
-  const extra = r.name === 'tcp' ? ` (raw socket ${fmt(r.median.raw, r.unit)})` : ''
+  const ref = Object.keys(REFERENCES).find(k => r.median[k] !== undefined)
+  const extra = ref ? ` (${REFERENCES[ref]}: ${fmt(r.median[ref], r.unit)})` : ''
   const sc = SCENARIOS.find(s => s.name === r.name)
   const ratioText = `${r.ratio.toFixed(2)}${sc.ratioText ?? 'x'} vs ${r.of}`
   console.log(`| ${r.title}${extra} | ${cell('ours')} | ${cell('bt3')} | ${cell('bt5')} | ${ratioText} | ${r.target[0]} ${r.target[1]} ${r.met ? 'met' : '**not met**'} |`)
