@@ -177,12 +177,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   readonly extendedMapping: Record<number, string>
   /** The peer's extension ids: name -> id. */
   peerExtendedMapping: Record<string, number> = {}
-  /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
-  extendedHandshake: Record<string, any> = {}
   peerExtendedHandshake: Record<string, any> = {}
   hasFast = false
-  allowedFastSet: number[] = []
-  peerAllowedFastSet: number[] = []
   uploaded = 0
   downloaded = 0
   /** Requests from the peer we did not queue because its queue was full. */
@@ -221,8 +217,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _dests: NodeJS.WritableStream[] | null = null
   /** Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
   private _sources: Array<{ unpipe?: (dest: any) => unknown }> | null = null
-  /** The peer's pieces; created on first use (an idle wire may never need it). */
+  // Created on first use: an idle wire may never need them.
   private _peerPieces: BitField | HaveAllBitField | null = null
+  private _extendedHandshake: Record<string, any> | null = null
+  private _allowedFastSet: number[] | null = null
+  private _peerAllowedFastSet: number[] | null = null
   private _protocolFailure = false
   /** True while a chunk from the peer is being processed: small messages we send meanwhile are gathered. */
   private _gathering = false
@@ -282,6 +281,33 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   set peerPieces (value: BitField | HaveAllBitField) {
     this._peerPieces = value
+  }
+
+  /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
+  get extendedHandshake (): Record<string, any> {
+    return (this._extendedHandshake ??= {})
+  }
+
+  set extendedHandshake (value: Record<string, any>) {
+    this._extendedHandshake = value
+  }
+
+  /** BEP 6: pieces we allow the peer to request while choked. */
+  get allowedFastSet (): number[] {
+    return (this._allowedFastSet ??= [])
+  }
+
+  set allowedFastSet (value: number[]) {
+    this._allowedFastSet = value
+  }
+
+  /** BEP 6: pieces the peer allows us to request while choked. */
+  get peerAllowedFastSet (): number[] {
+    return (this._peerAllowedFastSet ??= [])
+  }
+
+  set peerAllowedFastSet (value: number[]) {
+    this._peerAllowedFastSet = value
   }
 
   private _onPipe (src: { unpipe?: (dest: any) => unknown }): void {
@@ -1026,7 +1052,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   // Helpers
 
   private _sendExtendedHandshake (): void {
-    const msg = Object.assign({}, this.extendedHandshake)
+    const msg = Object.assign({}, this._extendedHandshake)
     msg.m = this._ext.m()
     this.extended(0, bencode.encode(msg))
     this._extendedHandshakeSent = true
