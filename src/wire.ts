@@ -312,8 +312,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   private _onPipe (src: { unpipe?: (dest: any) => unknown }): void {
     // sources are forgotten only when the wire goes; unpiping a source twice is harmless
-    const sources = (this._sources ??= [])
-    if (!sources.includes(src)) sources.push(src)
+    // `[src]` rather than push into []: V8 gives a pushed-into empty array room for 17
+    const sources = this._sources
+    if (sources === null) this._sources = [src]
+    else if (!sources.includes(src)) sources.push(src)
   }
 
   private _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): WireMse {
@@ -633,7 +635,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   // Stream plumbing
 
   override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
-    (this._dests ??= []).push(dest)
+    if (this._dests === null) this._dests = [dest]
+    else this._dests.push(dest)
     return super.pipe(dest, opts)
   }
 
