@@ -89,6 +89,33 @@ export class RequestList {
     return req
   }
 
+  /**
+   * Remove this very request (not just one with the same piece, offset and length: a peer
+   * may ask for the same block twice). False when it is no longer pending.
+   */
+  remove (req: Request): boolean {
+    const map = this._map
+    if (map === null) {
+      if (this.list.indexOf(req) === -1) return false
+    } else {
+      const key = keyOf(req.piece, req.offset)
+      const head = map.get(key)
+      if (head === undefined) return false
+      if (head === req) {
+        if (req._same === null) map.delete(key)
+        else map.set(key, req._same)
+      } else {
+        let prev = head
+        while (prev._same !== null && prev._same !== req) prev = prev._same
+        if (prev._same !== req) return false
+        prev._same = req._same
+      }
+      req._same = null
+    }
+    this._removeFromList(req)
+    return true
+  }
+
   /** Remove and return the oldest request. */
   shift (): Request | undefined {
     const req = this.list[0]

@@ -935,7 +935,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal The application answered the peer's request `req`. */
   _respond (req: Request, err: Error | null, block: Uint8Array | undefined): void {
     const { piece: index, offset, length } = req
-    if (this._peerRequestList.pull(index, offset, length) !== req) return
+    if (!this._peerRequestList.remove(req)) return
     if (err || block === undefined || block === null) {
       if (debug.enabled) this._debug('error satisfying request index=%d offset=%d length=%d (%s)', index, offset, length, err?.message)
       if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))

@@ -239,3 +239,53 @@ test('peerPieces is capped: bitfield grows with have, up to maxPieces', async ()
   const { b } = await pair()
   assert.equal(b.maxPieces, 0x200000)
 })
+
+test('the same block requested twice: each respond() answers its own request, in any order', async () => {
+  const { a, b } = await pair()
+  const u = event(a, 'unchoke')
+  b.unchoke()
+  await u
+  const responds = []
+  b.on('request', (i, o, l, respond) => responds.push(respond))
+  // (0, 16, 16) twice, with another request between them so the peer's list is not only duplicates
+  const r1 = pending(a, 0, 16, 16)
+  const r2 = pending(a, 1, 0, 16)
+  const r3 = pending(a, 0, 16, 16)
+  while (responds.length < 3) await new Promise(resolve => setImmediate(resolve))
+  assert.equal(b.peerRequests.length, 3)
+  // answer the later duplicate first, then the middle one (out of order), then the first
+  const blockA = Buffer.alloc(16, 1)
+  const blockB = Buffer.alloc(16, 2)
+  const blockC = Buffer.alloc(16, 3)
+  responds[2](null, blockC)
+  assert.equal(b.peerRequests.length, 2)
+  assert.deepEqual(b.peerRequests.map(r => [r.piece, r.offset]), [[0, 16], [1, 0]])
+  responds[2](null, blockC) // a second answer to the same request sends nothing
+  responds[1](null, blockB)
+  responds[0](null, blockA)
+  assert.equal(b.peerRequests.length, 0)
+  const got = await Promise.all([r1, r2, r3])
+  assert.ok(got.every(g => g.err === null))
+  // the two (0, 16, 16) requests on our side are matched oldest first
+  assert.deepEqual(got.map(g => g.buf[0]), [3, 2, 1])
+  assert.equal(b.uploaded, 48)
+  assert.equal(a.downloaded, 48)
+})
+
+test('RequestList.remove takes out the very request given, with and without the (piece, offset) index', async () => {
+  const { RequestList, Request } = await import('../dist/esm/requests.js')
+  for (const indexed of [false, true]) {
+    const list = new RequestList()
+    const reqs = [[0, 0, 16], [0, 16, 16], [1, 0, 16], [0, 16, 16], [0, 16, 8]].map(([p, o, l]) => new Request(p, o, l, () => {}))
+    for (const r of reqs) list.add(r)
+    // an out-of-order pull builds the index
+    if (indexed) assert.equal(list.pull(1, 0, 16), reqs[2])
+    assert.equal(list.remove(reqs[3]), true)
+    assert.equal(list.remove(reqs[3]), false)
+    assert.equal(list.list.includes(reqs[1]), true)
+    assert.equal(list.pull(0, 16, 16), reqs[1])
+    assert.equal(list.pull(0, 16, 16), null)
+    assert.equal(list.remove(reqs[4]), true)
+    assert.deepEqual(list.list, indexed ? [reqs[0]] : [reqs[0], reqs[2]])
+  }
+})
