@@ -4,13 +4,12 @@
  * SHA-1 checked, is written into the torrent's files under the output directory.
  */
 import utMetadata from 'ut_metadata'
-import Wire from '../index.js'
-import type { EncryptResult } from '../mse-wire.js'
+import type Wire from '../index.js'
 import { download } from './download.js'
 import { Progress } from './progress.js'
 import { FileStore, metaFromTorrentFile, resolveTarget, type TorrentMeta } from './torrent.js'
 import {
-  CliError, Exit, attach, connect, formatBytes, makePeerId, mbPerSec, parseHostPort, printJson, usageError,
+  CliError, Exit, dial, formatBytes, makePeerId, mbPerSec, parseHostPort, printJson, usageError,
   waitHandshake, wireEndError, CLIENT_NAME, type Output
 } from './util.js'
 
@@ -67,22 +66,9 @@ export async function fetch (opts: FetchOptions): Promise<void> {
   const { host, port } = parseHostPort(peerText)
   const log = (line: string): void => { if (!opts.json) process.stdout.write(line + '\n') }
 
-  const socket = await connect(host, port, opts.timeoutMs)
-  const wire = new Wire('tcpOutgoing')
-  let lastError: Error | null = null
-  wire.on('error', err => { lastError = err })
-  const encrypting = opts.encrypt ? wire.encrypt({ policy: 'require', infoHash: target.infoHash, timeout: opts.timeoutMs }) : null
-  attach(socket, wire)
+  const { wire, encryption, lastError: errorOf } = await dial(host, port, target.infoHash, opts.encrypt, opts.timeoutMs)
   let store: FileStore | null = null
   try {
-    let encryption: EncryptResult | null = null
-    if (encrypting !== null) {
-      try {
-        encryption = await encrypting
-      } catch (err) {
-        throw wireEndError(lastError ?? err as Error, Exit.REFUSED, `the peer refused the encrypted connection (${(err as Error).message})`)
-      }
-    }
     wire.use(utMetadata(target.meta?.infoBuffer))
     wire.extendedHandshake.v = CLIENT_NAME
     wire.handshake(target.infoHash, makePeerId(), { fast: true })

@@ -1,10 +1,8 @@
 /**
  * bt-wire probe: connect to one peer, handshake, and report what it is and what it offers.
  */
-import Wire from '../index.js'
 import { ReservedBits } from '../codec.js'
-import type { EncryptResult } from '../mse-wire.js'
-import { Exit, attach, decodePeerId, peerIdText, connect, makePeerId, printJson, waitHandshake, wireEndError, CLIENT_NAME, type Output } from './util.js'
+import { Exit, dial, decodePeerId, peerIdText, makePeerId, printJson, waitHandshake, wireEndError, CLIENT_NAME, type Output } from './util.js'
 import { resolveTarget } from './torrent.js'
 
 export interface ProbeOptions extends Output {
@@ -84,21 +82,8 @@ export async function probe (opts: ProbeOptions): Promise<ProbeReport> {
   const target = await resolveTarget(opts.target)
   const infoHash = target.infoHash
   const total = target.meta !== null ? target.meta.pieceHashes.length : null
-  const socket = await connect(opts.host, opts.port, opts.timeoutMs)
-  const wire = new Wire('tcpOutgoing')
-  let lastError: Error | null = null
-  wire.on('error', err => { lastError = err })
-  const encrypting = opts.encrypt ? wire.encrypt({ policy: 'require', infoHash, timeout: opts.timeoutMs }) : null
-  attach(socket, wire)
+  const { wire, encryption, lastError: errorOf } = await dial(opts.host, opts.port, infoHash, opts.encrypt, opts.timeoutMs)
   try {
-    let encryption: EncryptResult | null = null
-    if (encrypting !== null) {
-      try {
-        encryption = await encrypting
-      } catch (err) {
-        throw wireEndError(lastError ?? err as Error, Exit.REFUSED, `the peer refused the encrypted connection (${(err as Error).message})`)
-      }
-    }
 
     // everything the peer says from now on
     let source = 'none' as ProbeReport['pieces']['source']
@@ -152,7 +137,7 @@ export async function probe (opts: ProbeOptions): Promise<ProbeReport> {
     // the peer's extended handshake and piece announcement come right after its handshake
     const settleMs = Math.min(3000, opts.waitMs)
     await waitFor(() => (gotExtended || !hs.extensions.extended) && gotPieces, settleMs)
-    if (wire.destroyed) throw wireEndError(lastError, Exit.REFUSED, 'the peer closed the connection after its handshake')
+    if (wire.destroyed) throw wireEndError(errorOf(), Exit.REFUSED, 'the peer closed the connection after its handshake')
 
     const interestedAt = Date.now()
     wire.interested()
@@ -160,7 +145,7 @@ export async function probe (opts: ProbeOptions): Promise<ProbeReport> {
     const unchoked = !wire.peerChoking
     // negative: the peer unchoked us before we said we were interested
     const unchokeMs = unchoked && unchokedAt !== null ? unchokedAt - interestedAt : null
-    if (wire.destroyed && !unchoked) throw wireEndError(lastError, Exit.REFUSED, 'the peer closed the connection after we said we were interested')
+    if (wire.destroyed && !unchoked) throw wireEndError(errorOf(), Exit.REFUSED, 'the peer closed the connection after we said we were interested')
 
     const peerIdBuf = wire.peerIdBuffer ?? Buffer.from(hs.peerId, 'hex')
     const { client, version: clientVersion } = decodePeerId(peerIdBuf)

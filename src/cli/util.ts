@@ -5,7 +5,9 @@
 import net from 'node:net'
 import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
-import type { Wire, PeerExtensions } from '../wire.js'
+import Wire from '../index.js'
+import type { PeerExtensions } from '../wire.js'
+import type { EncryptResult } from '../mse-wire.js'
 import peerid from 'bittorrent-peerid'
 import { WireError, ErrorCodes } from '../errors.js'
 
@@ -121,6 +123,39 @@ export function attach (socket: net.Socket, wire: Wire): void {
   socket.on('close', () => { if (!wire.destroyed) wire.destroy() })
   wire.on('close', () => socket.destroy())
   socket.pipe(wire).pipe(socket)
+}
+
+/** An outgoing wire on a fresh connection, after the MSE exchange when `encrypt` is set. */
+export interface Dialed {
+  wire: Wire
+  /** The agreed encryption, null for a plain connection. */
+  encryption: EncryptResult | null
+  /** The last error the wire emitted, if any. */
+  lastError: () => Error | null
+}
+
+/**
+ * Connect to a peer, pipe a new outgoing wire to the socket and, with `encrypt`, run the MSE
+ * exchange (encryption required). A refused exchange is a CliError(REFUSED) and the wire is
+ * destroyed; the caller destroys the wire when done with it.
+ */
+export async function dial (host: string, port: number, infoHash: string, encrypt: boolean, timeoutMs: number): Promise<Dialed> {
+  const socket = await connect(host, port, timeoutMs)
+  const wire = new Wire('tcpOutgoing')
+  let lastError: Error | null = null
+  wire.on('error', err => { lastError = err })
+  const encrypting = encrypt ? wire.encrypt({ policy: 'require', infoHash, timeout: timeoutMs }) : null
+  attach(socket, wire)
+  let encryption: EncryptResult | null = null
+  if (encrypting !== null) {
+    try {
+      encryption = await encrypting
+    } catch (err) {
+      wire.destroy()
+      throw wireEndError(lastError ?? err as Error, Exit.REFUSED, `the peer refused the encrypted connection (${(err as Error).message})`)
+    }
+  }
+  return { wire, encryption, lastError: () => lastError }
 }
 
 /**
