@@ -45,15 +45,18 @@ export class ExtensionRegistry {
     return m
   }
 
-  /** Apply a peer's `m` dictionary to its name -> id map, skipping entries that are not ids. */
-  static applyPeerMapping (target: Record<string, number>, m: unknown): void {
-    if (m === null || typeof m !== 'object' || ArrayBuffer.isView(m) || Array.isArray(m)) return
+  /**
+   * Apply a peer's `m` dictionary to its name -> id map, skipping entries that are not ids.
+   * Returns the map, created only when there is something to put in it.
+   */
+  static applyPeerMapping (target: Record<string, number> | null, m: unknown): Record<string, number> | null {
+    if (m === null || typeof m !== 'object' || ArrayBuffer.isView(m) || Array.isArray(m)) return target
     for (const name of Object.keys(m)) {
       if (name === '__proto__' || name === 'constructor' || name === 'prototype') continue
       const v = (m as Record<string, unknown>)[name]
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) continue
-      if (v === 0) delete target[name]
-      else target[name] = v
+      if (v === 0) { if (target !== null) delete target[name] } else (target ??= {})[name] = v
     }
+    return target
   }
 }

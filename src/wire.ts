@@ -31,6 +31,8 @@ type AllowedFastSetFn = (ip: string | Uint8Array | number, infoHash: Uint8Array,
 type MseFactory = (wire: Wire, opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null) => WireMse
 
 const debug = createDebug('bittorrent-protocol')
+/** A short random id per wire in debug output, made only when debug output is on. */
+const debugIds = new WeakMap<object, string>()
 
 const KEEP_ALIVE_INTERVAL = 55000
 const ALLOWED_FAST_SET_MAX_LENGTH = 100
@@ -154,10 +156,24 @@ export interface Wire {
 
 function noop (): void {}
 
+type PipeDest = NodeJS.WritableStream
+type PipeSource = { unpipe?: (dest: any) => unknown }
+
+interface AutoAllowedFast {
+  ip: number | null
+  pieces: number
+  k: number
+  /** Our info hash, once our handshake went out. */
+  infoHash: Buffer | null
+  /** Our bitfield / have-all / have-none went out. */
+  haveSent: boolean
+  /** The set was sent (or cannot be). */
+  done: boolean
+}
+
 export class Wire extends stream.Duplex implements ReaderSink {
   /** Remote peer id (hex). */
   peerId: string | null = null
-  peerIdBuffer: Buffer | null = null
   type: WireType
   amChoking = true
   amInterested = false
@@ -167,17 +183,6 @@ export class Wire extends stream.Duplex implements ReaderSink {
   extensions: Record<string, boolean> = {}
   /** What the peer announced in its handshake (decoded reserved bits). */
   peerExtensions: Partial<PeerExtensions> = {}
-  /** The peer's raw 8 reserved bytes (null before its handshake). */
-  peerReserved: Buffer | null = null
-  /** Our pending requests {piece, offset, length}. */
-  readonly requests: Request[]
-  /** The peer's pending requests {piece, offset, length}. */
-  readonly peerRequests: Request[]
-  /** Our extension ids: id -> name. */
-  readonly extendedMapping: Record<number, string>
-  /** The peer's extension ids: name -> id. */
-  peerExtendedMapping: Record<string, number> = {}
-  peerExtendedHandshake: Record<string, any> = {}
   hasFast = false
   uploaded = 0
   downloaded = 0
@@ -189,16 +194,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
   readonly maxPeerRequests: number
 
   /** @internal */ _reader: MessageReader
-  /** @internal */ _requestList = new RequestList()
-  /** @internal */ _peerRequestList = new RequestList()
-  /** @internal */ _ext = new ExtensionRegistry()
   /** @internal */ _handshakeSent = false
   /** @internal */ _handshakeReceived = false
   /** @internal */ _extendedHandshakeSent = false
   /** @internal */ _finished = false
-  /** @internal */ _infoHash: Buffer | null = null
-  /** @internal */ _peEnabled: boolean
-  /** @internal */ _retries: number
   /** @internal: set by MSE once a stream cipher is agreed. */
   _encrypt: ((data: Uint8Array) => Buffer) | null = null
   /** @internal: set by MSE once a stream cipher is agreed. */
@@ -206,7 +205,6 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal: while an MSE handshake runs, incoming bytes go to it instead of the reader. */
   _intercept: ((chunk: Buffer) => void) | null = null
 
-  private _debugId: string | null = null
   private _uploadSpeed: ((delta?: number) => number) | null = null
   private _downloadSpeed: ((delta?: number) => number) | null = null
   private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
@@ -214,10 +212,20 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _timeoutMs = 0
   private _timeoutUnref = false
   private _timeoutExpiresAt = 0
-  private _dests: NodeJS.WritableStream[] | null = null
-  /** Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
-  private _sources: Array<{ unpipe?: (dest: any) => unknown }> | null = null
+  /** Streams we pipe into: one, or an array when there are several (most wires have one). */
+  private _dests: PipeDest | PipeDest[] | null = null
+  /** Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. One or an array. */
+  private _sources: PipeSource | PipeSource[] | null = null
   // Created on first use: an idle wire may never need them.
+  /** @internal */ _requestList: RequestList | null = null
+  /** @internal */ _peerRequestList: RequestList | null = null
+  /** @internal */ _ext: ExtensionRegistry | null = null
+  private _peerExtendedMapping: Record<string, number> | null = null
+  private _peerExtendedHandshake: Record<string, any> | null = null
+  /** The peer's 8 reserved bytes as hex (a Buffer is made when `peerReserved` is read). */
+  private _peerReservedHex: string | null = null
+  private _peerReserved: Buffer | null = null
+  private _peerIdBuffer: Buffer | null = null
   private _peerPieces: BitField | HaveAllBitField | null = null
   private _extendedHandshake: Record<string, any> | null = null
   private _allowedFastSet: number[] | null = null
@@ -232,10 +240,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   _mse: WireMse | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
   _hashMessages: HashMessages | null = null
-  /** @internal BEP 6 automatic allowed-fast set: options, whether our have-message went out, whether sent. */
-  _autoAllowedFast: { ip: number | null, pieces: number, k: number } | null = null
-  /** @internal */ _haveMessageSent = false
-  /** @internal */ _autoAllowedFastDone = false
+  /**
+   * @internal BEP 6 automatic allowed-fast set: options, our info hash (once our handshake went
+   * out), whether our have-message went out, whether the set was sent.
+   */
+  _autoAllowedFast: AutoAllowedFast | null = null
 
   /** @internal Installed by the Node entry (SHA-1 from node:crypto); null in browser builds. */
   static _allowedFastSetFn: AllowedFastSetFn | null = null
@@ -247,8 +256,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     super()
     const opts: WireOptions = type !== null && typeof type === 'object' ? type : { type, retries, peEnabled }
     this.type = opts.type ?? null
-    this._retries = opts.retries ?? 0
-    this._peEnabled = !!opts.peEnabled
+    const retriesLeft = opts.retries ?? 0
     this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
     this.maxPeerRequests = positive(opts.maxPeerRequests, codec.DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests')
     this.maxMessageLength = positive(opts.maxMessageLength, codec.DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength')
@@ -256,22 +264,94 @@ export class Wire extends stream.Duplex implements ReaderSink {
       const af = opts.allowedFast
       if (af === null || typeof af !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
       if ((this.constructor as typeof Wire)._allowedFastSetFn === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
-      this._autoAllowedFast = { ip: ipv4ToUint32(af.ip), pieces: positive(af.pieces ?? NaN, 0, 'allowedFast.pieces'), k: positive(af.k, 10, 'allowedFast.k') }
+      this._autoAllowedFast = {
+        ip: ipv4ToUint32(af.ip),
+        pieces: positive(af.pieces ?? NaN, 0, 'allowedFast.pieces'),
+        k: positive(af.k, 10, 'allowedFast.k'),
+        infoHash: null,
+        haveSent: false,
+        done: false
+      }
     }
-    this.requests = this._requestList.list
-    this.peerRequests = this._peerRequestList.list
-    this.extendedMapping = this._ext.mapping
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
     // prototype methods as listeners: no closures per wire ('finish' is emitted once)
     this.on('finish', this._onFinish)
     this.on('pipe', this._onPipe)
-    if (this._peEnabled) {
+    if (opts.peEnabled) {
       // 3.5.5: an incoming wire accepts a plain or an MSE handshake; an outgoing one with
       // no retries expects to run MSE, driven step by step with sendPe1()..sendPe4()
       if (this.type === 'tcpIncoming') this._createMse({ policy: 'prefer', role: 'responder' }, true, null).listen()
-      else if (this.type === 'tcpOutgoing' && this._retries === 0) this._createMse({ policy: 'require', role: 'initiator' }, true, null).connect()
+      else if (this.type === 'tcpOutgoing' && retriesLeft === 0) this._createMse({ policy: 'require', role: 'initiator' }, true, null).connect()
     }
+  }
+
+  /** The peer's id as 20 bytes (null before its handshake). */
+  get peerIdBuffer (): Buffer | null {
+    if (this._peerIdBuffer === null && this.peerId !== null) this._peerIdBuffer = Buffer.from(this.peerId, 'hex')
+    return this._peerIdBuffer
+  }
+
+  set peerIdBuffer (value: Buffer | null) {
+    this._peerIdBuffer = value
+  }
+
+  /** The peer's raw 8 reserved bytes (null before its handshake). */
+  get peerReserved (): Buffer | null {
+    if (this._peerReserved === null && this._peerReservedHex !== null) this._peerReserved = Buffer.from(this._peerReservedHex, 'hex')
+    return this._peerReserved
+  }
+
+  set peerReserved (value: Buffer | null) {
+    this._peerReserved = value
+  }
+
+  /** Our pending requests {piece, offset, length}. */
+  get requests (): Request[] {
+    return this._requests().list
+  }
+
+  /** The peer's pending requests {piece, offset, length}. */
+  get peerRequests (): Request[] {
+    return this._peerRequests().list
+  }
+
+  /** Our extension ids: id -> name. */
+  get extendedMapping (): Record<number, string> {
+    return this._extensions().mapping
+  }
+
+  /** The peer's extension ids: name -> id. */
+  get peerExtendedMapping (): Record<string, number> {
+    return (this._peerExtendedMapping ??= {})
+  }
+
+  set peerExtendedMapping (value: Record<string, number>) {
+    this._peerExtendedMapping = value
+  }
+
+  /** The peer's extended handshake, decoded ({} until it arrives). */
+  get peerExtendedHandshake (): Record<string, any> {
+    return (this._peerExtendedHandshake ??= {})
+  }
+
+  set peerExtendedHandshake (value: Record<string, any>) {
+    this._peerExtendedHandshake = value
+  }
+
+  /** @internal */
+  _requests (): RequestList {
+    return (this._requestList ??= new RequestList())
+  }
+
+  /** @internal */
+  _peerRequests (): RequestList {
+    return (this._peerRequestList ??= new RequestList())
+  }
+
+  /** @internal */
+  _extensions (): ExtensionRegistry {
+    return (this._ext ??= new ExtensionRegistry())
   }
 
   /** What the peer has: a BitField (grows up to maxPieces), or a HaveAllBitField after have-all. */
@@ -312,9 +392,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   private _onPipe (src: { unpipe?: (dest: any) => unknown }): void {
     // sources are forgotten only when the wire goes; unpiping a source twice is harmless
-    // `[src]` rather than push into []: V8 gives a pushed-into empty array room for 17
+    // one source is kept as is, several in an array
     const sources = this._sources
-    if (sources === null) this._sources = [src]
+    if (sources === null) this._sources = src
+    else if (!Array.isArray(sources)) { if (sources !== src) this._sources = [sources, src] }
     else if (!sources.includes(src)) sources.push(src)
   }
 
@@ -415,7 +496,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (typeof handler.onHandshake !== 'function') handler.onHandshake = noop
     if (typeof handler.onExtendedHandshake !== 'function') handler.onExtendedHandshake = noop
     if (typeof handler.onMessage !== 'function') handler.onMessage = noop
-    this._ext.add(name, handler)
+    this._extensions().add(name, handler)
     ;(this as any)[name] = handler
   }
 
@@ -432,7 +513,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this._handshakeSent) throw new Error('handshake already sent')
     // 3.5.5: a handshake before sendPe1() on an outgoing MSE wire means a plain connection
     this._mse?.abandon()
-    this._infoHash = infoHashBuffer
+    if (this._autoAllowedFast !== null) this._autoAllowedFast.infoHash = infoHashBuffer
     const reserved = Buffer.alloc(8)
     if (extensions?.reserved !== undefined) {
       const extra = toBuffer(extensions.reserved, 'reserved')
@@ -475,11 +556,14 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this.hasFast) {
       // BEP 6: reject every pending request except those in the allowed-fast set
       const allowed = this.allowedFastSet
-      for (const req of this._peerRequestList.removeWhere(r => !allowed.includes(r.piece))) {
-        this._push(codec.encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length))
+      const list = this._peerRequestList
+      if (list !== null) {
+        for (const req of list.removeWhere(r => !allowed.includes(r.piece))) {
+          this._push(codec.encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length))
+        }
       }
     } else {
-      this._peerRequestList.clear()
+      this._peerRequestList?.clear()
     }
   }
 
@@ -512,7 +596,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bitfield must be a BitField, Buffer or Uint8Array')
     this._push(codec.encodeHeader(MessageId.BITFIELD, bytes.length))
     if (bytes.length > 0) this._push(bytes)
-    this._haveMessageSent = true
+    if (this._autoAllowedFast !== null) this._autoAllowedFast.haveSent = true
     this._sendAutoAllowedFast()
   }
 
@@ -530,7 +614,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     checkUint32(index, 'index')
     checkUint32(offset, 'offset')
     checkUint32(length, 'length')
-    this._requestList.add(new Request(index, offset, length, callback))
+    this._requests().add(new Request(index, offset, length, callback))
     if (this._timeout === null) this._resetTimeout(true)
     this._push(codec.encodeBlock(MessageId.REQUEST, index, offset, length))
   }
@@ -548,7 +632,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   /** Cancel a request: its callback gets an error, and the peer is told. */
   cancel (index: number, offset: number, length: number): void {
-    const req = this._requestList.pull(index, offset, length)
+    const req = this._requestList?.pull(index, offset, length) ?? null
     if (req !== null) this._callback(req, new WireError(ErrorCodes.REQUEST_CANCELLED, 'request was cancelled'), null)
     this._push(codec.encodeBlock(MessageId.CANCEL, index, offset, length))
   }
@@ -567,20 +651,20 @@ export class Wire extends stream.Duplex implements ReaderSink {
   haveAll (): void {
     this._requireFast()
     this._push(codec.HAVE_ALL)
-    this._haveMessageSent = true
+    if (this._autoAllowedFast !== null) this._autoAllowedFast.haveSent = true
     this._sendAutoAllowedFast()
   }
 
   haveNone (): void {
     this._requireFast()
     this._push(codec.HAVE_NONE)
-    this._haveMessageSent = true
+    if (this._autoAllowedFast !== null) this._autoAllowedFast.haveSent = true
     this._sendAutoAllowedFast()
   }
 
   reject (index: number, offset: number, length: number): void {
     this._requireFast()
-    this._peerRequestList.pull(index, offset, length)
+    this._peerRequestList?.pull(index, offset, length)
     this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
@@ -621,7 +705,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** Send an extended message by the peer's name for it, or by id. Objects are bencoded. */
   extended (ext: string | number, obj: unknown): void {
     let id: number | undefined
-    if (typeof ext === 'string') id = this.peerExtendedMapping[ext]
+    if (typeof ext === 'string') id = this._peerExtendedMapping?.[ext]
     else if (typeof ext === 'number') id = ext
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 255) {
       throw new Error(`Unrecognized extension: ${String(ext)}`)
@@ -635,8 +719,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   // Stream plumbing
 
   override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
-    if (this._dests === null) this._dests = [dest]
-    else this._dests.push(dest)
+    // one destination is kept as is, several in an array
+    const dests = this._dests
+    if (dests === null) this._dests = dest
+    else if (Array.isArray(dests)) dests.push(dest)
+    else this._dests = [dests, dest]
     return super.pipe(dest, opts)
   }
 
@@ -658,8 +745,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
     // few writes as possible: small messages are gathered (see `_push`), and the streams
     // we pipe into are corked, so a socket sends the whole lot in one writev.
     const dests = this._dests
-    const corked = dests !== null ? dests.length : 0
-    for (let i = 0; i < corked; i++) (dests![i] as any).cork?.()
+    const corked = dests === null ? 0 : Array.isArray(dests) ? dests.length : 1
+    if (corked !== 0) corkDests(dests!, corked, true)
     this._gathering = true
     try {
       if (this._intercept !== null) this._intercept(chunk)
@@ -667,7 +754,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     } finally {
       this._gathering = false
       if (this._gatheredBytes !== 0) this._flushGathered()
-      for (let i = 0; i < corked; i++) (dests![i] as any).uncork?.()
+      if (corked !== 0) corkDests(dests!, corked, false)
     }
     cb()
   }
@@ -678,7 +765,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     const dests = this._dests
     this._dests = null
     if (dests !== null) {
-      for (const dest of dests) {
+      for (const dest of Array.isArray(dests) ? dests : [dests]) {
         const d = dest as any
         if (d.destroyed || d.writableEnded) continue
         // a peer that broke the protocol gets its connection closed at once; otherwise end it cleanly
@@ -707,8 +794,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._mse?.destroy()
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
     this._keepAliveInterval = null
-    this._peerRequestList.clear()
-    for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
+    this._peerRequestList?.clear()
+    if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
     this._hashMessages?.clear(err)
     if (this._timeout !== null) clearTimeout(this._timeout)
     this._timeout = null
@@ -771,7 +858,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._shutdown(err)
     // `src.pipe(wire)` listens for 'error' on us and rethrows when its listener is the only one:
     // that listener is not the application's. Unpipe such sources first (their listener goes).
-    if (this._sources !== null) for (const src of this._sources.splice(0)) src.unpipe?.(this)
+    const sources = this._sources
+    this._sources = null
+    if (sources !== null) for (const src of Array.isArray(sources) ? sources : [sources]) src.unpipe?.(this)
     // A remote peer must never crash a process that attached no 'error' listener.
     if (this.listenerCount('error') > 0) this.destroy(err)
     else this.destroy()
@@ -810,13 +899,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
     const extensions = codec.decodeReserved(reserved) as PeerExtensions
     if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, extensions)
     this.peerId = peerId
-    this.peerIdBuffer = peerIdBuffer
-    this.peerReserved = reserved
+    this._peerReservedHex = reserved.toString('hex')
     this.peerExtensions = extensions
     if (this.extensions.fast && extensions.fast) this.hasFast = true
     this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
-    const handlers = this._ext.handlers
+    const handlers = this._ext?.handlers
     for (const name in handlers) handlers[name].onHandshake!(infoHash, peerId, extensions)
     if (extensions.extended && this._handshakeSent && this.extensions.extended && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
@@ -863,7 +951,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('choke')
     if (!this.hasFast) {
       const err = new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking')
-      for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
+      if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
     }
   }
 
@@ -918,7 +1006,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
       if (this.hasFast) this._rejectUnqueued(index, offset, length)
       return
     }
-    if (this._peerRequestList.length >= this.maxPeerRequests) {
+    const peerRequests = this._peerRequests()
+    if (peerRequests.length >= this.maxPeerRequests) {
       this.droppedPeerRequests++
       if (this.hasFast) this._rejectUnqueued(index, offset, length)
       return
@@ -928,14 +1017,14 @@ export class Wire extends stream.Duplex implements ReaderSink {
     // besides the Request itself, a closure over just (wire, request)
     const respond = responder(this, req)
     req.callback = respond
-    this._peerRequestList.add(req)
+    peerRequests.add(req)
     this.emit('request', index, offset, length, respond)
   }
 
   /** @internal The application answered the peer's request `req`. */
   _respond (req: Request, err: Error | null, block: Uint8Array | undefined): void {
     const { piece: index, offset, length } = req
-    if (!this._peerRequestList.remove(req)) return
+    if (this._peerRequestList === null || !this._peerRequestList.remove(req)) return
     if (err || block === undefined || block === null) {
       if (debug.enabled) this._debug('error satisfying request index=%d offset=%d length=%d (%s)', index, offset, length, err?.message)
       if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
@@ -955,7 +1044,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   /** @internal */
   _onPiece (index: number, offset: number, block: Buffer): void {
-    const req = this._requestList.pull(index, offset, block.length)
+    const list = this._requestList
+    const req = list !== null ? list.pull(index, offset, block.length) : null
     if (req !== null) this._callback(req, null, block)
     this.downloaded += block.length
     this.downloadSpeed(block.length)
@@ -965,7 +1055,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   private _onCancel (index: number, offset: number, length: number): void {
     if (!this._checkBlock(index, length, 'cancel')) return
-    this._peerRequestList.pull(index, offset, length)
+    this._peerRequestList?.pull(index, offset, length)
     this.emit('cancel', index, offset, length)
   }
 
@@ -998,7 +1088,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   private _onReject (index: number, offset: number, length: number): void {
     if (!this._fastOnly('reject') || !this._checkBlock(index, length, 'reject')) return
-    const req = this._requestList.pull(index, offset, length)
+    const req = this._requestList?.pull(index, offset, length) ?? null
     if (req !== null) this._callback(req, new WireError(ErrorCodes.REQUEST_REJECTED, 'request was rejected'), null)
     this.emit('reject', index, offset, length)
   }
@@ -1027,20 +1117,21 @@ export class Wire extends stream.Duplex implements ReaderSink {
         return
       }
       const handshake = info as Record<string, any>
-      this.peerExtendedHandshake = handshake
-      ExtensionRegistry.applyPeerMapping(this.peerExtendedMapping, handshake.m)
-      const handlers = this._ext.handlers
+      this._peerExtendedHandshake = handshake
+      this._peerExtendedMapping = ExtensionRegistry.applyPeerMapping(this._peerExtendedMapping, handshake.m)
+      const handlers = this._ext?.handlers
       for (const name in handlers) {
-        if (this.peerExtendedMapping[name]) handlers[name].onExtendedHandshake!(handshake)
+        if (this._peerExtendedMapping?.[name]) handlers[name].onExtendedHandshake!(handshake)
         if (this._finished) return
       }
       this.emit('extended', 'handshake', handshake)
       return
     }
-    const name = this._ext.mapping[ext]
+    const registry = this._ext
+    const name = registry !== null ? registry.mapping[ext] : undefined
     if (name !== undefined) {
       // extendedMapping is public: a name may be mapped without a handler
-      const handler = this._ext.handlers[name]
+      const handler = registry!.handlers[name]
       if (handler !== undefined) {
         handler.onMessage!(payload)
         if (this._finished) return
@@ -1056,7 +1147,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   private _sendExtendedHandshake (): void {
     const msg = Object.assign({}, this._extendedHandshake)
-    msg.m = this._ext.m()
+    msg.m = this._ext !== null ? this._ext.m() : {}
     this.extended(0, bencode.encode(msg))
     this._extendedHandshakeSent = true
   }
@@ -1069,11 +1160,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** BEP 6 automatic allowed-fast set: once fast is on and our bitfield / have-all / have-none went out. */
   private _sendAutoAllowedFast (): void {
     const af = this._autoAllowedFast
-    if (af === null || this._autoAllowedFastDone || !this.hasFast || !this._haveMessageSent || this._infoHash === null) return
-    this._autoAllowedFastDone = true
+    if (af === null || af.done || !this.hasFast || !af.haveSent || af.infoHash === null) return
+    af.done = true
     const fn = (this.constructor as typeof Wire)._allowedFastSetFn
     if (af.ip === null || fn === null || this._finished) return
-    for (const index of fn(af.ip, this._infoHash, af.pieces, af.k)) this.allowedFast(index)
+    for (const index of fn(af.ip, af.infoHash, af.pieces, af.k)) this.allowedFast(index)
   }
 
   private _requireFast (): void {
@@ -1086,7 +1177,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   private _resetTimeout (setAgain: boolean): void {
-    if (!setAgain || !this._timeoutMs || this._requestList.length === 0) {
+    if (!setAgain || !this._timeoutMs || this._requestList === null || this._requestList.length === 0) {
       if (this._timeout !== null) clearTimeout(this._timeout)
       this._timeout = null
       this._timeoutExpiresAt = 0
@@ -1106,15 +1197,29 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _onTimeout (): void {
     this._timeout = null
     if (debug.enabled) this._debug('request timed out')
-    const req = this._requestList.shift()
+    const req = this._requestList?.shift()
     if (req !== undefined) this._callback(req, new WireError(ErrorCodes.REQUEST_TIMEOUT, 'request has timed out'), null)
     this.emit('timeout')
   }
 
   /** @internal */
   _debug (fmt: string, ...args: unknown[]): void {
-    this._debugId ??= randombytes(4).toString('hex')
-    debug('[' + this._debugId + '] ' + fmt, ...args)
+    let id = debugIds.get(this)
+    if (id === undefined) debugIds.set(this, (id = randombytes(4).toString('hex')))
+    debug('[' + id + '] ' + fmt, ...args)
+  }
+}
+
+/** Cork (or uncork) the first `n` of the streams we pipe into. */
+function corkDests (dests: PipeDest | PipeDest[], n: number, cork: boolean): void {
+  if (!Array.isArray(dests)) {
+    if (cork) (dests as any).cork?.()
+    else (dests as any).uncork?.()
+    return
+  }
+  for (let i = 0; i < n; i++) {
+    if (cork) (dests[i] as any).cork?.()
+    else (dests[i] as any).uncork?.()
   }
 }
 
