@@ -236,10 +236,18 @@ export const ReservedBits = {
 export type ReservedBitName = keyof typeof ReservedBits
 
 export function decodeReserved (reserved: Uint8Array): Record<ReservedBitName, boolean> {
-  const out = {} as Record<ReservedBitName, boolean>
-  for (const name of Object.keys(ReservedBits) as ReservedBitName[]) {
-    const [byte, mask] = ReservedBits[name]
-    out[name] = (reserved[byte] & mask) !== 0
+  const bit = (name: ReservedBitName): boolean => (reserved[ReservedBits[name][0]] & ReservedBits[name][1]) !== 0
+  // one literal naming every bit (in ReservedBits' order): V8 then keeps all of them inside the
+  // object, where adding them one by one would put most in a separate property array
+  return {
+    azureus: bit('azureus'),
+    extended: bit('extended'),
+    location: bit('location'),
+    v2: bit('v2'),
+    fast: bit('fast'),
+    extensionNegotiation: bit('extensionNegotiation'),
+    nat: bit('nat'),
+    dht: bit('dht'),
+    xbtPex: bit('xbtPex')
   }
-  return out
 }

@@ -156,6 +156,16 @@ export interface Wire {
 
 function noop (): void {}
 
+// Bits of Wire._flags
+const F_HANDSHAKE_SENT = 1
+const F_HANDSHAKE_RECEIVED = 2
+const F_EXTENDED_HANDSHAKE_SENT = 4
+const F_FINISHED = 8
+const F_PROTOCOL_FAILURE = 16
+const F_GATHERING = 32
+const F_TIMEOUT_UNREF = 64
+const F_FINISH_LISTENED = 128
+
 type PipeDest = NodeJS.WritableStream
 type PipeSource = { unpipe?: (dest: any) => unknown }
 
@@ -194,10 +204,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   readonly maxPeerRequests: number
 
   /** @internal */ _reader: MessageReader
-  /** @internal */ _handshakeSent = false
-  /** @internal */ _handshakeReceived = false
-  /** @internal */ _extendedHandshakeSent = false
-  /** @internal */ _finished = false
+  /** Internal yes/no state, one bit each (the F_ constants), read through the accessors below. */
+  private _flags = 0
   /** @internal: set by MSE once a stream cipher is agreed. */
   _encrypt: ((data: Uint8Array) => Buffer) | null = null
   /** @internal: set by MSE once a stream cipher is agreed. */
@@ -210,7 +218,6 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
   private _timeout: ReturnType<typeof setTimeout> | null = null
   private _timeoutMs = 0
-  private _timeoutUnref = false
   private _timeoutExpiresAt = 0
   /** Streams we pipe into: one, or an array when there are several (most wires have one). */
   private _dests: PipeDest | PipeDest[] | null = null
@@ -222,17 +229,13 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal */ _ext: ExtensionRegistry | null = null
   private _peerExtendedMapping: Record<string, number> | null = null
   private _peerExtendedHandshake: Record<string, any> | null = null
-  /** The peer's 8 reserved bytes as hex (a Buffer is made when `peerReserved` is read). */
-  private _peerReservedHex: string | null = null
-  private _peerReserved: Buffer | null = null
+  /** The peer's 8 reserved bytes: hex until `peerReserved` is read, then that Buffer. */
+  private _peerReserved: Buffer | string | null = null
   private _peerIdBuffer: Buffer | null = null
   private _peerPieces: BitField | HaveAllBitField | null = null
   private _extendedHandshake: Record<string, any> | null = null
   private _allowedFastSet: number[] | null = null
   private _peerAllowedFastSet: number[] | null = null
-  private _protocolFailure = false
-  /** True while a chunk from the peer is being processed: small messages we send meanwhile are gathered. */
-  private _gathering = false
   /** Small messages gathered while `_gathering`, pushed as one chunk (see `_flushGathered`). */
   private _gathered: Uint8Array[] | null = null
   private _gatheredBytes = 0
@@ -275,8 +278,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     }
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
-    // prototype methods as listeners: no closures per wire ('finish' is emitted once)
-    this.on('finish', this._onFinish)
+    // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
     if (opts.peEnabled) {
       // 3.5.5: an incoming wire accepts a plain or an MSE handshake; an outgoing one with
@@ -298,7 +300,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   /** The peer's raw 8 reserved bytes (null before its handshake). */
   get peerReserved (): Buffer | null {
-    if (this._peerReserved === null && this._peerReservedHex !== null) this._peerReserved = Buffer.from(this._peerReservedHex, 'hex')
+    if (typeof this._peerReserved === 'string') this._peerReserved = Buffer.from(this._peerReserved, 'hex')
     return this._peerReserved
   }
 
@@ -352,6 +354,32 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal */
   _extensions (): ExtensionRegistry {
     return (this._ext ??= new ExtensionRegistry())
+  }
+
+  /** @internal Our handshake went out. */
+  get _handshakeSent (): boolean { return (this._flags & F_HANDSHAKE_SENT) !== 0 }
+  set _handshakeSent (on: boolean) { this._setFlag(F_HANDSHAKE_SENT, on) }
+  /** @internal The peer's handshake arrived. */
+  get _handshakeReceived (): boolean { return (this._flags & F_HANDSHAKE_RECEIVED) !== 0 }
+  set _handshakeReceived (on: boolean) { this._setFlag(F_HANDSHAKE_RECEIVED, on) }
+  /** @internal Our extended handshake went out. */
+  get _extendedHandshakeSent (): boolean { return (this._flags & F_EXTENDED_HANDSHAKE_SENT) !== 0 }
+  set _extendedHandshakeSent (on: boolean) { this._setFlag(F_EXTENDED_HANDSHAKE_SENT, on) }
+  /** @internal The wire is shut down (ended, destroyed or failed): nothing more is sent or read. */
+  get _finished (): boolean { return (this._flags & F_FINISHED) !== 0 }
+  set _finished (on: boolean) { this._setFlag(F_FINISHED, on) }
+  /** The peer broke the protocol: its connection is destroyed rather than ended. */
+  private get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
+  private set _protocolFailure (on: boolean) { this._setFlag(F_PROTOCOL_FAILURE, on) }
+  /** True while a chunk from the peer is being processed: small messages we send meanwhile are gathered. */
+  private get _gathering (): boolean { return (this._flags & F_GATHERING) !== 0 }
+  private set _gathering (on: boolean) { this._setFlag(F_GATHERING, on) }
+  /** The request timer does not keep the process alive. */
+  private get _timeoutUnref (): boolean { return (this._flags & F_TIMEOUT_UNREF) !== 0 }
+  private set _timeoutUnref (on: boolean) { this._setFlag(F_TIMEOUT_UNREF, on) }
+
+  private _setFlag (flag: number, on: boolean): void {
+    this._flags = on ? this._flags | flag : this._flags & ~flag
   }
 
   /** What the peer has: a BitField (grows up to maxPieces), or a HaveAllBitField after have-all. */
@@ -728,6 +756,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   override end (...args: any[]): this {
+    // 'finish' only ever follows end(): listened for from here on, so an idle wire holds no
+    // listener for it (put first, as it shuts the wire down before anyone else hears 'finish')
+    if ((this._flags & F_FINISH_LISTENED) === 0) {
+      this._flags |= F_FINISH_LISTENED
+      this.prependListener('finish', this._onFinish)
+    }
     if (!this._finished && !this.destroyed) {
       if (debug.enabled) this._debug('end')
       this._onNotInterested()
@@ -754,6 +788,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
     } finally {
       this._gathering = false
       if (this._gatheredBytes !== 0) this._flushGathered()
+      // the list is reused within a chunk, not kept by an idle wire
+      this._gathered = null
       if (corked !== 0) corkDests(dests!, corked, false)
     }
     cb()
@@ -899,7 +935,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     const extensions = codec.decodeReserved(reserved) as PeerExtensions
     if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, extensions)
     this.peerId = peerId
-    this._peerReservedHex = reserved.toString('hex')
+    this._peerReserved = reserved.toString('hex')
     this.peerExtensions = extensions
     if (this.extensions.fast && extensions.fast) this.hasFast = true
     this.emit('handshake', infoHash, peerId, extensions)
