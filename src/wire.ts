@@ -562,7 +562,14 @@ export class Wire extends stream.Duplex implements ReaderSink {
     for (const name of Object.keys(codec.ReservedBits) as ReservedBitName[]) {
       if (extensions?.[name] === true) reserved[codec.ReservedBits[name][0]] |= codec.ReservedBits[name][1]
     }
-    this.extensions = { ...codec.decodeReserved(reserved), ...ext }
+    // the named options win over raw bits; assigned rather than spread into a new object,
+    // which V8 would give a separate property array
+    const exts = codec.decodeReserved(reserved)
+    exts.extended = ext.extended
+    exts.dht = ext.dht
+    exts.fast = ext.fast
+    exts.v2 = ext.v2
+    this.extensions = exts
     if (this.extensions.fast && this.peerExtensions.fast) this.hasFast = true
     if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), this.extensions)
     this._push(codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer))
