@@ -572,6 +572,45 @@ test('no error listener: the wire closes quietly, also when a source is piped in
   }
 })
 
+test('two sources piped in, two destinations piped out: both get our bytes; a protocol failure unpipes both sources and closes both destinations', async () => {
+  const uncaught = []
+  const onUncaught = err => uncaught.push(err)
+  process.on('uncaughtException', onUncaught)
+  try {
+    const { w, rec } = harness({ errorListener: false })
+    const sources = [new PassThrough(), new PassThrough()]
+    const dests = [new PassThrough(), new PassThrough()]
+    for (const src of sources) src.pipe(w)
+    const got = dests.map(dst => {
+      const chunks = []
+      w.pipe(dst)
+      dst.on('data', c => chunks.push(c))
+      return chunks
+    })
+    sources[0].write(handshakeBytes())
+    await settle(4)
+    const [one, two] = got.map(chunks => Buffer.concat(chunks))
+    assert.equal(one.subarray(0, 20).toString('latin1'), '\u0013BitTorrent protocol', 'our handshake reached the first destination')
+    assert.deepEqual(two, one, 'the second destination got the same bytes')
+    for (const src of sources) assert.equal(src.listenerCount('data'), 1, 'piped')
+    sources[1].write(FATAL[0][1])
+    await settle(4)
+    assert.deepEqual(uncaught, [])
+    assert.ok(rec.closed && w.destroyed)
+    for (const src of sources) assert.equal(src.listenerCount('data'), 0, 'the source was unpiped')
+    for (const dst of dests) assert.ok(dst.destroyed, 'the destination is closed')
+  } finally {
+    process.off('uncaughtException', onUncaught)
+  }
+  // without a protocol failure, destroying the wire ends every destination cleanly
+  const w = new Wire()
+  const dests = [new PassThrough(), new PassThrough(), new PassThrough()]
+  for (const dst of dests) w.pipe(dst)
+  w.destroy()
+  await settle(4)
+  for (const dst of dests) assert.ok(dst.writableEnded && !dst.destroyed, 'the destination was ended')
+})
+
 test('every error code a peer causes is a stable WireError code', () => {
   for (const code of Object.values(ErrorCodes)) assert.match(code, /^ERR_BT_[A-Z_]+$/)
   assert.equal(ErrorCodes.MESSAGE_TOO_LONG, 'ERR_BT_MESSAGE_TOO_LONG')

@@ -30,6 +30,35 @@ test('handshake: both ways, hex and Buffer ids, extension bits', async () => {
   assert.throws(() => new Wire().handshake(INFO_HASH, Buffer.alloc(19)), /length 20/)
 })
 
+test('state made on first read (requests, mappings, peer id bytes) is one object from then on', async () => {
+  const fresh = new Wire()
+  assert.equal(fresh.peerIdBuffer, null)
+  assert.equal(fresh.peerReserved, null)
+  for (const name of ['requests', 'peerRequests', 'extendedMapping', 'peerExtendedMapping', 'peerExtendedHandshake']) {
+    assert.equal(fresh[name], fresh[name], name)
+  }
+  assert.deepEqual(fresh.requests, [])
+  assert.deepEqual(fresh.peerExtendedMapping, {})
+  const { a, b } = await pair()
+  const requests = a.requests
+  const peerRequests = b.peerRequests
+  const unchoked = event(a, 'unchoke')
+  b.unchoke()
+  await unchoked
+  const got = event(b, 'request')
+  a.request(0, 0, 16384, () => {})
+  assert.equal(requests.length, 1, 'the array read before the request holds it')
+  await got
+  assert.equal(peerRequests.length, 1, 'the peer side too')
+  assert.equal(b.peerIdBuffer, b.peerIdBuffer)
+  assert.deepEqual(b.peerIdBuffer, Buffer.from(PEER_A, 'hex'))
+  assert.equal(b.peerReserved, b.peerReserved)
+  b.peerReserved[0] = 0xff
+  assert.equal(b.peerReserved[0], 0xff, 'a change to the Buffer stays')
+  a.destroy()
+  b.destroy()
+})
+
 test('choke, unchoke, interested, uninterested: events, state, no-op when unchanged', async () => {
   const { a, b } = await pair()
   const seen = []
