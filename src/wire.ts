@@ -924,10 +924,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   /** @internal */
   _onHandshakeBytes (buf: Buffer, off: number): void {
-    const reserved = Buffer.from(buf.subarray(off + 20, off + 28))
-    const peerId = Buffer.from(buf.subarray(off + 48, off + 68))
-    // the info hash is only turned into hex: a view will do
-    this._onHandshake(buf.subarray(off + 28, off + 48), peerId, reserved)
+    // views will do: all three are only read (into hex strings and the decoded bits) before
+    // anything else runs, and nothing keeps them
+    this._onHandshake(buf.subarray(off + 28, off + 48), buf.subarray(off + 48, off + 68), buf.subarray(off + 20, off + 28))
   }
 
   /** @internal */
@@ -942,6 +941,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     const extensions = codec.decodeReserved(reserved) as PeerExtensions
     if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, extensions)
     this.peerId = peerId
+    this._peerIdBuffer = null // made from peerId when read
     this._peerReserved = reserved.toString('hex')
     this.peerExtensions = extensions
     if (this.extensions.fast && extensions.fast) this.hasFast = true
