@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
-import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, rm, writeFile, readFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes, createHash } from 'node:crypto'
@@ -297,13 +297,35 @@ test('fetch: metadata from a hostile peer cannot place files outside -o or make 
   }
   const pieces = createHash('sha1').update(data).digest()
 
-  const escape = await fakeSeed({ name: Buffer.from('..'), 'piece length': 16384, pieces, files: [{ length: 100, path: [Buffer.from('..'), Buffer.from('..'), Buffer.from('evil.txt')] }] })
-  const out = join(dir, 'a', 'b', 'out')
-  const r = await runCli(['fetch', escape.ih, '--peer', escape.peer, '-o', out, '--json'])
+  // a name or paths that climb out of the torrent's own folder are refused before anything is written
+  for (const info of [
+    { name: Buffer.from('..'), 'piece length': 16384, pieces, files: [{ length: 100, path: [Buffer.from('..'), Buffer.from('..'), Buffer.from('evil.txt')] }] },
+    { name: Buffer.from('a'), 'piece length': 16384, pieces, files: [{ length: 100, path: [Buffer.from('..'), Buffer.from('evil.txt')] }] },
+    { name: Buffer.from('a/../..'), 'piece length': 16384, pieces, files: [{ length: 100, path: [Buffer.from('evil.txt')] }] }
+  ]) {
+    const escape = await fakeSeed(info)
+    const out = join(dir, 'a', 'b', 'out')
+    const r = await runCli(['fetch', escape.ih, '--peer', escape.peer, '-o', out])
+    assert.equal(r.code, 1, `${info.name}: ${r.stderr}`)
+    assert.ok(oneLineError(r.stderr), r.stderr)
+    assert.match(r.stderr, /outside (the output directory|its own folder)/)
+  }
+  const entries = await readdir(dir, { recursive: true })
+  assert.deepEqual(entries.filter(e => e.endsWith('evil.txt')), [])
+
+  // a file that exists is never opened for writing: fetching again leaves it as it is
+  const ok = await fakeSeed({ name: Buffer.from('ok.bin'), 'piece length': 16384, pieces, length: 100 })
+  const out = join(dir, 'ok')
+  const r = await runCli(['fetch', ok.ih, '--peer', ok.peer, '-o', out, '--json'])
   assert.equal(r.code, 0, r.stderr)
-  assert.equal(r.json.files.length, 1)
-  assert.ok(r.json.files[0].startsWith(out + '/'), `written inside the output directory: ${r.json.files[0]}`)
-  assert.ok((await readFile(r.json.files[0])).equals(data))
+  assert.deepEqual(r.json.files, [join(out, 'ok.bin')])
+  assert.ok((await readFile(join(out, 'ok.bin'))).equals(data))
+  await writeFile(join(out, 'ok.bin'), 'precious')
+  const again = await runCli(['fetch', ok.ih, '--peer', ok.peer, '-o', out])
+  assert.equal(again.code, 1, again.stderr)
+  assert.ok(oneLineError(again.stderr), again.stderr)
+  assert.match(again.stderr, /already exists: fetch does not overwrite files/)
+  assert.equal(await readFile(join(out, 'ok.bin'), 'utf8'), 'precious')
 
   const huge = await fakeSeed({ name: Buffer.from('huge.bin'), 'piece length': 2 ** 31, pieces, length: 100 })
   const h = await runCli(['fetch', huge.ih, '--peer', huge.peer, '-o', join(dir, 'huge')])
@@ -392,4 +414,41 @@ test('fetch: a peer without ut_metadata (exit 4) and a peer that never unchokes 
   assert.equal(stalled.code, 1, stalled.stderr)
   assert.ok(oneLineError(stalled.stderr), stalled.stderr)
   assert.match(stalled.stderr, /no data for 1 s with 2 pieces left: the peer keeps choking us/)
+})
+
+test('seed closes peers that do not finish their handshake in time, or go silent after it', async (t) => {
+  const dir = await tmp(t)
+  await writeFile(join(dir, 'file.bin'), randomBytes(40000))
+  const seed = await startSeed(t, [join(dir, 'file.bin'), '--timeout', '0.5'])
+  const { port } = seed.listening
+  const ih = Buffer.from(seed.listening.infoHash, 'hex')
+  const handshake = Buffer.concat([Buffer.from('\x13BitTorrent protocol'), Buffer.alloc(8), ih, Buffer.from('-XX0000-silentsilent')])
+  async function connectAndSend (bytes) {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    socket.write(bytes)
+    const received = []
+    socket.on('data', d => received.push(d))
+    const closed = once(socket, 'close')
+    return { socket, closed, received }
+  }
+  function within (promise, ms, what) {
+    let timer
+    return Promise.race([promise, new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what} still open after ${ms} ms`)), ms) })]).finally(() => clearTimeout(timer))
+  }
+  // half a handshake, then nothing: closed at the handshake deadline
+  const partial = await connectAndSend(handshake.subarray(0, 28))
+  t.after(() => partial.socket.destroy())
+  await within(partial.closed, 20000, 'a half-handshaken connection')
+  // a whole handshake, then silence: answered, then closed when idle for 5 x 0.5 s
+  const silent = await connectAndSend(handshake)
+  t.after(() => silent.socket.destroy())
+  await within(silent.closed, 20000, 'a silent handshaken connection')
+  const got = Buffer.concat(silent.received)
+  assert.ok(got.length >= 68, 'the seed answered the handshake before closing')
+  assert.ok(got.subarray(28, 48).equals(ih))
+  // the seed still serves: a real fetch works after those two
+  const r = await runCli(['fetch', seed.listening.magnet, '-o', join(dir, 'out'), '--json'])
+  assert.equal(r.code, 0, r.stderr)
 })

@@ -91,6 +91,8 @@ Options:
   --data DIR        where an existing .torrent's files are (default: the .torrent's folder)
   --save-torrent F  write the .torrent file to F
   --encrypt         accept only MSE (RC4) connections (default: plain and MSE)
+  --timeout SECONDS a peer must finish its handshake within this time, and then send
+                    something at least every 5 times this (default 30)
   --no-progress     no progress bar while checking
   --json            print events as JSON lines
 
@@ -195,7 +197,7 @@ async function main (argv: string[]): Promise<void> {
     }
     case 'seed': {
       const { values, positionals: pos } = parse(rest, {
-        port: { type: 'string' }, host: { type: 'string' }, piece: { type: 'string' }, data: { type: 'string' }, 'save-torrent': { type: 'string' }
+        port: { type: 'string' }, host: { type: 'string' }, piece: { type: 'string' }, data: { type: 'string' }, 'save-torrent': { type: 'string' }, timeout: { type: 'string' }
       })
       const [path] = positionals('seed', pos, ['PATH|FILE.torrent'])
       const piece = str(values.piece)
@@ -207,6 +209,7 @@ async function main (argv: string[]): Promise<void> {
         pieceLength: piece === undefined ? undefined : parseSize(piece, '--piece'),
         encrypt: values.encrypt === true,
         saveTorrent: str(values['save-torrent']) ?? null,
+        timeoutMs: parseSeconds(str(values.timeout) ?? '30', '--timeout'),
         progress: values['no-progress'] !== true,
         json: values.json === true
       })
@@ -231,6 +234,7 @@ process.on('uncaughtException', internalError)
 process.on('unhandledRejection', internalError)
 
 main(process.argv.slice(2)).then(() => {
-  // wires and sockets are closed; do not wait for stray timers
-  process.exit(process.exitCode ?? Exit.OK)
+  // wires and sockets are closed; do not wait for stray timers, but let stdout drain into a
+  // pipe first (a large --json report is more than one pipe buffer)
+  process.stdout.write('', () => process.exit(process.exitCode ?? Exit.OK))
 }, internalError)

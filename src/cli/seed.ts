@@ -27,6 +27,8 @@ export interface SeedOptions extends Output {
   pieceLength: number | undefined
   encrypt: boolean
   saveTorrent: string | null
+  /** A peer's handshake deadline; a handshaken peer silent for 5 times this is closed. */
+  timeoutMs: number
   progress: boolean
 }
 
@@ -127,7 +129,22 @@ export async function seed (opts: SeedOptions): Promise<void> {
         event({ event: 'peer', peer: addr, client, encryption })
       })
     })
+    // a connection that never handshakes, or goes silent (keep-alives count), would hold one
+    // of the MAX_PEERS places for good
+    const expire = (why: string) => () => {
+      log(`peer ${addr} ${why}: closed`)
+      wire.destroy()
+    }
+    const deadline = setTimeout(expire(`sent no handshake within ${opts.timeoutMs / 1000} s`), opts.timeoutMs)
+    let idle: ReturnType<typeof setTimeout> | null = null
+    wire.once('handshake', () => {
+      clearTimeout(deadline)
+      idle = setTimeout(expire(`was silent for ${opts.timeoutMs * 5 / 1000} s`), opts.timeoutMs * 5)
+    })
+    socket.on('data', () => { idle?.refresh() })
     wire.once('close', () => {
+      clearTimeout(deadline)
+      if (idle !== null) clearTimeout(idle)
       wires.delete(wire)
       if (wire.peerId === null || wrongTorrent) return
       log(`peer ${addr} gone: sent ${formatBytes(wire.uploaded)}`)

@@ -164,10 +164,14 @@ export class FileStore implements Store {
   private readonly paths: string[]
 
   constructor (readonly root: string, private readonly meta: TorrentMeta, private readonly mode: 'read' | 'write') {
+    // every file lies at the torrent's name (single file) or below it (multi-file), and the
+    // name itself lies inside the root: a peer's metadata cannot reach other files of the root
     const top = resolve(root)
+    const base = resolve(top, meta.name)
+    if (!base.startsWith(top + sep)) throw new CliError(Exit.FAILURE, `the torrent's name points outside the output directory: ${meta.name}`)
     this.paths = meta.files.map(f => {
       const p = resolve(top, f.path)
-      if (!p.startsWith(top + sep)) throw new CliError(Exit.FAILURE, `the torrent names a file outside the output directory: ${f.path}`)
+      if (p !== base && !p.startsWith(base + sep)) throw new CliError(Exit.FAILURE, `the torrent names a file outside its own folder: ${f.path}`)
       return p
     })
   }
@@ -177,11 +181,23 @@ export class FileStore implements Store {
     return this.paths.slice()
   }
 
-  /** Create every file (empty ones too) at its full length. */
+  /**
+   * Create every file (empty ones too) at its full length. Files that exist already are never
+   * opened for writing: nothing on disk is emptied before verified data arrives.
+   */
   async create (): Promise<void> {
     for (let i = 0; i < this.paths.length; i++) {
       await mkdir(dirname(this.paths[i]), { recursive: true })
-      const fh = await this.handle(i)
+      let fh: FileHandle
+      try {
+        fh = await this.handle(i)
+      } catch (err) {
+        this.handles.delete(i)
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new CliError(Exit.FAILURE, `${this.paths[i]} already exists: fetch does not overwrite files (remove it or choose another -o)`)
+        }
+        throw err
+      }
       await fh.truncate(this.meta.files[i].length)
     }
   }
@@ -189,7 +205,7 @@ export class FileStore implements Store {
   private handle (i: number): Promise<FileHandle> {
     let h = this.handles.get(i)
     if (h === undefined) {
-      h = open(this.paths[i], this.mode === 'write' ? 'w+' : 'r')
+      h = open(this.paths[i], this.mode === 'write' ? 'wx+' : 'r')
       this.handles.set(i, h)
     }
     return h
