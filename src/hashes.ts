@@ -53,6 +53,9 @@ export type HashesCallback = (err: Error | null, reply?: HashesMessage) => void
 /** What the hash message state needs from its wire. */
 export interface HashWire {
   _push (data: Uint8Array): void
+  /** Push a refusal unless the peer has left too much of our output unread. */
+  _pushRefusal (data: Uint8Array): void
+  droppedPeerRequests: number
   _failWith (err: WireError): void
   emit (event: string | symbol, ...args: any[]): boolean
   listenerCount (event: string | symbol): number
@@ -191,8 +194,10 @@ export class HashMessages {
     const w = this._wire
     // BEP 52: every hash request gets hashes or a reject. Nobody to answer it, or too many
     // unanswered (like block requests past the cap): refused at once, not queued.
-    if (w.listenerCount('hash-request') === 0 || this.peerRequests.length >= w.maxPeerRequests) {
-      w._push(encodeHashRequest(MessageId.HASH_REJECT, req))
+    const full = this.peerRequests.length >= w.maxPeerRequests
+    if (full || w.listenerCount('hash-request') === 0) {
+      if (full) w.droppedPeerRequests++
+      w._pushRefusal(encodeHashRequest(MessageId.HASH_REJECT, req))
       return
     }
     this.peerRequests.push(req)

@@ -96,7 +96,13 @@ export class RequestList {
   remove (req: Request): boolean {
     const map = this._map
     if (map === null) {
-      if (this.list.indexOf(req) === -1) return false
+      // no index: one scan (usually the head), then out of the list
+      const list = this.list
+      const i = list[0] === req ? 0 : list.indexOf(req)
+      if (i === -1) return false
+      if (i === 0) list.shift()
+      else list.splice(i, 1)
+      return true
     } else {
       const key = keyOf(req.piece, req.offset)
       const head = map.get(key)
@@ -136,7 +142,7 @@ export class RequestList {
     const dropped: Request[] = []
     for (const req of this.list.slice()) {
       if (drop(req)) {
-        this.pull(req.piece, req.offset, req.length)
+        this.remove(req)
         dropped.push(req)
       }
     }

@@ -973,9 +973,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
       case MessageId.REJECT: return this._onReject(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
       case MessageId.EXTENDED: return this._onExtended(buf[start], buf.subarray(start + 1, end))
-      case MessageId.HASH_REQUEST: return this._hashes().onRequest(buf, start)
-      case MessageId.HASHES: return this._hashes().onHashes(buf, start, end)
-      case MessageId.HASH_REJECT: return this._hashes().onReject(buf, start)
+      case MessageId.HASH_REQUEST:
+        return this._hashMessagesOn() ? this._hashes().onRequest(buf, start) : this._onUnknown(id, buf, start, end)
+      case MessageId.HASHES:
+        return this._hashMessagesOn() ? this._hashes().onHashes(buf, start, end) : this._onUnknown(id, buf, start, end)
+      case MessageId.HASH_REJECT:
+        return this._hashMessagesOn() ? this._hashes().onReject(buf, start) : this._onUnknown(id, buf, start, end)
       default: return this._onUnknown(id, buf, start, end)
     }
   }
@@ -1077,12 +1080,18 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   /**
-   * BEP 6 says a request we will not serve gets a reject. A peer that floods requests and
-   * never reads would make those rejects pile up without end: past REJECT_BACKLOG bytes of
-   * unread output they are dropped instead (the peer is not reading them anyway).
+   * BEP 6 says a request we will not serve gets a reject (BEP 52 likewise for hash requests).
+   * A peer that floods requests and never reads would make those rejects pile up without end:
+   * past REJECT_BACKLOG bytes of unread output they are dropped instead (the peer is not
+   * reading them anyway).
+   * @internal
    */
+  _pushRefusal (message: Uint8Array): void {
+    if (this.readableLength + this._gatheredBytes < REJECT_BACKLOG) this._push(message)
+  }
+
   private _rejectUnqueued (index: number, offset: number, length: number): void {
-    if (this.readableLength + this._gatheredBytes < REJECT_BACKLOG) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
+    this._pushRefusal(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
   /** @internal */
@@ -1198,6 +1207,17 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal */
   _hashes (): HashMessages {
     return (this._hashMessages ??= new HashMessages(this))
+  }
+
+  /**
+   * Whether BEP 52 hash messages are ours to handle: either side set the v2 bit, or the
+   * application uses them (a `hash-request` listener, or hash messages of its own). libtorrent
+   * exchanges them on v2 torrents without setting the bit, so the bit alone is not enough; for
+   * everyone else, ids 21-23 stay `unknownmessage` as in 3.5.5 and nothing is sent back.
+   */
+  private _hashMessagesOn (): boolean {
+    return this._hashMessages !== null || this.extensions.v2 === true || this.peerExtensions.v2 === true ||
+      this.listenerCount('hash-request') > 0
   }
 
   /** BEP 6 automatic allowed-fast set: once fast is on and our bitfield / have-all / have-none went out. */

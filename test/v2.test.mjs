@@ -149,13 +149,55 @@ test('the peer\'s unanswered hash requests are capped at maxPeerRequests: past i
   h.w.destroy()
 })
 
-test('a hash request nobody listens for gets a hash reject at once (BEP 52: every request is answered)', async () => {
-  const { a, b } = await pair()
+test('a hash request nobody listens for gets a hash reject at once when v2 is on (BEP 52: every request is answered)', async () => {
+  const a = new Wire()
+  const b = new Wire()
+  a.pipe(b).pipe(a)
+  b.once('handshake', () => b.handshake(INFO_HASH, PEER_B, { v2: true }))
+  const done = Promise.all([event(a, 'handshake'), event(b, 'handshake')])
+  a.handshake(INFO_HASH, PEER_A)
+  await done
   const req = { piecesRoot: TREE.root, baseLayer: 0, index: 0, length: 2, proofLayers: 0 }
   const err = await new Promise(resolve => a.hashRequest(req, resolve))
   assert.equal(err.code, ErrorCodes.HASH_REJECTED)
   assert.equal(b._hashes().peerRequests.length, 0)
   a.destroy()
+})
+
+test('without v2 on either side and no hash-request listener, ids 21-23 are unknown messages as in 3.5.5: nothing is sent back', async () => {
+  const { a, b } = await pair()
+  const unknown = []
+  b.on('unknownmessage', m => unknown.push(m))
+  let sent = 0
+  b.on('data', () => { sent++ })
+  const req = { piecesRoot: TREE.root, baseLayer: 0, index: 0, length: 2, proofLayers: 0 }
+  const got = event(b, 'unknownmessage')
+  const result = new Promise(resolve => a.hashRequest(req, resolve))
+  await got
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(unknown.length, 1)
+  assert.equal(unknown[0][0], 21)
+  assert.equal(unknown[0].length, 49)
+  assert.equal(sent, 0, 'no hash reject to a peer that never spoke of v2')
+  assert.equal(b._hashMessages, null)
+  a.destroy()
+  assert.equal((await result).code, ErrorCodes.WIRE_CLOSED)
+})
+
+test('hash rejects are dropped, not buffered, once the peer leaves 1 MiB of our output unread', async () => {
+  const h = ready({ peerV2: true, wire: { maxPeerRequests: 1 } })
+  h.w.on('hash-request', () => {}) // never answered: the cap of 1 is reached at once
+  await settle()
+  h.w.pause() // the peer reads nothing more
+  h.w.removeAllListeners('data')
+  const one = hashRequestBytes(ID.hashRequest, TREE.root, 0, 0, 2, 0)
+  const batch = Buffer.concat(Array.from({ length: 1000 }, () => one))
+  for (let i = 0; i < 100; i++) h.w.write(batch) // 100,000 requests, 5.3 MB in
+  await settle()
+  assert.equal(h.w.destroyed, false)
+  assert.ok(h.w.readableLength <= 1024 * 1024 + 64, `unread output stays bounded: ${h.w.readableLength}`)
+  assert.equal(h.w.droppedPeerRequests, 99999)
+  h.w.destroy()
 })
 
 // -----------------------------------------------------------------------------
