@@ -29,8 +29,16 @@ export const ErrorCodes = {
   UNEXPECTED_PIECE: 'ERR_BT_UNEXPECTED_PIECE',
   /** Message stream encryption handshake failed (bad sync, VC, crypto, size, timeout). */
   MSE_FAILED: 'ERR_BT_MSE_FAILED',
-  /** Handshake did not complete in time. */
+  /** The peer's BitTorrent handshake (plain or after MSE) did not arrive within `handshakeTimeout`. */
   HANDSHAKE_TIMEOUT: 'ERR_BT_HANDSHAKE_TIMEOUT',
+  /** Nothing (not even a keep-alive) arrived from the peer for `idleTimeout`. */
+  IDLE_TIMEOUT: 'ERR_BT_IDLE_TIMEOUT',
+  /** Bencoded bytes from the peer are malformed (negative or overlong length, too deep, too many values...). */
+  BAD_BENCODE: 'ERR_BT_BAD_BENCODE',
+  /** The peer's extended handshake is not a dictionary, is too large, or comes too often. */
+  BAD_EXTENDED_HANDSHAKE: 'ERR_BT_BAD_EXTENDED_HANDSHAKE',
+  /** An extension (a `wire.use()` plugin) threw while handling the peer's handshake or message. */
+  EXTENSION_FAILED: 'ERR_BT_EXTENSION_FAILED',
   /** The wire was closed while a request was pending. */
   WIRE_CLOSED: 'ERR_BT_WIRE_CLOSED',
   /** The peer choked us while a request was pending (no fast extension). */

@@ -11,7 +11,7 @@
  */
 import { Buffer } from 'buffer'
 import stream from 'readable-stream'
-import bencode from 'bencode'
+import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
 import { BitField } from './bitfield.js'
 import createDebug from 'debug'
 import randombytes from 'randombytes'
@@ -19,7 +19,7 @@ import speedometer from 'speedometer'
 import * as codec from './codec.js'
 import { MessageId, u32, type ReservedBitName } from './codec.js'
 import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
-import { ExtensionRegistry, type ExtensionConstructor, type ExtensionHandler } from './extensions.js'
+import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, type ExtensionConstructor, type ExtensionHandler } from './extensions.js'
 import { MessageReader, type ReaderSink } from './reader.js'
 import { Request, RequestList, type RequestCallback } from './requests.js'
 import { ipv4ToUint32, isUint32, toBuffer } from './util.js'
@@ -64,6 +64,26 @@ export interface WireOptions {
    * bitfield / have-all / have-none has gone out. Nothing is sent to an IPv6 peer.
    */
   allowedFast?: { ip: string | Uint8Array | number, pieces: number, k?: number }
+  /**
+   * Close the wire (ERR_BT_HANDSHAKE_TIMEOUT) when the peer's BitTorrent handshake has not
+   * arrived this many ms after the wire was made (an MSE exchange before it counts against
+   * the same deadline). Off by default, as in 3.5.5.
+   */
+  handshakeTimeout?: number
+  /**
+   * Close the wire (ERR_BT_IDLE_TIMEOUT) when nothing at all (not even a keep-alive, sent every
+   * 55 s by most clients) arrived from the peer for this many ms. Off by default.
+   */
+  idleTimeout?: number
+}
+
+/** The opt-in connection timers (`handshakeTimeout`, `idleTimeout`), made only when one is set. */
+interface ConnectionTimers {
+  handshake: ReturnType<typeof setTimeout> | null
+  idle: ReturnType<typeof setTimeout> | null
+  idleMs: number
+  /** When the last bytes arrived (Date.now()). */
+  lastReceived: number
 }
 
 export interface HandshakeExtensions {
@@ -239,6 +259,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** Small messages gathered while `_gathering`, pushed as one chunk (see `_flushGathered`). */
   private _gathered: Uint8Array[] | null = null
   private _gatheredBytes = 0
+  /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
+  private _extendedHandshakeBytes = 0
+  private _timers: ConnectionTimers | null = null
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
   _mse: WireMse | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
@@ -278,6 +301,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
     }
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
+    if (opts.handshakeTimeout !== undefined || opts.idleTimeout !== undefined) {
+      this._startTimers(
+        opts.handshakeTimeout === undefined ? 0 : positive(opts.handshakeTimeout, 0, 'handshakeTimeout'),
+        opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'))
+    }
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
     if (opts.peEnabled) {
@@ -425,6 +453,30 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (sources === null) this._sources = src
     else if (!Array.isArray(sources)) { if (sources !== src) this._sources = [sources, src] }
     else if (!sources.includes(src)) sources.push(src)
+    this._followConnection(src)
+  }
+
+  /**
+   * The wire ends with its connection: when a stream piped into us or from us closes or errors
+   * (a TCP reset, say: `pipe` itself only unpipes then, and a keep-alive timer would keep the
+   * wire and its unsent output alive for good), the wire is destroyed: timers cleared, pending
+   * callbacks failed, `close` emitted. A clean end from the peer already ends us through `pipe`.
+   */
+  private _followConnection (stream: unknown): void {
+    const s = stream as { once?: (event: string, fn: (...args: any[]) => void) => unknown }
+    if (typeof s.once !== 'function') return
+    const gone = (): void => this._onConnectionGone()
+    s.once('close', gone)
+    s.once('error', gone)
+  }
+
+  private _onConnectionGone (): void {
+    if (this.destroyed) return
+    // ending already (our end() or the peer's FIN): let 'end' and 'close' come as they do
+    if ((this._finished || this.writableEnded) && !this._protocolFailure) { if (this.readableFlowing !== true) this.resume(); return }
+    if (debug.enabled) this._debug('connection closed')
+    this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'connection closed'))
+    this.destroy()
   }
 
   private _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): WireMse {
@@ -759,6 +811,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (dests === null) this._dests = dest
     else if (Array.isArray(dests)) dests.push(dest)
     else this._dests = [dests, dest]
+    this._followConnection(dest)
     return super.pipe(dest, opts)
   }
 
@@ -781,6 +834,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
     if (this._finished) { cb(); return }
+    if (this._timers !== null) this._timers.lastReceived = Date.now()
     if (this._decrypt !== null) chunk = this._decrypt(chunk)
     // What we send while this chunk is processed (replies to its requests...) leaves in as
     // few writes as possible: small messages are gathered (see `_push`), and the streams
@@ -842,6 +896,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._hashMessages?.clear(err)
     if (this._timeout !== null) clearTimeout(this._timeout)
     this._timeout = null
+    this._stopTimers()
   }
 
   /**
@@ -945,10 +1000,18 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._peerReserved = reserved.toString('hex')
     this.peerExtensions = extensions
     if (this.extensions.fast && extensions.fast) this.hasFast = true
+    if (this._timers !== null && this._timers.handshake !== null) { clearTimeout(this._timers.handshake); this._timers.handshake = null }
     this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
-    const handlers = this._ext?.handlers
-    for (const name in handlers) handlers[name].onHandshake!(infoHash, peerId, extensions)
+    const registry = this._ext
+    if (registry !== null) {
+      const handlers = registry.handlers
+      for (const name in handlers) {
+        const err = registry.guard(name, () => handlers[name].onHandshake!(infoHash, peerId, extensions))
+        if (err !== null) return this._failWith(err)
+        if (this._finished) return
+      }
+    }
     if (extensions.extended && this._handshakeSent && this.extensions.extended && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
@@ -1156,42 +1219,51 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   private _onExtended (ext: number, payload: Buffer): void {
-    if (ext === 0) {
-      let info: unknown
-      try {
-        info = bencode.decode(payload)
-      } catch (err) {
-        if (debug.enabled) this._debug('ignoring invalid extended handshake: %s', (err as Error).message)
-        return
-      }
-      if (info === null || typeof info !== 'object' || Array.isArray(info) || ArrayBuffer.isView(info)) {
-        if (debug.enabled) this._debug('ignoring extended handshake that is not a dictionary')
-        return
-      }
-      const handshake = info as Record<string, any>
-      this._peerExtendedHandshake = handshake
-      this._peerExtendedMapping = ExtensionRegistry.applyPeerMapping(this._peerExtendedMapping, handshake.m)
-      const handlers = this._ext?.handlers
-      for (const name in handlers) {
-        if (this._peerExtendedMapping?.[name]) handlers[name].onExtendedHandshake!(handshake)
-        if (this._finished) return
-      }
-      this.emit('extended', 'handshake', handshake)
-      return
-    }
+    if (ext === 0) return this._onExtendedHandshake(payload)
     const registry = this._ext
     const name = registry !== null ? registry.mapping[ext] : undefined
-    if (name !== undefined) {
-      // extendedMapping is public: a name may be mapped without a handler
-      const handler = registry!.handlers[name]
-      if (handler !== undefined) {
-        handler.onMessage!(payload)
+    if (name === undefined) {
+      this.emit('extended', ext, payload)
+      return
+    }
+    // extendedMapping is public: a name may be mapped without a handler (the application
+    // then handles the 'extended' event itself)
+    const handler = registry!.handlers[name]
+    if (handler !== undefined) {
+      // BEP 10: a peer sends a message of one of our extensions only once it has announced
+      // that extension itself (libtorrent drops it otherwise); a plugin answering such a
+      // message would have no id to answer to
+      if (!this._peerExtendedMapping?.[name]) {
+        if (debug.enabled) this._debug('dropping %s message: the peer has not announced %s', name, name)
+        return
+      }
+      const err = registry!.deliver(name, handler, payload)
+      if (err !== null) return this._failWith(err)
+      if (this._finished) return
+    }
+    this.emit('extended', name, payload)
+  }
+
+  private _onExtendedHandshake (payload: Buffer): void {
+    this._extendedHandshakeBytes += payload.length
+    if (this._extendedHandshakeBytes > EXTENDED_HANDSHAKE_BUDGET) {
+      return this._fail(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `extended handshakes of more than ${EXTENDED_HANDSHAKE_BUDGET} bytes in all`)
+    }
+    const handshake = parseExtendedHandshake(payload)
+    if (handshake instanceof WireError) return this._failWith(handshake)
+    this._peerExtendedHandshake = handshake
+    const registry = this._ext
+    this._peerExtendedMapping = ExtensionRegistry.applyPeerMapping(this._peerExtendedMapping, handshake.m, registry?.handlers)
+    if (registry !== null) {
+      const handlers = registry.handlers
+      for (const name in handlers) {
+        if (!this._peerExtendedMapping?.[name]) continue
+        const err = registry.guard(name, () => handlers[name].onExtendedHandshake!(handshake))
+        if (err !== null) return this._failWith(err)
         if (this._finished) return
       }
-      this.emit('extended', name, payload)
-    } else {
-      this.emit('extended', ext, payload)
     }
+    this.emit('extended', 'handshake', handshake)
   }
 
   // ---------------------------------------------------------------------------
@@ -1228,6 +1300,38 @@ export class Wire extends stream.Duplex implements ReaderSink {
     const fn = (this.constructor as typeof Wire)._allowedFastSetFn
     if (af.ip === null || fn === null || this._finished) return
     for (const index of fn(af.ip, af.infoHash, af.pieces, af.k)) this.allowedFast(index)
+  }
+
+  private _startTimers (handshakeMs: number, idleMs: number): void {
+    const timers: ConnectionTimers = this._timers = { handshake: null, idle: null, idleMs, lastReceived: Date.now() }
+    if (handshakeMs > 0) {
+      timers.handshake = setTimeout(() => {
+        timers.handshake = null
+        this._fail(ErrorCodes.HANDSHAKE_TIMEOUT, `no handshake from the peer within ${handshakeMs} ms`)
+      }, handshakeMs)
+      timers.handshake.unref?.()
+    }
+    if (idleMs > 0) this._armIdle(idleMs)
+  }
+
+  /** The idle timer is not re-armed per chunk: it fires, looks at when bytes last came, and re-arms for the rest. */
+  private _armIdle (ms: number): void {
+    const timers = this._timers!
+    timers.idle = setTimeout(() => {
+      timers.idle = null
+      const quiet = Date.now() - timers.lastReceived
+      if (quiet >= timers.idleMs) this._fail(ErrorCodes.IDLE_TIMEOUT, `nothing from the peer for ${quiet} ms`)
+      else if (!this._finished) this._armIdle(timers.idleMs - quiet)
+    }, ms)
+    timers.idle.unref?.()
+  }
+
+  private _stopTimers (): void {
+    const timers = this._timers
+    if (timers === null) return
+    if (timers.handshake !== null) clearTimeout(timers.handshake)
+    if (timers.idle !== null) clearTimeout(timers.idle)
+    timers.handshake = timers.idle = null
   }
 
   private _requireFast (): void {

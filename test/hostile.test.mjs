@@ -91,7 +91,7 @@ test('exact lengths are accepted for every id (the table is not just rejecting e
     await expectAlive(h, NAME[id])
   }
   for (const [id, body] of [[ID.bitfield, Buffer.alloc(0)], [ID.bitfield, Buffer.alloc(3)], [ID.piece, Buffer.alloc(8)],
-    [ID.piece, Buffer.alloc(8 + 16384)], [ID.extended, Buffer.from([0])], [ID.extended, Buffer.from([5, 1, 2])]]) {
+    [ID.piece, Buffer.alloc(8 + 16384)], [ID.extended, Buffer.from([0, 0x64, 0x65])], [ID.extended, Buffer.from([5, 1, 2])]]) {
     const h = ready()
     h.w.write(framed(body.length + 1, id, body))
     await expectAlive(h, NAME[id] + ' ' + body.length)
@@ -443,26 +443,29 @@ test('unknown message ids are not fatal: unknownmessage(id + payload), state unc
   assert.deepEqual(snapshot(h.w), before)
 })
 
-test('hostile extended handshakes: ignored (or their bad m entries ignored), never thrown', async () => {
+test('hostile extended handshakes: malformed ones fail with a coded error, bad m entries are ignored, never thrown', async () => {
   const Ext = makeExtension('ut_test')
-  const notDict = [
-    '', 'x', 'd', 'l', 'i', 'i42', '4:spa', '99999999999:x', 'i42e', '4:spam', 'le', 'li1ee',
-    'l'.repeat(200000), 'd1:a'.repeat(50000), 'i' + '9'.repeat(5000) + 'e', 'd1:md1:a', '\x00\xff\xfe'
+  const malformed = [
+    ['', 'BAD_EXTENDED_HANDSHAKE'], ['x', 'BAD_EXTENDED_HANDSHAKE'], ['d', 'BAD_BENCODE'], ['l', 'BAD_EXTENDED_HANDSHAKE'],
+    ['i', 'BAD_EXTENDED_HANDSHAKE'], ['i42', 'BAD_EXTENDED_HANDSHAKE'], ['4:spa', 'BAD_EXTENDED_HANDSHAKE'],
+    ['99999999999:x', 'BAD_EXTENDED_HANDSHAKE'], ['i42e', 'BAD_EXTENDED_HANDSHAKE'], ['4:spam', 'BAD_EXTENDED_HANDSHAKE'],
+    ['le', 'BAD_EXTENDED_HANDSHAKE'], ['li1ee', 'BAD_EXTENDED_HANDSHAKE'], ['l'.repeat(200000), 'BAD_EXTENDED_HANDSHAKE'],
+    ['d1:a'.repeat(15000), 'BAD_BENCODE'], ['d1:md1:a', 'BAD_BENCODE'],
+    ['\x00\xff\xfe', 'BAD_EXTENDED_HANDSHAKE'], ['d-3:ee', 'BAD_BENCODE'], ['d1:ml-3:eee', 'BAD_BENCODE'],
+    ['d1:vi03ee', 'BAD_BENCODE'], ['d1:v' + 'x'.repeat(70000) + 'e', 'BAD_EXTENDED_HANDSHAKE']
   ]
-  for (const payload of notDict) {
+  for (const [payload, code] of malformed) {
     const h = ready({ extensions: [Ext] })
     const events = []
     h.w.on('extended', name => events.push(name))
-    const before = snapshot(h.w)
-    h.w.write(ext(0, Buffer.from(payload, 'latin1')))
-    await expectAlive(h, `payload ${JSON.stringify(payload.slice(0, 20))}`)
-    assert.deepEqual(snapshot(h.w), before, payload.slice(0, 20))
+    const bytes = ext(0, Buffer.from(payload, 'latin1'))
+    await expectFatal(h, bytes, ErrorCodes[code], `payload ${JSON.stringify(payload.slice(0, 20))}`)
     assert.deepEqual(events, [])
     assert.deepEqual(h.w.ut_test.handshakes, [])
   }
   const dicts = [
     ['de', {}],
-    ['de1', {}], // bencode 2 ignores trailing bytes after the dictionary
+    ['de1', {}], // bytes after the dictionary are ignored, as bencode 2 (3.5.5) does
     ['d1:mi5ee', {}],
     ['d1:m4:spame', {}],
     ['d1:mli1ei2eee', {}],
@@ -471,7 +474,8 @@ test('hostile extended handshakes: ignored (or their bad m entries ignored), nev
       { ok: 3, ut_test: 7, max: 255, ctors: 1 }],
     ['d1:md9:__proto__i5e11:constructori4e9:prototypei3e7:ut_testi2eee', { ut_test: 2 }],
     ['d9:__proto__d1:md7:ut_testi9eeee', null], // whatever it maps, it must not pollute Object.prototype
-    ['d1:md7:ut_testi' + '9'.repeat(400) + 'eee', {}]
+    ['d1:md7:ut_testi' + '9'.repeat(400) + 'eee', {}],
+    ['d1:vi' + '9'.repeat(5000) + 'ee', {}] // a huge integer is well-formed (bencode 2 gives Infinity too)
   ]
   for (const [payload, mapping] of dicts) {
     const h = ready({ extensions: [Ext] })
@@ -483,10 +487,10 @@ test('hostile extended handshakes: ignored (or their bad m entries ignored), nev
     if (mapping !== null) assert.deepEqual({ ...h.w.peerExtendedMapping }, mapping, payload)
     assert.equal(({}).m, undefined)
     assert.equal(Object.prototype.ut_test, undefined)
-    // extension messages are still handled afterwards
+    // a message for ut_test reaches its handler only when the peer announced ut_test
     h.w.write(ext(1, Buffer.from('hi')))
     await expectAlive(h, 'after ' + payload.slice(0, 40))
-    assert.equal(h.w.ut_test.messages.length, 1)
+    assert.equal(h.w.ut_test.messages.length, h.w.peerExtendedMapping.ut_test ? 1 : 0, payload)
   }
   // m: 0 disables a mapping
   const h = ready({ extensions: [Ext] })
