@@ -1,0 +1,304 @@
+// Attacks from issue 12 over real TCP (127.0.0.1) against an application in a child process
+// (test/fixtures/victim.mjs) that uses the real ut_metadata (3.x and 5.x) and ut_pex plugins,
+// keep-alives on, and no 'error' listener on its wires. After each attack the victim must be
+// alive, its event loop ticking, and an honest peer on the same app still served.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import net from 'node:net'
+import { once } from 'node:events'
+import crypto from 'node:crypto'
+import bencode from 'bencode'
+import Wire from 'bittorrent-protocol'
+import utMetadata3 from 'ut_metadata'
+import { ID, u32, msg, ext, handshakeBytes } from './fixtures/raw.mjs'
+
+const VICTIM = fileURLToPath(new URL('./fixtures/victim.mjs', import.meta.url))
+const MiB = 1024 * 1024
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Start a victim; resolves with its controls. Killed by pid when the tests end. */
+async function startVictim (version, role, extra = []) {
+  const child = fork(VICTIM, [version, role, ...extra], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  let stderr = ''
+  child.stderr.on('data', d => { stderr += d })
+  const v = { child, ticks: 0, closed: 0, waiters: [], get stderr () { return stderr } }
+  child.on('message', m => {
+    if (m.tick) v.ticks++
+    else if (m.closed) v.closed++
+    else for (const w of v.waiters.splice(0)) w(m)
+  })
+  const hello = await new Promise((resolve, reject) => {
+    child.once('exit', code => reject(new Error(`victim exited (${code}): ${stderr}`)))
+    v.waiters.push(resolve)
+  })
+  v.port = hello.port
+  v.infoHash = hello.infoHash
+  v.memory = async () => {
+    const got = new Promise(resolve => v.waiters.push(resolve))
+    child.send({ gc: true })
+    return got
+  }
+  return v
+}
+
+/** Alive, ticking, nothing on stderr. */
+async function assertAlive (v, label) {
+  const ticks = v.ticks
+  await sleep(200)
+  assert.equal(v.child.exitCode, null, `${label}: victim exited: ${v.stderr}`)
+  assert.equal(v.child.signalCode, null, `${label}: victim killed: ${v.stderr}`)
+  assert.ok(v.ticks > ticks, `${label}: the victim's event loop is ticking`)
+  assert.doesNotMatch(v.stderr, /Error|Unhandled/, label)
+}
+
+/** A raw attacker connection: handshake sent; returns the socket (its bytes from the victim are read and dropped). */
+async function attacker (v, { read = true } = {}) {
+  const socket = net.connect(v.port, '127.0.0.1')
+  socket.on('error', () => {})
+  if (read) socket.resume()
+  await once(socket, 'connect')
+  socket.write(handshakeBytes({ fast: false, infoHash: v.infoHash }))
+  return socket
+}
+
+/** Send, then wait until the victim closed the connection (or `ms` passed); resolves with whether it closed. */
+async function sendAndWait (socket, parts, ms = 2000) {
+  const closed = new Promise(resolve => socket.once('close', () => resolve(true)))
+  for (const p of parts) if (!socket.destroyed) socket.write(p)
+  const r = await Promise.race([closed, sleep(ms).then(() => false)])
+  socket.destroy()
+  return r
+}
+
+/** An honest peer: our wire with the real ut_metadata 3.x fetches the info dictionary from a seed victim. */
+async function honestFetch (v) {
+  const socket = net.connect(v.port, '127.0.0.1')
+  const wire = new Wire('tcpOutgoing')
+  wire.use(utMetadata3())
+  socket.pipe(wire).pipe(socket)
+  wire.handshake(v.infoHash, '2d4f4b303030302d' + crypto.randomBytes(12).toString('hex'))
+  wire.ut_metadata.fetch()
+  try {
+    const [metadata] = await once(wire.ut_metadata, 'metadata', { signal: AbortSignal.timeout(10000) })
+    const info = bencode.encode(bencode.decode(metadata).info)
+    assert.equal(crypto.createHash('sha1').update(info).digest('hex'), v.infoHash, 'honest peer got the right metadata')
+  } finally {
+    socket.destroy()
+  }
+}
+
+/** An honest peer seeding metadata to a leech victim: the victim asks it for metadata. */
+async function honestServesLeech (v) {
+  const torrent = bencode.encode({ info: { name: Buffer.from('x'), length: 1, 'piece length': 16384, pieces: Buffer.alloc(20) } })
+  const socket = net.connect(v.port, '127.0.0.1')
+  const wire = new Wire('tcpOutgoing')
+  wire.use(utMetadata3(torrent))
+  socket.pipe(wire).pipe(socket)
+  const asked = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the leech never asked for metadata')), 10000)
+    wire.on('extended', (name, payload) => {
+      if (name !== 'ut_metadata') return
+      clearTimeout(timer)
+      resolve(payload)
+    })
+  })
+  wire.handshake(v.infoHash, '2d4f4b303030302d' + crypto.randomBytes(12).toString('hex'))
+  try {
+    const payload = await asked
+    assert.match(payload.toString('latin1'), /^d8:msg_typei0e5:piecei0ee/, 'the leech asks for piece 0')
+  } finally {
+    socket.destroy()
+  }
+}
+
+const UT_METADATA = 1 // our victim's ids: use() order
+const UT_PEX = 2
+const mapBoth = ext(0, 'd1:md11:ut_metadatai3e6:ut_pexi4eee')
+const request = piece => ext(UT_METADATA, `d8:msg_typei0e5:piecei${piece}ee`)
+
+for (const version of ['3', '5']) {
+  let seed, leech
+  const victims = []
+  before(async () => {
+    seed = await startVictim(version, 'seed')
+    leech = await startVictim(version, 'leech')
+    victims.push(seed, leech)
+  })
+  after(() => { for (const v of victims) if (v.child.exitCode === null) v.child.kill() })
+
+  test(`ut_metadata ${version}.x: plugin crashes are closed per wire (request before the extended handshake, unmapped, piece -1, data before metadata_size)`, async () => {
+    // 99 bytes: a request on our ut_metadata id from a peer that never announced ut_metadata
+    const early = Buffer.concat([handshakeBytes({ fast: false, infoHash: seed.infoHash }), request(0)])
+    assert.ok(early.length <= 99)
+    let s = await attacker(seed)
+    await sendAndWait(s, [request(0)], 300)
+    await assertAlive(seed, 'request before extended handshake')
+    // mapped, then unmapped with m.ut_metadata = 0, then asked
+    s = await attacker(seed)
+    await sendAndWait(s, [ext(0, 'd1:md11:ut_metadatai3eee'), ext(0, 'd1:md11:ut_metadatai0eee'), request(0)], 300)
+    await assertAlive(seed, 'unmapped before asking')
+    // piece -1 and a piece far past the end
+    for (const piece of [-1, 99999, 2 ** 40]) {
+      s = await attacker(seed)
+      await sendAndWait(s, [mapBoth, request(piece)], 300)
+      await assertAlive(seed, `piece ${piece}`)
+    }
+    // a leech that called fetch() gets data before any metadata_size
+    s = await attacker(leech)
+    await sendAndWait(s, [mapBoth, ext(UT_METADATA, Buffer.concat([Buffer.from('d8:msg_typei1e5:piecei0e10:total_sizei100ee'), Buffer.alloc(100, 7)]))], 500)
+    await assertAlive(leech, 'data before metadata_size')
+    await honestFetch(seed)
+    await honestServesLeech(leech)
+  })
+
+  test(`ut_metadata ${version}.x: bencode that hangs bencode.decode (d-3:ee, l-3:ee) closes the wire; the event loop keeps ticking`, async () => {
+    const payloads = [
+      ext(0, 'd-3:ee'), ext(0, 'l-3:ee'), ext(0, 'd1:ml-3:eee'),
+      Buffer.concat([mapBoth, ext(UT_METADATA, 'd-3:ee')]),
+      Buffer.concat([mapBoth, ext(UT_METADATA, 'd8:msg_typei0e5:piece-3:ee')]),
+      Buffer.concat([mapBoth, ext(UT_METADATA, 'l-3:ee')]),
+      Buffer.concat([mapBoth, ext(UT_PEX, 'd5:added-3:ee')]),
+      Buffer.concat([mapBoth, ext(UT_PEX, 'l-3:ee')])
+    ]
+    for (const [i, p] of payloads.entries()) {
+      for (const v of [seed, leech]) {
+        const s = await attacker(v)
+        const closed = await sendAndWait(s, [p], 2000)
+        assert.equal(closed, true, `payload ${i}: the victim closed the connection`)
+        await assertAlive(v, `payload ${i}`)
+      }
+    }
+    await honestFetch(seed)
+    await honestServesLeech(leech)
+  })
+
+  test(`ut_metadata ${version}.x: 300 large extended handshakes keep the victim's memory bounded`, async (t) => {
+    const base = await seed.memory()
+    // one connection, 300 distinct handshakes of 250 KiB (over the size cap: closed at the first)
+    let s = await attacker(seed)
+    // a dictionary of distinct names ("m" entries) of about `bytes` bytes
+    const mDict = (tag, bytes) => {
+      let body = ''
+      for (let k = 0; body.length < bytes; k++) { const key = `${tag}-${k}`; body += key.length + ':' + key + 'i1e' }
+      return ext(0, 'd1:md' + body + 'ee')
+    }
+    const big = n => mDict('n' + n, 250 * 1024)
+    const hs = Array.from({ length: 8 }, (_, n) => big(n))
+    const parts = []
+    for (let i = 0; i < 300; i++) parts.push(hs[i % hs.length])
+    assert.ok(parts[0].length > 200 * 1024)
+    assert.equal(await sendAndWait(s, parts, 3000), true, 'closed')
+    // 300 connections, one handshake each just under the cap (60 KiB, thousands of names)
+    const mid = mDict('mid', 60 * 1024)
+    const pending = []
+    for (let i = 0; i < 300; i++) {
+      pending.push((async () => { const c = await attacker(seed); await sendAndWait(c, [mid, mid, mid], 300) })())
+      if (pending.length >= 30) await Promise.all(pending.splice(0))
+    }
+    await Promise.all(pending)
+    // one connection, re-sending 60 KiB handshakes: the budget closes it
+    s = await attacker(seed)
+    assert.equal(await sendAndWait(s, Array.from({ length: 300 }, () => mid), 3000), true, 'budget closes a re-sender')
+    await assertAlive(seed, 'large handshakes')
+    const now = await seed.memory()
+    const grew = (now.heap + now.arrayBuffers - base.heap - base.arrayBuffers) / MiB
+    t.diagnostic(`victim heap + arrayBuffers after GC grew ${grew.toFixed(2)} MiB`)
+    assert.ok(grew <= 32, `victim grew ${grew.toFixed(1)} MiB`)
+    await honestFetch(seed)
+  })
+
+  test(`ut_metadata ${version}.x: a TCP reset with keep-alive on destroys the wire within a second; memory is released`, async (t) => {
+    const base = await seed.memory()
+    const closedBefore = seed.closed
+    // a peer that asks for lots and never reads, then resets
+    const s = await attacker(seed, { read: false })
+    s.write(msg(ID.interested))
+    await sleep(100)
+    const reqs = []
+    for (let i = 0; i < 400; i++) reqs.push(msg(ID.request, i, 0, 128 * 1024))
+    s.write(Buffer.concat(reqs))
+    await sleep(500)
+    const loaded = await seed.memory()
+    s.resetAndDestroy()
+    const t0 = Date.now()
+    while (seed.closed === closedBefore && Date.now() - t0 < 1000) await sleep(10)
+    assert.equal(seed.closed, closedBefore + 1, 'the wire closed within a second of the reset')
+    t.diagnostic(`closed ${Date.now() - t0} ms after the reset`)
+    await sleep(100)
+    const now = await seed.memory()
+    const held = (now.heap + now.arrayBuffers - base.heap - base.arrayBuffers) / MiB
+    const was = (loaded.heap + loaded.arrayBuffers - base.heap - base.arrayBuffers) / MiB
+    t.diagnostic(`held ${was.toFixed(1)} MiB while connected, ${held.toFixed(2)} MiB after the reset and GC`)
+    assert.ok(held < 8, `after the reset the victim holds ${held.toFixed(1)} MiB more (it held ${was.toFixed(1)} MiB with the peer connected)`)
+    assert.equal(now.wires, 0, 'the wire was garbage collected')
+    await assertAlive(seed, 'reset')
+    await honestFetch(seed)
+  })
+}
+
+test('timeouts: a silent connection, a dripped handshake and a peer that goes quiet are closed; keep-alives keep a wire open', async (t) => {
+  const v = await startVictim('3', 'seed', ['--timeouts'])
+  t.after(() => v.child.kill())
+  // silent: no byte at all
+  const silent = net.connect(v.port, '127.0.0.1')
+  silent.on('error', () => {})
+  silent.resume()
+  await once(silent, 'connect')
+  assert.equal(await sendAndWait(silent, [], 3000), true, 'a silent connection is closed (handshakeTimeout)')
+  // a handshake dripped at one byte per 50 ms (68 bytes: 3.4 s) never completes within 500 ms
+  const drip = net.connect(v.port, '127.0.0.1')
+  drip.on('error', () => {})
+  drip.resume()
+  await once(drip, 'connect')
+  const hs = handshakeBytes({ fast: false, infoHash: v.infoHash })
+  let dripClosed = false
+  drip.once('close', () => { dripClosed = true })
+  for (let i = 0; i < hs.length && !dripClosed; i++) { drip.write(hs.subarray(i, i + 1)); await sleep(50) }
+  assert.equal(dripClosed, true, 'a dripped handshake is closed')
+  // handshaken, then quiet: idleTimeout
+  const quiet = await attacker(v)
+  assert.equal(await sendAndWait(quiet, [], 3000), true, 'a quiet peer is closed (idleTimeout)')
+  // keep-alives every 300 ms keep it open for 2.5 s (idleTimeout is 1 s)
+  const talker = await attacker(v)
+  let talkerClosed = false
+  talker.once('close', () => { talkerClosed = true })
+  for (let i = 0; i < 8; i++) { talker.write(u32(0)); await sleep(300) }
+  assert.equal(talkerClosed, false, 'keep-alives keep the wire open')
+  talker.destroy()
+  await assertAlive(v, 'timeouts')
+  await honestFetch(v)
+})
+
+test('the wire ends with its connection: a source or destination that closes, errors or is destroyed destroys it', async () => {
+  const { PassThrough } = await import('node:stream')
+  for (const [label, kill] of [
+    ['source destroyed', (src) => src.destroy()],
+    ['source errors', (src) => src.destroy(new Error('ECONNRESET'))],
+    ['destination destroyed', (_src, dest) => dest.destroy()],
+    ['destination errors', (_src, dest) => dest.destroy(new Error('EPIPE'))]
+  ]) {
+    const src = new PassThrough()
+    const dest = new PassThrough()
+    src.on('error', () => {})
+    dest.on('error', () => {})
+    const wire = new Wire()
+    src.pipe(wire).pipe(dest)
+    wire.setKeepAlive(true)
+    wire.setTimeout(60000)
+    const closed = once(wire, 'close', { signal: AbortSignal.timeout(1000) })
+    // a pending request of ours: its callback must get an error
+    src.write(handshakeBytes({ fast: true }))
+    wire.handshake('0123456789abcdef0123456789abcdef01234567', '2d4141303030302d' + 'a'.repeat(24), { fast: true })
+    src.write(msg(ID.haveAll))
+    src.write(msg(ID.allowedFast, 0))
+    await new Promise(resolve => setImmediate(resolve))
+    const failed = new Promise(resolve => wire.request(0, 0, 16384, err => resolve(err)))
+    kill(src, dest)
+    await closed
+    const err = await failed
+    assert.equal(err?.code, 'ERR_BT_WIRE_CLOSED', `${label}: the pending request failed`)
+    assert.equal(wire.destroyed, true, label)
+  }
+})
