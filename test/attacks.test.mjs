@@ -302,3 +302,44 @@ test('the wire ends with its connection: a source or destination that closes, er
     assert.equal(wire.destroyed, true, label)
   }
 })
+
+test('bt-wire seed survives every attack and still serves an honest peer', async (t) => {
+  const { startSeed } = await import('./cli-lib.mjs')
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'bt-attacks-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'data.bin'), crypto.randomBytes(256 * 1024))
+  const seed = await startSeed(t, [join(dir, 'data.bin'), '--timeout', '2'])
+  let stderr = ''
+  seed.child.stderr.on('data', d => { stderr += d })
+  const v = { port: seed.listening.port, infoHash: seed.listening.infoHash }
+  const alive = (label) => {
+    assert.equal(seed.child.exitCode, null, `${label}: bt-wire seed exited: ${stderr}`)
+    assert.doesNotMatch(stderr, /Error|Unhandled|at /, label)
+  }
+  const attacks = [
+    [request(0)], // ut_metadata before the extended handshake
+    [ext(0, 'd1:md11:ut_metadatai3eee'), ext(0, 'd1:md11:ut_metadatai0eee'), request(0)],
+    [mapBoth, request(-1)],
+    [ext(0, 'd-3:ee')], [ext(0, 'l-3:ee')],
+    [mapBoth, ext(UT_METADATA, 'd-3:ee')], [mapBoth, ext(UT_METADATA, 'l-3:ee')],
+    Array.from({ length: 20 }, (_, i) => ext(0, 'd1:md' + Array.from({ length: 6000 }, (_, k) => `${String(i * 10000 + k).padStart(8, '0')}i1e`).map(kv => '8:' + kv).join('') + 'ee'))
+  ]
+  for (const [i, parts] of attacks.entries()) {
+    const s = await attacker(v)
+    await sendAndWait(s, parts, 500)
+    await sleep(50)
+    alive(`attack ${i}`)
+  }
+  // a reset with unread output
+  const s = await attacker(v, { read: false })
+  s.write(Buffer.concat([msg(ID.interested), ...Array.from({ length: 200 }, (_, i) => msg(ID.request, i % 16, 0, 16384))]))
+  await sleep(300)
+  s.resetAndDestroy()
+  await sleep(200)
+  alive('reset')
+  await honestFetch(v)
+  alive('honest fetch')
+})

@@ -102,10 +102,15 @@ export async function seed (opts: SeedOptions): Promise<void> {
   let peersServed = 0
   server.on('connection', socket => {
     const addr = `${socket.remoteAddress}:${socket.remotePort}`
-    const wire = new Wire('tcpIncoming')
+    // a connection that never handshakes, or goes silent (keep-alives count), would hold one
+    // of the MAX_PEERS places for good: the wire's own timeouts close it
+    const wire = new Wire({ type: 'tcpIncoming', handshakeTimeout: opts.timeoutMs, idleTimeout: opts.timeoutMs * 5 })
     wires.add(wire)
     peersServed++
-    wire.on('error', () => {})
+    wire.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'ERR_BT_HANDSHAKE_TIMEOUT') log(`peer ${addr} sent no handshake within ${opts.timeoutMs / 1000} s: closed`)
+      else if (err.code === 'ERR_BT_IDLE_TIMEOUT') log(`peer ${addr} was silent for ${opts.timeoutMs * 5 / 1000} s: closed`)
+    })
     wire.on('upload', (n: number) => { uploaded += n })
     // by default a peer may speak plain BitTorrent or MSE; --encrypt requires MSE (RC4)
     const encrypting = wire.encrypt({ policy: opts.encrypt ? 'require' : 'prefer', infoHashes: [meta.infoHash] })
@@ -129,22 +134,7 @@ export async function seed (opts: SeedOptions): Promise<void> {
         event({ event: 'peer', peer: addr, client, encryption })
       })
     })
-    // a connection that never handshakes, or goes silent (keep-alives count), would hold one
-    // of the MAX_PEERS places for good
-    const expire = (why: string) => () => {
-      log(`peer ${addr} ${why}: closed`)
-      wire.destroy()
-    }
-    const deadline = setTimeout(expire(`sent no handshake within ${opts.timeoutMs / 1000} s`), opts.timeoutMs)
-    let idle: ReturnType<typeof setTimeout> | null = null
-    wire.once('handshake', () => {
-      clearTimeout(deadline)
-      idle = setTimeout(expire(`was silent for ${opts.timeoutMs * 5 / 1000} s`), opts.timeoutMs * 5)
-    })
-    socket.on('data', () => { idle?.refresh() })
     wire.once('close', () => {
-      clearTimeout(deadline)
-      if (idle !== null) clearTimeout(idle)
       wires.delete(wire)
       if (wire.peerId === null || wrongTorrent) return
       log(`peer ${addr} gone: sent ${formatBytes(wire.uploaded)}`)

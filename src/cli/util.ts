@@ -141,7 +141,8 @@ export interface Dialed {
  */
 export async function dial (host: string, port: number, infoHash: string, encrypt: boolean, timeoutMs: number): Promise<Dialed> {
   const socket = await connect(host, port, timeoutMs)
-  const wire = new Wire('tcpOutgoing')
+  // backstops for a peer that stalls: the steps below have their own, shorter deadlines
+  const wire = new Wire({ type: 'tcpOutgoing', handshakeTimeout: timeoutMs * 3, idleTimeout: timeoutMs * 5 })
   let lastError: Error | null = null
   wire.on('error', err => { lastError = err })
   const encrypting = encrypt ? wire.encrypt({ policy: 'require', infoHash, timeout: timeoutMs }) : null
@@ -165,6 +166,8 @@ export async function dial (host: string, port: number, infoHash: string, encryp
 export function wireEndError (err: Error | null | undefined, closedCode: number, closedMessage: string): CliError {
   if (err instanceof WireError && err.code !== ErrorCodes.WIRE_CLOSED) {
     if (err.code === ErrorCodes.MSE_FAILED) return new CliError(Exit.REFUSED, `encryption failed: ${err.message}`)
+    if (err.code === ErrorCodes.HANDSHAKE_TIMEOUT) return new CliError(Exit.NO_CONNECTION, `the peer did not handshake: ${err.message}`)
+    if (err.code === ErrorCodes.IDLE_TIMEOUT) return new CliError(Exit.FAILURE, `the peer went silent: ${err.message}`)
     return new CliError(Exit.PROTOCOL, `protocol error from the peer (${err.code}): ${err.message}`)
   }
   return new CliError(closedCode, closedMessage)
