@@ -35,6 +35,17 @@ const PIECE_HEAD = 4
 const PIECE_BLOCK = 5
 const STOPPED = 6
 
+/**
+ * Bodies up to this size get their whole buffer at once (a 16 KiB block is the common case, and
+ * one allocation is cheapest); larger ones start with what has arrived and grow. A length
+ * prefix alone must not make us allocate 260 KiB: 1,000 peers sending one would hold 254 MiB.
+ */
+const WHOLE_BODY_MAX = 32 * 1024
+
+function firstSize (need: number, available: number): number {
+  return need <= WHOLE_BODY_MAX ? need : Math.min(need, Math.max(available, WHOLE_BODY_MAX))
+}
+
 export class MessageReader {
   private _state: number
   private _need: number
@@ -100,13 +111,20 @@ export class MessageReader {
           return
         }
         // framing units go to a reused scratch; bodies, which may be handed to the
-        // application, get a buffer of their own
+        // application, get a buffer of their own, which grows as their bytes arrive
         this._acc = this._state === BODY || this._state === PIECE_BLOCK
-          ? Buffer.allocUnsafe(need)
+          ? Buffer.allocUnsafe(firstSize(need, end - off))
           : (this._scratch ??= Buffer.allocUnsafe(HANDSHAKE_LENGTH))
       }
-      const acc = this._acc as Buffer
+      let acc = this._acc as Buffer
       const n = Math.min(need - this._fill, end - off)
+      if (this._fill + n > acc.length) {
+        // double (at least): each byte is copied O(1) times, so a large message in many
+        // segments still costs linear time
+        const grown = Buffer.allocUnsafe(Math.min(need, Math.max(acc.length * 2, this._fill + n)))
+        grown.set(acc.subarray(0, this._fill))
+        this._acc = acc = grown
+      }
       acc.set(n === end - off && off === 0 ? chunk : chunk.subarray(off, off + n), this._fill)
       this._fill += n
       off += n

@@ -23,6 +23,7 @@ import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, t
 import { MessageReader, type ReaderSink } from './reader.js'
 import { Request, RequestList, type RequestCallback } from './requests.js'
 import { ipv4ToUint32, isUint32, toBuffer } from './util.js'
+import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './hashes.js'
 import type { WireMse, EncryptOptions, EncryptResult } from './mse-wire.js'
 
@@ -36,12 +37,11 @@ const debugIds = new WeakMap<object, string>()
 
 const KEEP_ALIVE_INTERVAL = 55000
 const ALLOWED_FAST_SET_MAX_LENGTH = 100
-/** Unread output (bytes) past which rejects for unqueued requests are no longer sent. */
-const REJECT_BACKLOG = 1024 * 1024
-/** Messages up to this size sent while a chunk from the peer is processed are coalesced. */
-const COALESCE_MAX = 64
-/** Gathered bytes past which they are pushed at once. */
-const GATHER_MAX = 16 * 1024
+/**
+ * Extended messages for our plugins held while the output is over the send watermark; past
+ * this many, the wire stops reading from the connection until they are handed out.
+ */
+const HELD_EXTENDED_MAX = 32
 
 export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'webrtc' | 'webSeed' | 'utpIncoming' | 'utpOutgoing' | null
 
@@ -58,6 +58,13 @@ export interface WireOptions {
   maxPieces?: number
   /** Cap on the peer's pending requests; requests past it are rejected (fast) or dropped. */
   maxPeerRequests?: number
+  /**
+   * Send watermark in bytes (default 2 MiB): while our output that the connection has not read,
+   * plus the requests handed to the application and not yet answered, is at or over it, the
+   * peer's next requests wait in `peerRequests` (their `request` events come once the output
+   * drains) and its extended messages wait before reaching plugins.
+   */
+  sendWatermark?: number
   /**
    * BEP 6: send the peer its canonical allowed-fast set (k pieces, default 10, computed from its
    * IPv4 address, our info hash and the torrent's piece count) once fast is negotiated and our
@@ -141,6 +148,8 @@ export interface WireEvents {
   hashes: [message: HashesMessage]
   'hash-reject': [request: HashRequest]
   unknownmessage: [message: Buffer]
+  /** The connection read our output down after it had reached the send watermark. */
+  'output-drain': []
   pe1: []
   pe2: []
   pe3: [sKeyHash: string]
@@ -182,7 +191,7 @@ const F_HANDSHAKE_RECEIVED = 2
 const F_EXTENDED_HANDSHAKE_SENT = 4
 const F_FINISHED = 8
 const F_PROTOCOL_FAILURE = 16
-const F_GATHERING = 32
+const F_MAYBE_WAITING = 32
 const F_TIMEOUT_UNREF = 64
 const F_FINISH_LISTENED = 128
 
@@ -227,8 +236,6 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** Internal yes/no state, one bit each (the F_ constants), read through the accessors below. */
   private _flags = 0
   /** @internal: set by MSE once a stream cipher is agreed. */
-  _encrypt: ((data: Uint8Array) => Buffer) | null = null
-  /** @internal: set by MSE once a stream cipher is agreed. */
   _decrypt: ((data: Uint8Array) => Buffer) | null = null
   /** @internal: while an MSE handshake runs, incoming bytes go to it instead of the reader. */
   _intercept: ((chunk: Buffer) => void) | null = null
@@ -256,9 +263,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _extendedHandshake: Record<string, any> | null = null
   private _allowedFastSet: number[] | null = null
   private _peerAllowedFastSet: number[] | null = null
-  /** Small messages gathered while `_gathering`, pushed as one chunk (see `_flushGathered`). */
-  private _gathered: Uint8Array[] | null = null
-  private _gatheredBytes = 0
+  /** Everything we send goes through the output queue (io/output.ts). */
+  private readonly _out: OutputQueue
+  /** The peer's extended messages for our plugins, held while the output is over the watermark. */
+  private _heldExtended: Array<[name: string, payload: Buffer]> | null = null
+  /** The `_write` callback held back while `_heldExtended` is full: the connection is not read meanwhile. */
+  private _heldWrite: (() => void) | null = null
   /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
   private _extendedHandshakeBytes = 0
   private _timers: ConnectionTimers | null = null
@@ -286,6 +296,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
     this.maxPeerRequests = positive(opts.maxPeerRequests, codec.DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests')
     this.maxMessageLength = positive(opts.maxMessageLength, codec.DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength')
+    this._out = new OutputQueue(this, positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'))
     if (opts.allowedFast !== undefined) {
       const af = opts.allowedFast
       if (af === null || typeof af !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
@@ -399,9 +410,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** The peer broke the protocol: its connection is destroyed rather than ended. */
   private get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
   private set _protocolFailure (on: boolean) { this._setFlag(F_PROTOCOL_FAILURE, on) }
-  /** True while a chunk from the peer is being processed: small messages we send meanwhile are gathered. */
-  private get _gathering (): boolean { return (this._flags & F_GATHERING) !== 0 }
-  private set _gathering (on: boolean) { this._setFlag(F_GATHERING, on) }
+  /** Some of the peer's requests may be waiting for the output to drain (no `request` event yet). */
+  private get _maybeWaiting (): boolean { return (this._flags & F_MAYBE_WAITING) !== 0 }
+  private set _maybeWaiting (on: boolean) { this._setFlag(F_MAYBE_WAITING, on) }
   /** The request timer does not keep the process alive. */
   private get _timeoutUnref (): boolean { return (this._flags & F_TIMEOUT_UNREF) !== 0 }
   private set _timeoutUnref (on: boolean) { this._setFlag(F_TIMEOUT_UNREF, on) }
@@ -646,11 +657,13 @@ export class Wire extends stream.Duplex implements ReaderSink {
       const list = this._peerRequestList
       if (list !== null) {
         for (const req of list.removeWhere(r => !allowed.includes(r.piece))) {
+          this._forgetPeerRequest(req)
           this._push(codec.encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length))
         }
       }
     } else {
       this._peerRequestList?.clear()
+      this._out.committed = 0
     }
   }
 
@@ -751,7 +764,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   reject (index: number, offset: number, length: number): void {
     this._requireFast()
-    this._peerRequestList?.pull(index, offset, length)
+    const req = this._peerRequestList?.pull(index, offset, length) ?? null
+    if (req !== null) this._forgetPeerRequest(req)
     this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
@@ -830,7 +844,17 @@ export class Wire extends stream.Duplex implements ReaderSink {
     return (super.end as any)(...args)
   }
 
-  override _read (): void {}
+  /**
+   * The connection read our output down: hand out what waited for that (the peer's requests,
+   * its extended messages), while the output stays under the watermark.
+   */
+  override _read (): void {
+    if (!this._out.onRead()) return
+    if (this._maybeWaiting) this._releaseRequests()
+    if (this._heldExtended !== null) this._releaseExtended()
+    if (this._finished) return
+    if (this._out.open()) this.emit('output-drain')
+  }
 
   override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
     if (this._finished) { cb(); return }
@@ -840,20 +864,30 @@ export class Wire extends stream.Duplex implements ReaderSink {
     // few writes as possible: small messages are gathered (see `_push`), and the streams
     // we pipe into are corked, so a socket sends the whole lot in one writev.
     const dests = this._dests
-    const corked = dests === null ? 0 : Array.isArray(dests) ? dests.length : 1
-    if (corked !== 0) corkDests(dests!, corked, true)
-    this._gathering = true
+    const out = this._out
+    const corked = out.beginBatch(dests as any)
     try {
       if (this._intercept !== null) this._intercept(chunk)
       else this._reader.write(chunk)
     } finally {
-      this._gathering = false
-      if (this._gatheredBytes !== 0) this._flushGathered()
-      // the list is reused within a chunk, not kept by an idle wire
-      this._gathered = null
-      if (corked !== 0) corkDests(dests!, corked, false)
+      out.endBatch(dests as any, corked)
+    }
+    // too many of the peer's extended messages wait for our output to drain: stop reading
+    // from the connection (TCP holds the peer back) until they are handed out, see `_read`
+    if (this._heldExtended !== null && this._heldExtended.length >= HELD_EXTENDED_MAX && !this._finished) {
+      this._heldWrite = cb
+      return
     }
     cb()
+  }
+
+  /** @internal MSE's stream cipher for what we send (null: plaintext). */
+  get _encrypt (): ((data: Uint8Array) => Buffer) | null { return this._out.cipher }
+  set _encrypt (fn: ((data: Uint8Array) => Buffer) | null) { this._out.cipher = fn }
+
+  /** Bytes we sent that the connection has not read yet (our readable side's buffer and what is gathered). */
+  get outputBacklog (): number {
+    return this._out.backlog
   }
 
   override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
@@ -884,7 +918,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** Stop everything: timers, reader; fail every pending request. */
   private _shutdown (err: Error): void {
     if (this._finished) return
-    if (this._gatheredBytes !== 0) this._flushGathered()
+    this._out.close()
     this._finished = true
     this._intercept = null
     this._reader.stop()
@@ -892,6 +926,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
     this._keepAliveInterval = null
     this._peerRequestList?.clear()
+    this._heldExtended = null
+    if (this._heldWrite !== null) { const cb = this._heldWrite; this._heldWrite = null; cb() }
     if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
     this._hashMessages?.clear(err)
     if (this._timeout !== null) clearTimeout(this._timeout)
@@ -899,47 +935,17 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._stopTimers()
   }
 
-  /**
-   * @internal Queue bytes for the peer. While a chunk from the peer is processed, small
-   * messages (requests, haves, piece headers...) are gathered and pushed as one chunk when
-   * the chunk is done or a larger buffer follows: a socket then sees one write for many
-   * requests instead of one each. Order is kept; nothing waits past the current write.
-   */
+  /** @internal Queue bytes for the peer (io/output.ts gathers, encrypts and bounds them). */
   _push (data: Uint8Array): void {
     if (this._finished || this.destroyed) return
     if (this._mse !== null && this._mse.holding) { this._mse.hold(data); return }
-    if (this._gathering && data.length <= COALESCE_MAX) {
-      (this._gathered ??= []).push(data)
-      this._gatheredBytes += data.length
-      if (this._gatheredBytes >= GATHER_MAX) this._flushGathered()
-      return
-    }
-    if (this._gatheredBytes !== 0) this._flushGathered()
-    this.push(this._encrypt !== null ? this._encrypt(data) : data)
-  }
-
-  private _flushGathered (): void {
-    const list = this._gathered as Uint8Array[]
-    const bytes = this._gatheredBytes
-    this._gatheredBytes = 0
-    let data: Uint8Array
-    if (list.length === 1) data = list[0]
-    else {
-      const buf = Buffer.allocUnsafe(bytes)
-      let off = 0
-      for (let i = 0; i < list.length; i++) { buf.set(list[i], off); off += list[i].length }
-      data = buf
-    }
-    list.length = 0
-    if (this._finished || this.destroyed) return
-    this.push(this._encrypt !== null ? this._encrypt(data) : data)
+    this._out.send(data)
   }
 
   /** @internal Bytes for the peer that bypass encryption (the MSE exchange itself). */
   _pushRaw (data: Uint8Array): void {
     if (this._finished || this.destroyed) return
-    if (this._gatheredBytes !== 0) this._flushGathered()
-    this.push(data)
+    this._out.sendRaw(data)
   }
 
   /** @internal A protocol violation by the peer: close the wire with a coded error. */
@@ -1122,18 +1128,52 @@ export class Wire extends stream.Duplex implements ReaderSink {
       return
     }
     const req = new Request(index, offset, length, noop)
+    peerRequests.add(req)
+    // the send watermark (io/output.ts): while our output is over it, the request waits in
+    // peerRequests (capped, cancelable, rejected on choke like any other) and its 'request'
+    // event comes from `_read` once the connection has read our output down
+    if (this._maybeWaiting || !this._out.open()) {
+      this._maybeWaiting = true
+      return
+    }
+    this._emitRequest(req)
+  }
+
+  /** Hand the peer's request to the application. A request waiting for that still has `noop` as callback. */
+  private _emitRequest (req: Request): void {
     // the application's `respond` must name its request: the one allocation per request
     // besides the Request itself, a closure over just (wire, request)
     const respond = responder(this, req)
     req.callback = respond
-    peerRequests.add(req)
-    this.emit('request', index, offset, length, respond)
+    this._out.committed += req.length
+    this.emit('request', req.piece, req.offset, req.length, respond)
+  }
+
+  /** The output drained: emit the waiting requests, oldest first, while it stays under the watermark. */
+  private _releaseRequests (): void {
+    const list = this._peerRequestList
+    if (list === null) { this._maybeWaiting = false; return }
+    // a copy: answers given inside the event take requests out of the list
+    const pending = list.list.slice()
+    for (let i = 0; i < pending.length; i++) {
+      const req = pending[i]
+      if (req.callback !== noop) continue
+      if (this._finished || !this._out.open()) return
+      this._emitRequest(req)
+    }
+    this._maybeWaiting = false
+  }
+
+  /** A request of the peer's left peerRequests unanswered (cancelled, rejected): its bytes are no longer committed. */
+  private _forgetPeerRequest (req: Request): void {
+    if (req.callback !== noop) this._out.committed -= req.length
   }
 
   /** @internal The application answered the peer's request `req`. */
   _respond (req: Request, err: Error | null, block: Uint8Array | undefined): void {
     const { piece: index, offset, length } = req
     if (this._peerRequestList === null || !this._peerRequestList.remove(req)) return
+    this._out.committed -= length
     if (err || block === undefined || block === null) {
       if (debug.enabled) this._debug('error satisfying request index=%d offset=%d length=%d (%s)', index, offset, length, err?.message)
       if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
@@ -1145,12 +1185,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /**
    * BEP 6 says a request we will not serve gets a reject (BEP 52 likewise for hash requests).
    * A peer that floods requests and never reads would make those rejects pile up without end:
-   * past REJECT_BACKLOG bytes of unread output they are dropped instead (the peer is not
-   * reading them anyway).
+   * past REJECT_BACKLOG bytes of unread output they are dropped instead (io/output.ts).
    * @internal
    */
   _pushRefusal (message: Uint8Array): void {
-    if (this.readableLength + this._gatheredBytes < REJECT_BACKLOG) this._push(message)
+    if (this._out.refusalFits()) this._push(message)
   }
 
   private _rejectUnqueued (index: number, offset: number, length: number): void {
@@ -1170,7 +1209,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   private _onCancel (index: number, offset: number, length: number): void {
     if (!this._checkBlock(index, length, 'cancel')) return
-    this._peerRequestList?.pull(index, offset, length)
+    const req = this._peerRequestList?.pull(index, offset, length) ?? null
+    if (req !== null) this._forgetPeerRequest(req)
     this.emit('cancel', index, offset, length)
   }
 
@@ -1230,18 +1270,49 @@ export class Wire extends stream.Duplex implements ReaderSink {
     // then handles the 'extended' event itself)
     const handler = registry!.handlers[name]
     if (handler !== undefined) {
-      // BEP 10: a peer sends a message of one of our extensions only once it has announced
-      // that extension itself (libtorrent drops it otherwise); a plugin answering such a
-      // message would have no id to answer to
-      if (!this._peerExtendedMapping?.[name]) {
-        if (debug.enabled) this._debug('dropping %s message: the peer has not announced %s', name, name)
+      // over the send watermark, plugins (ut_metadata answering with 16 KiB per request) wait
+      // for the output to drain; the message is copied, as it is a view of the peer's chunk
+      if (this._heldExtended !== null || !this._out.open()) {
+        (this._heldExtended ??= []).push([name, Buffer.from(payload)])
         return
       }
-      const err = registry!.deliver(name, handler, payload)
-      if (err !== null) return this._failWith(err)
-      if (this._finished) return
+      this._deliverExtended(name, payload)
+      return
     }
     this.emit('extended', name, payload)
+  }
+
+  private _deliverExtended (name: string, payload: Buffer): void {
+    const registry = this._ext!
+    // BEP 10: a peer sends a message of one of our extensions only once it has announced
+    // that extension itself (libtorrent drops it otherwise); a plugin answering such a
+    // message would have no id to answer to
+    if (!this._peerExtendedMapping?.[name]) {
+      if (debug.enabled) this._debug('dropping %s message: the peer has not announced %s', name, name)
+      return
+    }
+    const err = registry.deliver(name, registry.handlers[name], payload)
+    if (err !== null) return this._failWith(err)
+    if (this._finished) return
+    this.emit('extended', name, payload)
+  }
+
+  /** The output drained: hand the held extended messages to their plugins while it stays under the watermark. */
+  private _releaseExtended (): void {
+    const held = this._heldExtended!
+    let i = 0
+    while (i < held.length && !this._finished && this._out.open()) {
+      const [name, payload] = held[i++]
+      this._deliverExtended(name, payload)
+    }
+    if (this._finished) return
+    held.splice(0, i)
+    if (held.length === 0) this._heldExtended = null
+    if (held.length < HELD_EXTENDED_MAX && this._heldWrite !== null) {
+      const cb = this._heldWrite
+      this._heldWrite = null
+      cb()
+    }
   }
 
   private _onExtendedHandshake (payload: Buffer): void {
@@ -1374,19 +1445,6 @@ export class Wire extends stream.Duplex implements ReaderSink {
     let id = debugIds.get(this)
     if (id === undefined) debugIds.set(this, (id = randombytes(4).toString('hex')))
     debug('[' + id + '] ' + fmt, ...args)
-  }
-}
-
-/** Cork (or uncork) the first `n` of the streams we pipe into. */
-function corkDests (dests: PipeDest | PipeDest[], n: number, cork: boolean): void {
-  if (!Array.isArray(dests)) {
-    if (cork) (dests as any).cork?.()
-    else (dests as any).uncork?.()
-    return
-  }
-  for (let i = 0; i < n; i++) {
-    if (cork) (dests[i] as any).cork?.()
-    else (dests[i] as any).uncork?.()
   }
 }
 
