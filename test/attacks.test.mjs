@@ -4,114 +4,12 @@
 // alive, its event loop ticking, and an honest peer on the same app still served.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import net from 'node:net'
 import { once } from 'node:events'
 import crypto from 'node:crypto'
-import bencode from 'bencode'
 import Wire from 'bittorrent-protocol'
-import utMetadata3 from 'ut_metadata'
 import { ID, u32, msg, ext, handshakeBytes } from './fixtures/raw.mjs'
-
-const VICTIM = fileURLToPath(new URL('./fixtures/victim.mjs', import.meta.url))
-const MiB = 1024 * 1024
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
-/** Start a victim; resolves with its controls. Killed by pid when the tests end. */
-async function startVictim (version, role, extra = []) {
-  const child = fork(VICTIM, [version, role, ...extra], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
-  let stderr = ''
-  child.stderr.on('data', d => { stderr += d })
-  const v = { child, ticks: 0, closed: 0, waiters: [], get stderr () { return stderr } }
-  child.on('message', m => {
-    if (m.tick) v.ticks++
-    else if (m.closed) v.closed++
-    else for (const w of v.waiters.splice(0)) w(m)
-  })
-  const hello = await new Promise((resolve, reject) => {
-    child.once('exit', code => reject(new Error(`victim exited (${code}): ${stderr}`)))
-    v.waiters.push(resolve)
-  })
-  v.port = hello.port
-  v.infoHash = hello.infoHash
-  v.memory = async () => {
-    const got = new Promise(resolve => v.waiters.push(resolve))
-    child.send({ gc: true })
-    return got
-  }
-  return v
-}
-
-/** Alive, ticking, nothing on stderr. */
-async function assertAlive (v, label) {
-  const ticks = v.ticks
-  await sleep(200)
-  assert.equal(v.child.exitCode, null, `${label}: victim exited: ${v.stderr}`)
-  assert.equal(v.child.signalCode, null, `${label}: victim killed: ${v.stderr}`)
-  assert.ok(v.ticks > ticks, `${label}: the victim's event loop is ticking`)
-  assert.doesNotMatch(v.stderr, /Error|Unhandled/, label)
-}
-
-/** A raw attacker connection: handshake sent; returns the socket (its bytes from the victim are read and dropped). */
-async function attacker (v, { read = true } = {}) {
-  const socket = net.connect(v.port, '127.0.0.1')
-  socket.on('error', () => {})
-  if (read) socket.resume()
-  await once(socket, 'connect')
-  socket.write(handshakeBytes({ fast: false, infoHash: v.infoHash }))
-  return socket
-}
-
-/** Send, then wait until the victim closed the connection (or `ms` passed); resolves with whether it closed. */
-async function sendAndWait (socket, parts, ms = 2000) {
-  const closed = new Promise(resolve => socket.once('close', () => resolve(true)))
-  for (const p of parts) if (!socket.destroyed) socket.write(p)
-  const r = await Promise.race([closed, sleep(ms).then(() => false)])
-  socket.destroy()
-  return r
-}
-
-/** An honest peer: our wire with the real ut_metadata 3.x fetches the info dictionary from a seed victim. */
-async function honestFetch (v) {
-  const socket = net.connect(v.port, '127.0.0.1')
-  const wire = new Wire('tcpOutgoing')
-  wire.use(utMetadata3())
-  socket.pipe(wire).pipe(socket)
-  wire.handshake(v.infoHash, '2d4f4b303030302d' + crypto.randomBytes(12).toString('hex'))
-  wire.ut_metadata.fetch()
-  try {
-    const [metadata] = await once(wire.ut_metadata, 'metadata', { signal: AbortSignal.timeout(10000) })
-    const info = bencode.encode(bencode.decode(metadata).info)
-    assert.equal(crypto.createHash('sha1').update(info).digest('hex'), v.infoHash, 'honest peer got the right metadata')
-  } finally {
-    socket.destroy()
-  }
-}
-
-/** An honest peer seeding metadata to a leech victim: the victim asks it for metadata. */
-async function honestServesLeech (v) {
-  const torrent = bencode.encode({ info: { name: Buffer.from('x'), length: 1, 'piece length': 16384, pieces: Buffer.alloc(20) } })
-  const socket = net.connect(v.port, '127.0.0.1')
-  const wire = new Wire('tcpOutgoing')
-  wire.use(utMetadata3(torrent))
-  socket.pipe(wire).pipe(socket)
-  const asked = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the leech never asked for metadata')), 10000)
-    wire.on('extended', (name, payload) => {
-      if (name !== 'ut_metadata') return
-      clearTimeout(timer)
-      resolve(payload)
-    })
-  })
-  wire.handshake(v.infoHash, '2d4f4b303030302d' + crypto.randomBytes(12).toString('hex'))
-  try {
-    const payload = await asked
-    assert.match(payload.toString('latin1'), /^d8:msg_typei0e5:piecei0ee/, 'the leech asks for piece 0')
-  } finally {
-    socket.destroy()
-  }
-}
+import { startVictim, assertAlive, attacker, sendAndWait, honestFetch, honestServesLeech, sleep, MiB } from './fixtures/victim-lib.mjs'
 
 const UT_METADATA = 1 // our victim's ids: use() order
 const UT_PEX = 2

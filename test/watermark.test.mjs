@@ -1,0 +1,144 @@
+// The send watermark (io/output.ts) through the public API: the peer's requests and extended
+// messages wait while our unread output is over it and come once it drains; waiting requests
+// stay cancelable and are rejected on choke; nothing deadlocks when both sides upload flat out.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import net from 'node:net'
+import { once } from 'node:events'
+import Wire from 'bittorrent-protocol'
+import { ID, msg, ext, handshakeBytes, settle, makeExtension, INFO_HASH, PEER_A } from './fixtures/raw.mjs'
+import { runSide } from './fixtures/upload-peer.mjs'
+
+const UPLOAD_PEER = fileURLToPath(new URL('./fixtures/upload-peer.mjs', import.meta.url))
+const KiB = 1024
+
+/** A wire that answered the peer's handshake (fast), unchoked it, and whose output nobody reads yet. */
+function unread (opts = {}, extensions = []) {
+  const w = new Wire({ sendWatermark: 64 * KiB, ...opts })
+  for (const E of extensions) w.use(E)
+  w.on('handshake', () => w.handshake(INFO_HASH, PEER_A, { fast: true }))
+  w.write(handshakeBytes({ fast: true }))
+  w.unchoke()
+  return w
+}
+
+test('watermark: requests wait while unread output is over it, then come in order; output-drain; outputBacklog', async () => {
+  const w = unread()
+  const seen = []
+  w.on('request', (index, offset, length, respond) => { seen.push(index); respond(null, Buffer.alloc(length)) })
+  w.write(Buffer.concat(Array.from({ length: 20 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
+  // 64 KiB of blocks fill the watermark: the rest wait in peerRequests, with no event yet
+  assert.deepEqual(seen, [0, 1, 2, 3])
+  assert.equal(w.peerRequests.length, 16)
+  assert.ok(w.outputBacklog >= 64 * KiB && w.outputBacklog < 64 * KiB + 16 * KiB + 200, `backlog ${w.outputBacklog}`)
+  let drains = 0
+  w.on('output-drain', () => drains++)
+  // the connection reads: the waiting requests come, oldest first, a watermark's worth at a time
+  let read = 0
+  w.on('data', chunk => { read += chunk.length })
+  for (let i = 0; i < 20 && seen.length < 20; i++) await settle()
+  assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i))
+  assert.equal(w.peerRequests.length, 0)
+  assert.ok(drains >= 1, 'output-drain was emitted')
+  assert.ok(read >= 20 * 16 * KiB)
+})
+
+test('watermark: a waiting request can be cancelled (no event) and is rejected when we choke (fast)', async () => {
+  const w = unread()
+  const seen = []
+  w.on('request', (index, offset, length, respond) => { seen.push(index); respond(null, Buffer.alloc(length)) })
+  const cancels = []
+  w.on('cancel', i => cancels.push(i))
+  w.write(Buffer.concat(Array.from({ length: 8 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
+  assert.deepEqual(seen, [0, 1, 2, 3])
+  w.write(msg(ID.cancel, 5, 0, 16 * KiB))
+  assert.deepEqual(cancels, [5])
+  assert.deepEqual(w.peerRequests.map(r => r.piece), [4, 6, 7])
+  // our choke rejects the waiting requests (BEP 6), they never reach the application
+  const out = []
+  w.on('data', c => out.push(c))
+  w.choke()
+  await settle()
+  assert.deepEqual(w.peerRequests, [])
+  const bytes = Buffer.concat(out)
+  const rejects = []
+  for (let i = 0; i + 17 <= bytes.length; i++) {
+    if (bytes.readUInt32BE(i) === 13 && bytes[i + 4] === ID.reject) rejects.push(bytes.readUInt32BE(i + 5))
+  }
+  assert.deepEqual(rejects, [4, 6, 7])
+  assert.deepEqual(seen, [0, 1, 2, 3])
+})
+
+test('watermark: an application that answers later is bounded too (unanswered requests count)', async () => {
+  const w = unread()
+  const pending = []
+  w.on('request', (index, offset, length, respond) => pending.push(() => respond(null, Buffer.alloc(length))))
+  w.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
+  assert.equal(pending.length, 4, 'only a watermark of requests is handed out')
+  w.resume()
+  for (const answer of pending.splice(0)) answer()
+  for (let i = 0; i < 20 && pending.length < 3; i++) await settle()
+  await settle()
+  // the next ones, once those were answered and read: never more than a watermark unanswered
+  assert.ok(pending.length >= 3 && pending.length <= 4, `${pending.length} handed out`)
+  assert.equal(w.peerRequests.length, 10 - 4)
+})
+
+test('watermark: extended messages for plugins wait in order; too many stop the wire reading', async () => {
+  const Ext = makeExtension('ut_test')
+  const w = unread({}, [Ext])
+  w.write(ext(0, 'd1:md7:ut_testi7eee'))
+  w.on('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length)))
+  w.write(Buffer.concat(Array.from({ length: 5 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
+  // over the watermark now: messages for ut_test wait
+  const many = Array.from({ length: 40 }, (_, i) => ext(1, 'm' + i))
+  let written = 0
+  w.write(Buffer.concat(many), () => { written++ })
+  assert.equal(w.ut_test.messages.length, 0, 'held while over the watermark')
+  await settle()
+  assert.equal(written, 0, 'too many held: the chunk is not acknowledged (TCP would hold the peer back)')
+  // state messages in that chunk still took effect
+  w.write(msg(ID.have, 3)) // queued behind the held write
+  w.resume()
+  for (let i = 0; i < 20 && w.ut_test.messages.length < 40; i++) await settle()
+  assert.deepEqual(w.ut_test.messages.map(b => b.toString()), many.map((_, i) => 'm' + i))
+  assert.equal(written, 1)
+  await settle()
+  assert.equal(w.peerPieces.get(3), true)
+})
+
+test('no deadlock: two piped wires uploading flat out to each other both finish', async () => {
+  const a = new Wire({ sendWatermark: 256 * KiB })
+  const b = new Wire({ sendWatermark: 256 * KiB })
+  a.pipe(b).pipe(a)
+  b.once('handshake', () => b.handshake(INFO_HASH, PEER_A))
+  const hs = Promise.all([once(a, 'handshake'), once(b, 'handshake')])
+  a.handshake(INFO_HASH, PEER_A)
+  await hs
+  await Promise.all([runSide(a, 4096), runSide(b, 4096)]) // 64 MiB each way
+  assert.equal(a.downloaded, 64 * 1024 * KiB)
+  assert.equal(b.downloaded, 64 * 1024 * KiB)
+  a.destroy()
+})
+
+test('no deadlock: two processes uploading flat out to each other over TCP both finish', async (t) => {
+  const server = net.createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const peer = fork(UPLOAD_PEER, [String(server.address().port), '4096'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  t.after(() => peer.kill())
+  const [socket] = await once(server, 'connection')
+  server.close()
+  const w = new Wire({ type: 'tcpIncoming', sendWatermark: 256 * KiB })
+  socket.pipe(w).pipe(socket)
+  const theirs = once(peer, 'message')
+  await once(w, 'handshake')
+  w.handshake(INFO_HASH, PEER_A)
+  await runSide(w, 4096) // 64 MiB each way
+  const [m] = await theirs
+  assert.equal(w.downloaded, 64 * 1024 * KiB)
+  assert.equal(m.downloaded, 64 * 1024 * KiB, 'the other process got all of it')
+  w.destroy()
+})
