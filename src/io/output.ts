@@ -37,10 +37,12 @@ const GATHER_MAX = 16 * 1024
 /** Unread output (bytes) past which refusals (rejects) are no longer sent. */
 export const REJECT_BACKLOG = 1024 * 1024
 /**
- * Default send watermark: 2 MiB. Measured over loopback TCP between two processes (bench/), 1, 2
- * and 4 MiB move pieces equally fast: the socket and the kernel hold hundreds of KiB more, so
- * the connection never runs dry. 2 MiB leaves room for 16 blocks of 128 KiB (or 128 of 16 KiB)
- * answered at once, and bounds what one peer that never reads can make us hold.
+ * Default send watermark: 2 MiB. bench/watermark.mjs (two processes over loopback TCP, 16 KiB
+ * blocks, 64 or 256 in flight, answered at once or on the next turn) found 1, 2 and 4 MiB
+ * within noise of no watermark at all (64 MiB), and 256 KiB lower in some runs: the socket and
+ * the kernel hold a few MiB more, so the connection does not run dry. 2 MiB is the middle of
+ * that range: room for 128 blocks of 16 KiB (16 of 128 KiB) answered at once, and a small bound
+ * on what a peer that never reads makes us hold.
  */
 export const DEFAULT_SEND_WATERMARK = 2 * 1024 * 1024
 
