@@ -1,8 +1,9 @@
 // Build: tsc emits ESM + .d.ts into dist/esm; esbuild emits the CommonJS entry
 // dist/index.cjs whose module.exports is the Wire class itself (3.5.5 shape), and the
-// browser twin dist/browser.cjs.
+// browser twin dist/browser.cjs. Then the bt-wire workspace package (packages/bt-wire), which
+// compiles against this package's built types as any client would.
 import { execFileSync } from 'node:child_process'
-import { rmSync, writeFileSync, readFileSync, chmodSync, existsSync } from 'node:fs'
+import { rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 
@@ -53,4 +54,8 @@ for (const entry of ['index', 'browser']) {
     `export const { ${names.join(', ')} } = cjs\n`)
 }
 writeFileSync('dist/index.d.cts', "import Wire from './esm/index.js'\nexport = Wire\n")
-if (existsSync('dist/esm/cli/bt-wire.js')) chmodSync('dist/esm/cli/bt-wire.js', 0o755)
+
+// The CLI: its own package, a client of this one (it imports 'bittorrent-protocol', linked by
+// the workspace into node_modules), so it is compiled after the library is built.
+rmSync('packages/bt-wire/dist', { recursive: true, force: true })
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'packages/bt-wire/tsconfig.json'], { stdio: 'inherit' })
