@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
@@ -25,11 +26,21 @@ await build({
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
 // Browser build (package.json `browser` field and `browser` export condition): the same
-// CommonJS shape from src/browser.ts, which leaves MSE (node:crypto) out. Dependencies stay
-// imports for the consumer's bundler, except two that lean on Node globals: bencode (global
-// `Buffer`, given here from the `buffer` package) and randombytes (`global.crypto`, replaced
-// by Web Crypto), so no bundler needs Node shims for this package.
-const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+// CommonJS shape from src/browser.ts, which leaves MSE (node:crypto) out. What a page needs
+// from Node is bundled in its smallest faithful form (src/shims, figures in the README):
+// readable-stream 3's Duplex (3.5.5's stream, half of 4's size), a `process.nextTick` of
+// microtasks, a small `debug` reading localStorage.debug and a TextDecoder-based
+// `string_decoder`; bencode gets the `buffer` package's Buffer for its global one, randombytes
+// Web Crypto. The rest (buffer, events, bitfield, speedometer) stays imports for the consumer's
+// bundler, so a page that has them already shares them. No bundler needs Node shims for this.
+const BROWSER_EXTERNAL = ['buffer', 'events', 'bitfield', 'speedometer']
+const shims = {
+  'readable-stream': 'stream.js',
+  debug: 'debug.js',
+  string_decoder: 'string-decoder.js',
+  'string_decoder/': 'string-decoder.js',
+  randombytes: '../random-browser.js'
+}
 await build({
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
@@ -37,12 +48,23 @@ await build({
   platform: 'browser',
   format: 'cjs',
   target: 'es2020',
-  external: Object.keys(pkg.dependencies).filter(n => n !== 'bencode' && n !== 'randombytes'),
-  alias: { randombytes: './dist/esm/random-browser.js' },
-  inject: ['scripts/buffer-global.mjs'],
+  external: BROWSER_EXTERNAL,
+  plugins: [{
+    name: 'browser-shims',
+    setup (b) {
+      b.onResolve({ filter: /^(readable-stream|debug|string_decoder\/?|randombytes)$/ }, args => ({ path: join(root, 'dist/esm/shims', shims[args.path]) }))
+    }
+  }],
+  inject: ['scripts/buffer-global.mjs', 'dist/esm/shims/process.js'],
   logLevel: 'warning',
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
+// Nothing else may reach the page unshimmed: every import left in the bundle is a declared dependency.
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+const left = [...new Set([...readFileSync('dist/browser.cjs', 'utf8').matchAll(/require\("([^"]+)"\)/g)].map(m => m[1]))]
+for (const name of left) {
+  if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
+}
 // The ESM entries wrap the CommonJS ones, so import and require give the very same class.
 const { createRequire } = await import('node:module')
 const cjs = createRequire(import.meta.url)(root + '/dist/index.cjs')
