@@ -27,20 +27,26 @@ await build({
 })
 // Browser build (package.json `browser` field and `browser` export condition): the same
 // CommonJS shape from src/browser.ts, which leaves MSE (node:crypto) out. What a page needs
-// from Node is bundled in its smallest faithful form (src/shims, figures in the README):
-// readable-stream 3's Duplex (3.5.5's stream, half of 4's size), a `process.nextTick` of
-// microtasks, a small `debug` reading localStorage.debug and a TextDecoder-based
-// `string_decoder`; bencode gets the `buffer` package's Buffer for its global one, randombytes
-// Web Crypto. The rest (buffer, events, bitfield, speedometer) stays imports for the consumer's
-// bundler, so a page that has them already shares them. No bundler needs Node shims for this.
-const BROWSER_EXTERNAL = ['buffer', 'events', 'bitfield', 'speedometer']
+// from Node is bundled in its smallest faithful form (src/shims; figures in the README):
+// readable-stream 3's Duplex (3.5.5's stream, 40 KiB less than 4's) over our own EventEmitter,
+// chunk list and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
+// localStorage.debug and a TextDecoder-based `string_decoder`; bencode gets the `buffer`
+// package's Buffer for its global one, randombytes Web Crypto. buffer, bitfield and speedometer
+// stay imports for the consumer's bundler (a page that has them shares them). No bundler needs
+// Node shims for this package.
+const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']
+const shim = name => join(root, 'dist/esm/shims', name)
 const shims = {
-  'readable-stream': 'stream.js',
-  debug: 'debug.js',
-  string_decoder: 'string-decoder.js',
-  'string_decoder/': 'string-decoder.js',
-  randombytes: '../random-browser.js'
+  'readable-stream': shim('stream.js'),
+  events: shim('events.js'),
+  debug: shim('debug.js'),
+  string_decoder: shim('string-decoder.js'),
+  'string_decoder/': shim('string-decoder.js'),
+  randombytes: join(root, 'dist/esm/random-browser.js')
 }
+// readable-stream 3's own modules that we replace; it require()s them, so they are handed over
+// as CommonJS modules whose exports are our default export
+const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
 await build({
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
@@ -52,7 +58,12 @@ await build({
   plugins: [{
     name: 'browser-shims',
     setup (b) {
-      b.onResolve({ filter: /^(readable-stream|debug|string_decoder\/?|randombytes)$/ }, args => ({ path: join(root, 'dist/esm/shims', shims[args.path]) }))
+      b.onResolve({ filter: /^(readable-stream|events|debug|string_decoder\/?|randombytes)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^\.\/internal\/streams\/(async_iterator|buffer_list)$/ }, args =>
+        args.importer.includes('readable-stream3') ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
+      b.onLoad({ filter: /.*/, namespace: 'rs3-cjs' }, args => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)}).default`, loader: 'js', resolveDir: root
+      }))
     }
   }],
   inject: ['scripts/buffer-global.mjs', 'dist/esm/shims/process.js'],

@@ -1,0 +1,48 @@
+/**
+ * `for await (const chunk of wire)` in the browser build: readable-stream 3's async iterator
+ * (its Readable's Symbol.asyncIterator loads it) as a generator, with the same outcomes: chunks
+ * until 'end' or 'close', the stream's error thrown, and the stream destroyed when the loop is
+ * left early.
+ */
+interface Source {
+  read (): unknown
+  destroy (): unknown
+  readonly destroyed: boolean
+  on (type: string, fn: (...args: any[]) => void): unknown
+  removeListener (type: string, fn: (...args: any[]) => void): unknown
+}
+
+export default async function * iterate (stream: Source): AsyncGenerator<unknown, void, undefined> {
+  let error: unknown = null
+  let ended = false
+  let wake: (() => void) | null = null
+  const notify = (): void => {
+    const w = wake
+    wake = null
+    w?.()
+  }
+  const onError = (err: unknown): void => { error = err; notify() }
+  const onEnd = (): void => { ended = true; notify() }
+  stream.on('readable', notify)
+  stream.on('error', onError)
+  stream.on('end', onEnd)
+  stream.on('close', onEnd)
+  try {
+    for (;;) {
+      const chunk = stream.destroyed ? null : stream.read()
+      if (chunk !== null) {
+        yield chunk
+        continue
+      }
+      if (error !== null) throw error
+      if (ended) return
+      await new Promise<void>(resolve => { wake = resolve })
+    }
+  } finally {
+    stream.removeListener('readable', notify)
+    stream.removeListener('error', onError)
+    stream.removeListener('end', onEnd)
+    stream.removeListener('close', onEnd)
+    if (!ended) stream.destroy()
+  }
+}
