@@ -3,7 +3,7 @@
 // browser twin dist/browser.cjs. Then the bt-wire workspace package (packages/bt-wire), which
 // compiles against this package's built types as any client would.
 import { execFileSync } from 'node:child_process'
-import { rmSync, writeFileSync, readFileSync } from 'node:fs'
+import { rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs'
 import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
@@ -47,9 +47,21 @@ const shims = {
 // readable-stream 3's own modules that we replace; it require()s them, so they are handed over
 // as CommonJS modules whose exports are our default export
 const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
+// Our private members (`_name`) get short names in the browser bundle: 3 KiB of a minified page.
+// Only names that nothing else in or around the bundle uses: none that readable-stream 3,
+// bencode or the external dependencies spell, none of Node's stream and emitter internals
+// (other libraries look at `_readableState`, `_events`...), none written as a string.
+const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => readFileSync(join('dist/esm', f), 'utf8')).join('\n')
+const theirs = ['readable-stream3', 'bencode', 'inherits', 'util-deprecate', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex', 'readable-stream', 'events']
+  .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
+  .join('\n')
+const spelled = new Set([...theirs.matchAll(/_[A-Za-z]\w*/g)].map(m => m[0]))
+for (const m of ours.matchAll(/['"`](_[A-Za-z]\w*)/g)) spelled.add(m[1])
+const privateNames = [...new Set([...ours.matchAll(/\.(_[A-Za-z]\w*)/g)].map(m => m[1]))].filter(n => !spelled.has(n))
 await build({
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
+  mangleProps: new RegExp('^(' + privateNames.join('|') + ')$'),
   bundle: true,
   platform: 'browser',
   format: 'cjs',
