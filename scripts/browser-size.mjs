@@ -55,7 +55,7 @@ try {
     process.exit(0)
   }
   for (const r of rows) {
-    console.log(`${r.label.padEnd(28)} ${(r.minified / 1024).toFixed(1).padStart(6)} KiB minified  ${(r.gzipped / 1024).toFixed(1).padStart(5)} KiB minified + gzipped`)
+    console.log(`${r.label.padEnd(28)} ${(r.minified / 1024).toFixed(1).padStart(6)} KiB minified  ${(r.gzipped / 1024).toFixed(1).padStart(5)} KiB minified + gzipped  (${r.minified} / ${r.gzipped} bytes)`)
     if (process.argv.includes('--by-package')) {
       for (const [name, bytes] of Object.entries(r.byPackage).sort((x, y) => y[1] - x[1])) {
         console.log(`    ${name.padEnd(26)} ${(bytes / 1024).toFixed(1).padStart(6)} KiB minified`)

@@ -30,8 +30,9 @@ await build({
 // from Node is bundled in its smallest faithful form (src/shims; figures in the README):
 // readable-stream 3's Duplex (3.5.5's stream, 40 KiB less than 4's) over our own EventEmitter,
 // chunk list and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
-// localStorage.debug and a TextDecoder-based `string_decoder`; bencode gets the `buffer`
-// package's Buffer for its global one, randombytes Web Crypto. buffer, bitfield and speedometer
+// localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`, `inherits`, its error classes;
+// of bencode only its encoder (with the `buffer` package's Buffer for its global one),
+// randombytes from Web Crypto. buffer, bitfield and speedometer
 // stay imports for the consumer's bundler (a page that has them shares them). No bundler needs
 // Node shims for this package.
 const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']
@@ -42,6 +43,7 @@ const shims = {
   debug: shim('debug.js'),
   string_decoder: shim('string-decoder.js'),
   'string_decoder/': shim('string-decoder.js'),
+  bencode: shim('bencode.js'),
   randombytes: join(root, 'dist/esm/random-browser.js')
 }
 // readable-stream 3's own modules that we replace; it require()s them, so they are handed over
@@ -52,7 +54,7 @@ const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', '
 // bencode or the external dependencies spell, none of Node's stream and emitter internals
 // (other libraries look at `_readableState`, `_events`...), none written as a string.
 const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => readFileSync(join('dist/esm', f), 'utf8')).join('\n')
-const theirs = ['readable-stream3', 'bencode', 'inherits', 'util-deprecate', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex', 'readable-stream', 'events']
+const theirs = ['readable-stream3', 'bencode', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
   .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
   .join('\n')
 const spelled = new Set([...theirs.matchAll(/_[A-Za-z]\w*/g)].map(m => m[0]))
@@ -70,7 +72,10 @@ await build({
   plugins: [{
     name: 'browser-shims',
     setup (b) {
-      b.onResolve({ filter: /^(readable-stream|events|debug|string_decoder\/?|randombytes)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^(readable-stream|events|debug|string_decoder\/?|bencode|randombytes)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
+      b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
+      b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => args.importer.includes('readable-stream3') ? { path: shim('stream-errors.js') } : undefined)
       b.onResolve({ filter: /^\.\/internal\/streams\/(async_iterator|buffer_list)$/ }, args =>
         args.importer.includes('readable-stream3') ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
       b.onLoad({ filter: /.*/, namespace: 'rs3-cjs' }, args => ({

@@ -23,10 +23,8 @@ export default async function * iterate (stream: Source): AsyncGenerator<unknown
   }
   const onError = (err: unknown): void => { error = err; notify() }
   const onEnd = (): void => { ended = true; notify() }
-  stream.on('readable', notify)
-  stream.on('error', onError)
-  stream.on('end', onEnd)
-  stream.on('close', onEnd)
+  const listeners: Array<[string, (...args: any[]) => void]> = [['readable', notify], ['error', onError], ['end', onEnd], ['close', onEnd]]
+  for (const [type, fn] of listeners) stream.on(type, fn)
   try {
     for (;;) {
       const chunk = stream.destroyed ? null : stream.read()
@@ -39,10 +37,7 @@ export default async function * iterate (stream: Source): AsyncGenerator<unknown
       await new Promise<void>(resolve => { wake = resolve })
     }
   } finally {
-    stream.removeListener('readable', notify)
-    stream.removeListener('error', onError)
-    stream.removeListener('end', onEnd)
-    stream.removeListener('close', onEnd)
+    for (const [type, fn] of listeners) stream.removeListener(type, fn)
     if (!ended) stream.destroy()
   }
 }

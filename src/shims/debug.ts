@@ -21,8 +21,7 @@ export function enabledFor (namespace: string, patterns: string): boolean {
     if (pattern === '' || pattern === '-') continue
     const skip = pattern[0] === '-'
     const glob = skip ? pattern.slice(1) : pattern
-    const re = new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$')
-    if (re.test(namespace)) {
+    if (new RegExp('^' + glob.replace(/\W/g, c => c === '*' ? '.*' : '\\' + c) + '$').test(namespace)) {
       if (skip) return false
       on = true
     }

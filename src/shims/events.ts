@@ -8,6 +8,11 @@
 type Listener = ((...args: any[]) => unknown) & { listener?: Listener }
 type Events = Record<string | symbol, Listener | Listener[] | undefined>
 
+interface Emitter {
+  addListener: Emitter['on']
+  off: Emitter['removeListener']
+}
+
 class Emitter {
   _events!: Events
   _eventsCount!: number
@@ -19,7 +24,7 @@ class Emitter {
   }
 
   getMaxListeners (): number {
-    return this._maxListeners ?? defaults.defaultMaxListeners
+    return this._maxListeners ?? EventEmitter.defaultMaxListeners
   }
 
   emit (type: string | symbol, ...args: unknown[]): boolean {
@@ -37,7 +42,7 @@ class Emitter {
   }
 
   private _add (type: string | symbol, fn: Listener, prepend: boolean): this {
-    if (typeof fn !== 'function') throw new TypeError('The "listener" argument must be of type Function')
+    if (typeof fn !== 'function') throw new TypeError('listener must be a function')
     if (this._events === undefined) { this._events = Object.create(null); this._eventsCount = 0 }
     if (this._events.newListener !== undefined) this.emit('newListener', type, fn.listener ?? fn)
     const l = this._events[type]
@@ -55,11 +60,9 @@ class Emitter {
   }
 
   on (type: string | symbol, fn: Listener): this { return this._add(type, fn, false) }
-  addListener (type: string | symbol, fn: Listener): this { return this._add(type, fn, false) }
   prependListener (type: string | symbol, fn: Listener): this { return this._add(type, fn, true) }
   once (type: string | symbol, fn: Listener): this { return this._add(type, onceWrapper(this, type, fn), false) }
   prependOnceListener (type: string | symbol, fn: Listener): this { return this._add(type, onceWrapper(this, type, fn), true) }
-  off (type: string | symbol, fn: Listener): this { return this.removeListener(type, fn) }
 
   removeListener (type: string | symbol, fn: Listener): this {
     const events = this._events
@@ -119,8 +122,6 @@ function onceWrapper (target: Emitter, type: string | symbol, fn: Listener): Lis
   return wrapper
 }
 
-const defaults = { defaultMaxListeners: 10 }
-
 interface EmitterConstructor {
   new (): Emitter
   (this: Emitter): void
@@ -134,12 +135,10 @@ export const EventEmitter = function EventEmitter (this: Emitter): void {
   this._eventsCount = 0
 } as unknown as EmitterConstructor
 EventEmitter.prototype = Emitter.prototype
+Emitter.prototype.addListener = Emitter.prototype.on
+Emitter.prototype.off = Emitter.prototype.removeListener
 Object.defineProperty(Emitter.prototype, 'constructor', { value: EventEmitter, writable: true, configurable: true })
 EventEmitter.EventEmitter = EventEmitter
-Object.defineProperty(EventEmitter, 'defaultMaxListeners', {
-  get: () => defaults.defaultMaxListeners,
-  set: (n: number) => { defaults.defaultMaxListeners = n },
-  enumerable: true
-})
+EventEmitter.defaultMaxListeners = 10
 
 export default EventEmitter

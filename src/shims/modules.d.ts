@@ -5,3 +5,7 @@ declare module 'readable-stream3/lib/_stream_duplex.js' {
   }
   export default Duplex
 }
+declare module 'bencode/lib/encode.js' {
+  function encode (value: unknown): Uint8Array
+  export default encode
+}

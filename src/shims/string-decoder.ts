@@ -5,8 +5,6 @@
  */
 import { Buffer } from 'buffer'
 
-const ALIASES: Record<string, string> = { 'utf-8': 'utf8', ucs2: 'utf16le', 'ucs-2': 'utf16le', 'utf-16le': 'utf16le', binary: 'latin1' }
-
 export class StringDecoder {
   readonly encoding: string
   private readonly _text: TextDecoder | null
@@ -14,10 +12,10 @@ export class StringDecoder {
   private _rest: Buffer | null = null
 
   constructor (encoding?: string | null) {
-    const name = String(encoding ?? 'utf8').toLowerCase()
-    this.encoding = ALIASES[name] ?? name
-    if (!Buffer.isEncoding(this.encoding)) throw new TypeError('Unknown encoding: ' + String(encoding))
-    this._text = this.encoding === 'utf8' ? new TextDecoder('utf-8') : this.encoding === 'utf16le' ? new TextDecoder('utf-16le') : null
+    const name = String(encoding ?? 'utf8').toLowerCase().replace('-', '')
+    if (!Buffer.isEncoding(name)) throw new TypeError('Unknown encoding: ' + String(encoding))
+    this.encoding = name === 'ucs2' || name === 'utf16le' ? 'utf16le' : name === 'binary' ? 'latin1' : name
+    this._text = this.encoding === 'utf8' || this.encoding === 'utf16le' ? new TextDecoder(this.encoding === 'utf8' ? 'utf-8' : 'utf-16le') : null
   }
 
   write (chunk: Uint8Array): string {
