@@ -1,10 +1,12 @@
 // Build: tsc emits ESM + .d.ts into dist/esm; esbuild emits the CommonJS entry
 // dist/index.cjs whose module.exports is the Wire class itself (3.5.5 shape), and the
-// browser twin dist/browser.cjs.
+// browser twin dist/browser.cjs. Then the bt-wire workspace package (packages/bt-wire), which
+// compiles against this package's built types as any client would.
 import { execFileSync } from 'node:child_process'
-import { rmSync, writeFileSync, readFileSync, chmodSync, existsSync } from 'node:fs'
+import { rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs'
 import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
@@ -24,24 +26,73 @@ await build({
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
 // Browser build (package.json `browser` field and `browser` export condition): the same
-// CommonJS shape from src/browser.ts, which leaves MSE (node:crypto) out. Dependencies stay
-// imports for the consumer's bundler, except two that lean on Node globals: bencode (global
-// `Buffer`, given here from the `buffer` package) and randombytes (`global.crypto`, replaced
-// by Web Crypto), so no bundler needs Node shims for this package.
-const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+// CommonJS shape from src/browser.ts, which leaves MSE (node:crypto) out. What a page needs
+// from Node is bundled in its smallest faithful form (src/shims; figures in the README):
+// readable-stream 3's Duplex (3.5.5's stream, 40 KiB less than 4's) over our own EventEmitter,
+// chunk list and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
+// localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`, `inherits`, its error classes;
+// of bencode only its encoder (with the `buffer` package's Buffer for its global one),
+// randombytes from Web Crypto. buffer, bitfield and speedometer
+// stay imports for the consumer's bundler (a page that has them shares them). No bundler needs
+// Node shims for this package.
+const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']
+const shim = name => join(root, 'dist/esm/shims', name)
+const shims = {
+  'readable-stream': shim('stream.js'),
+  events: shim('events.js'),
+  debug: shim('debug.js'),
+  string_decoder: shim('string-decoder.js'),
+  'string_decoder/': shim('string-decoder.js'),
+  bencode: shim('bencode.js'),
+  randombytes: join(root, 'dist/esm/random-browser.js')
+}
+// readable-stream 3's own modules that we replace; it require()s them, so they are handed over
+// as CommonJS modules whose exports are our default export
+const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
+// Our private members (`_name`) get short names in the browser bundle: 3 KiB of a minified page.
+// Only names that nothing else in or around the bundle uses: none that readable-stream 3,
+// bencode or the external dependencies spell, none of Node's stream and emitter internals
+// (other libraries look at `_readableState`, `_events`...), none written as a string.
+const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => readFileSync(join('dist/esm', f), 'utf8')).join('\n')
+const theirs = ['readable-stream3', 'bencode', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
+  .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
+  .join('\n')
+const spelled = new Set([...theirs.matchAll(/_[A-Za-z]\w*/g)].map(m => m[0]))
+for (const m of ours.matchAll(/['"`](_[A-Za-z]\w*)/g)) spelled.add(m[1])
+const privateNames = [...new Set([...ours.matchAll(/\.(_[A-Za-z]\w*)/g)].map(m => m[1]))].filter(n => !spelled.has(n))
 await build({
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
+  mangleProps: new RegExp('^(' + privateNames.join('|') + ')$'),
   bundle: true,
   platform: 'browser',
   format: 'cjs',
   target: 'es2020',
-  external: Object.keys(pkg.dependencies).filter(n => n !== 'bencode' && n !== 'randombytes'),
-  alias: { randombytes: './dist/esm/random-browser.js' },
-  inject: ['scripts/buffer-global.mjs'],
+  external: BROWSER_EXTERNAL,
+  plugins: [{
+    name: 'browser-shims',
+    setup (b) {
+      b.onResolve({ filter: /^(readable-stream|events|debug|string_decoder\/?|bencode|randombytes)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
+      b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
+      b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => args.importer.includes('readable-stream3') ? { path: shim('stream-errors.js') } : undefined)
+      b.onResolve({ filter: /^\.\/internal\/streams\/(async_iterator|buffer_list)$/ }, args =>
+        args.importer.includes('readable-stream3') ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
+      b.onLoad({ filter: /.*/, namespace: 'rs3-cjs' }, args => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)}).default`, loader: 'js', resolveDir: root
+      }))
+    }
+  }],
+  inject: ['scripts/buffer-global.mjs', 'dist/esm/shims/process.js'],
   logLevel: 'warning',
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
+// Nothing else may reach the page unshimmed: every import left in the bundle is a declared dependency.
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+const left = [...new Set([...readFileSync('dist/browser.cjs', 'utf8').matchAll(/require\("([^"]+)"\)/g)].map(m => m[1]))]
+for (const name of left) {
+  if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
+}
 // The ESM entries wrap the CommonJS ones, so import and require give the very same class.
 const { createRequire } = await import('node:module')
 const cjs = createRequire(import.meta.url)(root + '/dist/index.cjs')
@@ -53,4 +104,8 @@ for (const entry of ['index', 'browser']) {
     `export const { ${names.join(', ')} } = cjs\n`)
 }
 writeFileSync('dist/index.d.cts', "import Wire from './esm/index.js'\nexport = Wire\n")
-if (existsSync('dist/esm/cli/bt-wire.js')) chmodSync('dist/esm/cli/bt-wire.js', 0o755)
+
+// The CLI: its own package, a client of this one (it imports 'bittorrent-protocol', linked by
+// the workspace into node_modules), so it is compiled after the library is built.
+rmSync('packages/bt-wire/dist', { recursive: true, force: true })
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'packages/bt-wire/tsconfig.json'], { stdio: 'inherit' })

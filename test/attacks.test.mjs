@@ -202,7 +202,7 @@ test('the wire ends with its connection: a source or destination that closes, er
 })
 
 test('bt-wire seed survives every attack and still serves an honest peer', async (t) => {
-  const { startSeed } = await import('./cli-lib.mjs')
+  const { startSeed } = await import('../packages/bt-wire/test/cli-lib.mjs')
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const { join } = await import('node:path')

@@ -7,7 +7,7 @@ import { mkdir, writeFile, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { makeTmp, makeFixture, checkOnDisk, KiB, MiB } from './lib/fixtures.mjs'
 import { startLibtorrent } from './lib/clients.mjs'
-import { runCli, startSeed } from '../cli-lib.mjs'
+import { runCli, startSeed } from '../../packages/bt-wire/test/cli-lib.mjs'
 
 test('bt-wire fetch from a libtorrent seed by info hash only: metadata over ut_metadata, multi-file on disk', async (t) => {
   const dir = await makeTmp(t)

@@ -5,11 +5,8 @@
 import net from 'node:net'
 import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
-import Wire from '../index.js'
-import type { PeerExtensions } from '../wire.js'
-import type { EncryptResult } from '../mse-wire.js'
+import Wire, { WireError, ErrorCodes, type PeerExtensions, type EncryptResult } from 'bittorrent-protocol'
 import peerid from 'bittorrent-peerid'
-import { WireError, ErrorCodes } from '../errors.js'
 
 /** Exit codes, documented in `bt-wire --help` and the README. */
 export const Exit = {
@@ -38,7 +35,7 @@ export class CliError extends Error {
 export const usageError = (message: string): CliError => new CliError(Exit.USAGE, message)
 
 const require = createRequire(import.meta.url)
-export const VERSION: string = (require('../../../package.json') as { version: string }).version
+export const VERSION: string = (require('../package.json') as { version: string }).version
 
 /** Our peer id: Azure-style client code "BP" (bittorrent-protocol), version, 12 random bytes. */
 export function makePeerId (): Buffer {

@@ -1,7 +1,7 @@
 /**
  * bt-wire probe: connect to one peer, handshake, and report what it is and what it offers.
  */
-import { ReservedBits } from '../codec.js'
+import { ReservedBits } from 'bittorrent-protocol'
 import { Exit, dial, decodePeerId, peerIdText, makePeerId, printJson, waitHandshake, wireEndError, CLIENT_NAME, type Output } from './util.js'
 import { resolveTarget } from './torrent.js'
 

@@ -4,8 +4,7 @@
  * checked before it is handed to the store. Blocks lost to a choke or a reject are asked
  * again after the next unchoke; a piece that fails its hash is fetched again (3 tries).
  */
-import type { Wire } from '../wire.js'
-import { WireError, ErrorCodes } from '../errors.js'
+import { WireError, ErrorCodes, type Wire } from 'bittorrent-protocol'
 import { CliError, Exit, wireEndError } from './util.js'
 import { type TorrentMeta, type Store, pieceSize, sha1 } from './torrent.js'
 

@@ -1,4 +1,11 @@
 // Minimal types for the CLI's dependencies that ship none. Internal to the CLI.
+declare module 'bencode' {
+  const bencode: {
+    encode (value: unknown): Buffer
+    decode (data: Uint8Array, start?: number, end?: number, encoding?: string): any
+  }
+  export default bencode
+}
 declare module 'bittorrent-peerid' {
   function peerid (peerId: Buffer | string): { client: string, version?: string | null }
   export default peerid
@@ -51,7 +58,7 @@ declare module 'parse-torrent' {
   export default parseTorrent
 }
 declare module 'ut_metadata' {
-  import type { ExtensionConstructor } from '../extensions.js'
+  import type { ExtensionConstructor } from 'bittorrent-protocol'
   function utMetadata (metadata?: Uint8Array): ExtensionConstructor
   export default utMetadata
 }

@@ -1,8 +1,8 @@
-// Running the bt-wire CLI (dist/esm/cli/bt-wire.js) as a child process in tests.
+// Running the bt-wire CLI (bin/bt-wire.js, which loads the build in dist/) as a child process in tests.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export const BT_WIRE = fileURLToPath(new URL('../dist/esm/cli/bt-wire.js', import.meta.url))
+export const BT_WIRE = fileURLToPath(new URL('../bin/bt-wire.js', import.meta.url))
 
 /** Run bt-wire to its end (bounded): { code, stdout, stderr, json } (json: stdout parsed, if it is JSON). */
 export function runCli (args, { timeoutMs = 60000, cwd } = {}) {

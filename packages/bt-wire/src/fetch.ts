@@ -4,7 +4,7 @@
  * SHA-1 checked, is written into the torrent's files under the output directory.
  */
 import utMetadata from 'ut_metadata'
-import type Wire from '../index.js'
+import type Wire from 'bittorrent-protocol'
 import { download } from './download.js'
 import { Progress } from './progress.js'
 import { FileStore, metaFromTorrentFile, resolveTarget, type TorrentMeta } from './torrent.js'

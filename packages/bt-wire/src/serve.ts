@@ -3,7 +3,7 @@
  * ut_metadata with our info dictionary, have-all (or a full bitfield), unchoke when it is
  * interested, and answer requests from the store. Requests outside the torrent are refused.
  */
-import type { Wire } from '../wire.js'
+import type { Wire } from 'bittorrent-protocol'
 import utMetadata from 'ut_metadata'
 import { type TorrentMeta, type Store, pieceSize } from './torrent.js'
 import { CLIENT_NAME } from './util.js'
