@@ -13,12 +13,12 @@ export type { ErrorCode } from './errors.js'
 export {
   MessageId, ReservedBits, decodeReserved, DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_MAX_PIECES,
   DEFAULT_MAX_PEER_REQUESTS, MAX_BLOCK_LENGTH
-} from './codec.js'
-export type { ReservedBitName } from './codec.js'
-export type { ExtensionConstructor, ExtensionHandler } from './extensions.js'
-export { Request } from './requests.js'
-export { MAX_HASHES_PER_REQUEST } from './hashes.js'
-export type { HashRequest, HashRequestInput, HashesMessage, HashesCallback } from './hashes.js'
+} from './protocol/codec.js'
+export type { ReservedBitName } from './protocol/codec.js'
+export type { ExtensionConstructor, ExtensionHandler } from './state/extensions.js'
+export { Request } from './state/requests.js'
+export { MAX_HASHES_PER_REQUEST } from './state/hashes.js'
+export type { HashRequest, HashRequestInput, HashesMessage, HashesCallback } from './state/hashes.js'
 export type { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse-wire.js'
 
 export default Wire

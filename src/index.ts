@@ -8,13 +8,13 @@
  */
 import Wire from './browser.js'
 import { installMse } from './mse-wire.js'
-import { allowedFastSet } from './allowed-fast.js'
+import { allowedFastSet } from './state/allowed-fast.js'
 
 installMse(Wire)
 Wire._allowedFastSetFn = allowedFastSet
 
 export * from './browser.js'
-export { allowedFastSet, DEFAULT_ALLOWED_FAST_K } from './allowed-fast.js'
+export { allowedFastSet, DEFAULT_ALLOWED_FAST_K } from './state/allowed-fast.js'
 export { verifyHashes, padHash, MERKLE_BLOCK_SIZE } from './merkle.js'
 export type { HashesReply } from './merkle.js'
 

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto'
 import { Buffer } from 'buffer'
-import { ceilLog2, uncleCount, MAX_HASHES_PER_REQUEST } from './hashes.js'
+import { ceilLog2, uncleCount, MAX_HASHES_PER_REQUEST } from './state/hashes.js'
 import { toBuffer } from './util.js'
 
 /** BEP 52 leaf size: 16 KiB blocks. */

@@ -273,7 +273,7 @@ test('the same block requested twice: each respond() answers its own request, in
 })
 
 test('RequestList.remove takes out the very request given, with and without the (piece, offset) index', async () => {
-  const { RequestList, Request } = await import('../dist/esm/requests.js')
+  const { RequestList, Request } = await import('../dist/esm/state/requests.js')
   for (const indexed of [false, true]) {
     const list = new RequestList()
     const reqs = [[0, 0, 16], [0, 16, 16], [1, 0, 16], [0, 16, 16], [0, 16, 8]].map(([p, o, l]) => new Request(p, o, l, () => {}))

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import { Buffer } from 'buffer'
-import { ipv4ToUint32, toBuffer } from './util.js'
+import { ipv4ToUint32, toBuffer } from '../util.js'
 
 /** BEP 6's suggested set size. */
 export const DEFAULT_ALLOWED_FAST_K = 10

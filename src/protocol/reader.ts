@@ -13,7 +13,7 @@
  */
 import { Buffer } from 'buffer'
 import { checkLength, HANDSHAKE_LENGTH, isProtocolHeader, looksLikeHandshake, u32, type Limits, MessageId } from './codec.js'
-import { ErrorCodes, WireError } from './errors.js'
+import { ErrorCodes, WireError } from '../errors.js'
 
 export interface ReaderSink {
   /** A complete 68-byte handshake at buf[off..off+68). */

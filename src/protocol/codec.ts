@@ -6,7 +6,7 @@
  * acceptable" and writes messages into fresh buffers without intermediate arrays.
  */
 import { Buffer } from 'buffer'
-import { ErrorCodes, WireError } from './errors.js'
+import { ErrorCodes, WireError } from '../errors.js'
 
 export const MessageId = {
   CHOKE: 0,

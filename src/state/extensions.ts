@@ -12,8 +12,8 @@
  * coded error (ERR_BT_EXTENSION_FAILED, naming the extension) for the wire to fail with.
  */
 import { Buffer } from 'buffer'
-import { ErrorCodes, WireError } from './errors.js'
-import { checkDictionary, decodeStrict } from './protocol/bencode.js'
+import { ErrorCodes, WireError } from '../errors.js'
+import { checkDictionary, decodeStrict } from '../protocol/bencode.js'
 
 /** Largest extended handshake (its bencoded payload) a peer may send; honest ones are well under 1 KiB. */
 export const MAX_EXTENDED_HANDSHAKE_LENGTH = 64 * 1024

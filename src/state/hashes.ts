@@ -14,9 +14,9 @@
  * the peer's pending requests) and validates every incoming header. The Wire only dispatches to it.
  */
 import { Buffer } from 'buffer'
-import { MessageId } from './codec.js'
-import { ErrorCodes, WireError } from './errors.js'
-import { toBuffer } from './util.js'
+import { MessageId } from '../protocol/codec.js'
+import { ErrorCodes, WireError } from '../errors.js'
+import { toBuffer } from '../util.js'
 
 /** Most hashes one request may name. libtorrent refuses more than 8192; BEP 52 says SHOULD NOT exceed 512. */
 export const MAX_HASHES_PER_REQUEST = 8192
