@@ -24,6 +24,7 @@ import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { Request, RequestList, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, isUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
+import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
 import type { WireMse, EncryptOptions, EncryptResult } from './mse-wire.js'
 
@@ -263,6 +264,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _extendedHandshake: Record<string, any> | null = null
   private _allowedFastSet: number[] | null = null
   private _peerAllowedFastSet: number[] | null = null
+  /** What helper modules reach the wire through (io/host.ts), made on first use. */
+  private _wireHost: WireHost | null = null
   /** Everything we send goes through the output queue (io/output.ts). */
   private readonly _out: OutputQueue
   /** The peer's extended messages for our plugins, held while the output is over the watermark. */
@@ -1347,9 +1350,32 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._extendedHandshakeSent = true
   }
 
+  /** @internal The WireHost of this wire: helper modules reach it only through this. */
+  _host (): WireHost {
+    if (this._wireHost !== null) return this._wireHost
+    const wire = this
+    const host: WireHost = {
+      send: data => wire._push(data),
+      sendRaw: data => wire._pushRaw(data),
+      sendRefusal: data => wire._pushRefusal(data),
+      divert: fn => { wire._intercept = fn },
+      feed: chunk => { if (!wire._finished) wire._reader.write(chunk) },
+      setCiphers: (encrypt, decrypt) => { wire._out.cipher = encrypt; wire._decrypt = decrypt },
+      fail: err => wire._failWith(err),
+      emit: (event, ...args) => wire.emit(event as any, ...args),
+      listenerCount: event => wire.listenerCount(event),
+      get finished () { return wire._finished },
+      get destroyed () { return wire.destroyed },
+      get maxPeerRequests () { return wire.maxPeerRequests },
+      countDropped: () => { wire.droppedPeerRequests++ },
+      get type () { return wire.type }
+    }
+    return (this._wireHost = host)
+  }
+
   /** @internal */
   _hashes (): HashMessages {
-    return (this._hashMessages ??= new HashMessages(this))
+    return (this._hashMessages ??= new HashMessages(this._host()))
   }
 
   /**

@@ -17,6 +17,7 @@ import { Buffer } from 'buffer'
 import { MessageId } from '../protocol/codec.js'
 import { ErrorCodes, WireError } from '../errors.js'
 import { toBuffer } from '../util.js'
+import type { WireHost } from '../io/host.js'
 
 /** Most hashes one request may name. libtorrent refuses more than 8192; BEP 52 says SHOULD NOT exceed 512. */
 export const MAX_HASHES_PER_REQUEST = 8192
@@ -50,18 +51,6 @@ export type HashRequestInput = Omit<HashRequest, 'piecesRoot'> & { piecesRoot: U
 
 export type HashesCallback = (err: Error | null, reply?: HashesMessage) => void
 
-/** What the hash message state needs from its wire. */
-export interface HashWire {
-  _push (data: Uint8Array): void
-  /** Push a refusal unless the peer has left too much of our output unread. */
-  _pushRefusal (data: Uint8Array): void
-  droppedPeerRequests: number
-  _failWith (err: WireError): void
-  emit (event: string | symbol, ...args: any[]): boolean
-  listenerCount (event: string | symbol): number
-  readonly maxPeerRequests: number
-  readonly _finished: boolean
-}
 
 /** Number of uncle hashes in a reply to (length, proofLayers). */
 export function uncleCount (length: number, proofLayers: number): number {
@@ -150,9 +139,9 @@ export class HashMessages {
   readonly requests: Pending[] = []
   /** The peer's requests awaiting our answer (respond / hashes() / hashReject()), oldest first. */
   readonly peerRequests: HashRequest[] = []
-  private readonly _wire: HashWire
+  private readonly _wire: WireHost
 
-  constructor (wire: HashWire) {
+  constructor (wire: WireHost) {
     this._wire = wire
   }
 
@@ -160,7 +149,7 @@ export class HashMessages {
 
   request (req: HashRequest, cb: HashesCallback | null): void {
     this.requests.push({ req, cb })
-    this._wire._push(encodeHashRequest(MessageId.HASH_REQUEST, req))
+    this._wire.send(encodeHashRequest(MessageId.HASH_REQUEST, req))
   }
 
   /** Send hashes (base-layer hashes then uncles, as one buffer or a list of 32-byte hashes). */
@@ -171,12 +160,12 @@ export class HashMessages {
       throw new RangeError(`hashes for this request must be ${want} hashes (${req.length} + ${want - req.length} uncles) of 32 bytes, got ${payload.length} bytes`)
     }
     this._pullPeer(req)
-    for (const b of encodeHashes(req, payload)) this._wire._push(b)
+    for (const b of encodeHashes(req, payload)) this._wire.send(b)
   }
 
   reject (req: HashRequest): void {
     this._pullPeer(req)
-    this._wire._push(encodeHashRequest(MessageId.HASH_REJECT, req))
+    this._wire.send(encodeHashRequest(MessageId.HASH_REJECT, req))
   }
 
   /** Fail every pending callback (the wire closed). */
@@ -196,14 +185,14 @@ export class HashMessages {
     // unanswered (like block requests past the cap): refused at once, not queued.
     const full = this.peerRequests.length >= w.maxPeerRequests
     if (full || w.listenerCount('hash-request') === 0) {
-      if (full) w.droppedPeerRequests++
-      w._pushRefusal(encodeHashRequest(MessageId.HASH_REJECT, req))
+      if (full) w.countDropped()
+      w.sendRefusal(encodeHashRequest(MessageId.HASH_REJECT, req))
       return
     }
     this.peerRequests.push(req)
     let answered = false
     const respond = (err: Error | null, hashes?: Uint8Array | Uint8Array[]): void => {
-      if (answered || w._finished || !this.peerRequests.includes(req)) return
+      if (answered || w.finished || !this.peerRequests.includes(req)) return
       // a bad answer throws (to the application) and leaves the request pending
       if (err || hashes === undefined || hashes === null) this.reject(req)
       else this.send(req, hashes)
@@ -229,7 +218,7 @@ export class HashMessages {
     const msg: HashesMessage = { ...req, hashes: all.slice(0, req.length), uncles: all.slice(req.length) }
     const p = this._pull(req)
     if (p !== null) p.cb?.(null, msg)
-    if (this._wire._finished) return
+    if (this._wire.finished) return
     this._wire.emit('hashes', msg)
   }
 
@@ -238,7 +227,7 @@ export class HashMessages {
     if (req === null) return
     const p = this._pull(req)
     if (p !== null) p.cb?.(new WireError(ErrorCodes.HASH_REJECTED, 'hash request was rejected'))
-    if (this._wire._finished) return
+    if (this._wire.finished) return
     this._wire.emit('hash-reject', req)
   }
 
@@ -251,7 +240,7 @@ export class HashMessages {
   }
 
   private _fail (message: string): void {
-    this._wire._failWith(new WireError(ErrorCodes.BAD_HASH_MESSAGE, message))
+    this._wire.fail(new WireError(ErrorCodes.BAD_HASH_MESSAGE, message))
   }
 
   private _pull (req: HashRequest): Pending | null {
