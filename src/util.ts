@@ -15,6 +15,11 @@ export function isUint32 (n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 }
 
+/** Throw a RangeError unless `n` is an integer 0..2^32-1 (what a u32 field of a message can hold). */
+export function checkUint32 (n: unknown, what: string): void {
+  if (!isUint32(n)) throw new RangeError(`${what} must be an integer 0..2^32-1`)
+}
+
 /** An IPv4 address (dotted quad, IPv4-mapped IPv6, 4 bytes or a u32) as a u32; null for other IPv6. */
 export function ipv4ToUint32 (ip: string | Uint8Array | number): number | null {
   if (typeof ip === 'number') {

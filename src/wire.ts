@@ -22,7 +22,7 @@ import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
 import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, type ExtensionConstructor, type ExtensionHandler } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { Request, RequestList, type RequestCallback } from './state/requests.js'
-import { ipv4ToUint32, isUint32, toBuffer } from './util.js'
+import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
@@ -608,11 +608,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
     // 3.5.5: a handshake before sendPe1() on an outgoing MSE wire means a plain connection
     this._mse?.abandon()
     if (this._autoAllowedFast !== null) this._autoAllowedFast.infoHash = infoHashBuffer
-    const reserved = Buffer.alloc(8)
+    let extra: Uint8Array | undefined
     if (extensions?.reserved !== undefined) {
-      const extra = toBuffer(extensions.reserved, 'reserved')
+      extra = toBuffer(extensions.reserved, 'reserved')
       if (extra.length !== 8) throw new Error('reserved must be 8 bytes')
-      for (let i = 0; i < 8; i++) reserved[i] |= extra[i]
     }
     const ext = {
       extended: extensions?.extended !== false,
@@ -620,14 +619,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
       fast: !!extensions?.fast,
       v2: !!extensions?.v2
     }
-    if (ext.extended) reserved[5] |= 0x10
-    if (ext.dht) reserved[7] |= 0x01
-    if (ext.fast) reserved[7] |= 0x04
-    if (ext.v2) reserved[7] |= 0x10
-    // any other known bit by name (nat, xbtPex, location, azureus, extensionNegotiation)
-    for (const name of Object.keys(codec.ReservedBits) as ReservedBitName[]) {
-      if (extensions?.[name] === true) reserved[codec.ReservedBits[name][0]] |= codec.ReservedBits[name][1]
-    }
+    // the four above, and any other known bit set by name (nat, xbtPex, location, azureus...)
+    const reserved = codec.encodeReserved(name => name in ext ? ext[name as keyof typeof ext] : extensions?.[name] === true, extra)
     // the named options win over raw bits; assigned rather than spread into a new object,
     // which V8 would give a separate property array
     const exts = codec.decodeReserved(reserved)
@@ -1484,8 +1477,5 @@ function positive (value: number | undefined, fallback: number, name: string): n
   return value
 }
 
-function checkUint32 (n: number, what: string): void {
-  if (!isUint32(n)) throw new RangeError(`${what} must be an integer 0..2^32-1`)
-}
 
 export default Wire

@@ -235,6 +235,16 @@ export const ReservedBits = {
 
 export type ReservedBitName = keyof typeof ReservedBits
 
+/** The 8 reserved handshake bytes: the named bits for which `on(name)` is true, OR'ed onto `extra` (8 raw bytes). */
+export function encodeReserved (on: (name: ReservedBitName) => boolean, extra?: Uint8Array): Buffer {
+  const reserved = Buffer.alloc(8)
+  if (extra !== undefined) reserved.set(extra)
+  for (const name of Object.keys(ReservedBits) as ReservedBitName[]) {
+    if (on(name)) reserved[ReservedBits[name][0]] |= ReservedBits[name][1]
+  }
+  return reserved
+}
+
 export function decodeReserved (reserved: Uint8Array): Record<ReservedBitName, boolean> {
   const bit = (name: ReservedBitName): boolean => (reserved[ReservedBits[name][0]] & ReservedBits[name][1]) !== 0
   // one literal naming every bit (in ReservedBits' order): V8 then keeps all of them inside the
@@ -251,3 +261,63 @@ export function decodeReserved (reserved: Uint8Array): Record<ReservedBitName, b
     xbtPex: bit('xbtPex')
   }
 }
+
+// ---------------------------------------------------------------------------
+// BEP 52 hash messages
+
+export interface HashRequest {
+  /** The file's merkle root (32 bytes). */
+  piecesRoot: Buffer
+  /** Layers above the leaf (16 KiB block) layer: 0 for block hashes, log2(piece length / 16 KiB) for piece hashes. */
+  baseLayer: number
+  /** Offset (in hashes) of the first requested hash in the base layer. */
+  index: number
+  /** Number of base-layer hashes. */
+  length: number
+  /** Number of ancestor layers whose uncle hashes are included. */
+  proofLayers: number
+}
+
+export interface HashesMessage extends HashRequest {
+  /** The `length` base-layer hashes, 32 bytes each. */
+  hashes: Buffer[]
+  /** The uncle hashes, bottom up, 32 bytes each. */
+  uncles: Buffer[]
+}
+
+/** The 48-byte header of a BEP 52 message at buf[start..start+48) (the root is copied). */
+export function readHashHeader (buf: Buffer, start: number): HashRequest {
+  const piecesRoot = Buffer.allocUnsafe(32)
+  piecesRoot.set(buf.subarray(start, start + 32))
+  return {
+    piecesRoot,
+    baseLayer: buf.readUInt32BE(start + 32),
+    index: buf.readUInt32BE(start + 36),
+    length: buf.readUInt32BE(start + 40),
+    proofLayers: buf.readUInt32BE(start + 44)
+  }
+}
+
+/** The 53-byte head of a hash request, hashes or hash reject (BEP 52): length, id, root, four u32s. */
+function encodeHashHeader (id: number, req: HashRequest, hashCount: number): Buffer {
+  const buf = Buffer.allocUnsafe(53)
+  buf.writeUInt32BE(49 + 32 * hashCount, 0)
+  buf[4] = id
+  req.piecesRoot.copy(buf, 5)
+  buf.writeUInt32BE(req.baseLayer, 37)
+  buf.writeUInt32BE(req.index, 41)
+  buf.writeUInt32BE(req.length, 45)
+  buf.writeUInt32BE(req.proofLayers, 49)
+  return buf
+}
+
+/** A hash request or hash reject message. */
+export function encodeHashRequest (id: typeof MessageId.HASH_REQUEST | typeof MessageId.HASH_REJECT, req: HashRequest): Buffer {
+  return encodeHashHeader(id, req, 0)
+}
+
+/** A hashes message: header, then the base-layer hashes and uncles as one 32n-byte payload. */
+export function encodeHashes (req: HashRequest, payload: Buffer): Buffer[] {
+  return [encodeHashHeader(MessageId.HASHES, req, payload.length / 32), payload]
+}
+

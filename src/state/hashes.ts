@@ -14,9 +14,10 @@
  * the peer's pending requests) and validates every incoming header. The Wire only dispatches to it.
  */
 import { Buffer } from 'buffer'
-import { MessageId } from '../protocol/codec.js'
+import { MessageId, readHashHeader, encodeHashRequest, encodeHashes, type HashRequest, type HashesMessage } from '../protocol/codec.js'
+export type { HashRequest, HashesMessage } from '../protocol/codec.js'
 import { ErrorCodes, WireError } from '../errors.js'
-import { toBuffer } from '../util.js'
+import { toBuffer, checkUint32 } from '../util.js'
 import type { WireHost } from '../io/host.js'
 
 /** Most hashes one request may name. libtorrent refuses more than 8192; BEP 52 says SHOULD NOT exceed 512. */
@@ -26,26 +27,6 @@ export const MAX_HASHES_PER_REQUEST = 8192
  * so a tree of 50 layers; 63 leaves room and keeps every shift in range.
  */
 export const MAX_TREE_LAYERS = 63
-
-export interface HashRequest {
-  /** The file's merkle root (32 bytes). */
-  piecesRoot: Buffer
-  /** Layers above the leaf (16 KiB block) layer: 0 for block hashes, log2(piece length / 16 KiB) for piece hashes. */
-  baseLayer: number
-  /** Offset (in hashes) of the first requested hash in the base layer. */
-  index: number
-  /** Number of base-layer hashes. */
-  length: number
-  /** Number of ancestor layers whose uncle hashes are included. */
-  proofLayers: number
-}
-
-export interface HashesMessage extends HashRequest {
-  /** The `length` base-layer hashes, 32 bytes each. */
-  hashes: Buffer[]
-  /** The uncle hashes, bottom up, 32 bytes each. */
-  uncles: Buffer[]
-}
 
 export type HashRequestInput = Omit<HashRequest, 'piecesRoot'> & { piecesRoot: Uint8Array | string }
 
@@ -77,53 +58,16 @@ function headerProblem (base: number, index: number, length: number, proofLayers
   return null
 }
 
-function readHeader (buf: Buffer, start: number): HashRequest {
-  const piecesRoot = Buffer.allocUnsafe(32)
-  piecesRoot.set(buf.subarray(start, start + 32))
-  return {
-    piecesRoot,
-    baseLayer: buf.readUInt32BE(start + 32),
-    index: buf.readUInt32BE(start + 36),
-    length: buf.readUInt32BE(start + 40),
-    proofLayers: buf.readUInt32BE(start + 44)
-  }
-}
-
 /** Check and normalise a request given by the application; throws on bad input. */
 export function toHashRequest (req: HashRequestInput): HashRequest {
   if (req === null || typeof req !== 'object') throw new TypeError('hash request must be an object')
   const piecesRoot = Buffer.from(toBuffer(req.piecesRoot, 'piecesRoot'))
   if (piecesRoot.length !== 32) throw new RangeError('piecesRoot must be 32 bytes')
   const out = { piecesRoot, baseLayer: req.baseLayer, index: req.index, length: req.length, proofLayers: req.proofLayers }
-  for (const k of ['baseLayer', 'index', 'length', 'proofLayers'] as const) {
-    const v = out[k]
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${k} must be an integer 0..2^32-1`)
-  }
+  for (const k of ['baseLayer', 'index', 'length', 'proofLayers'] as const) checkUint32(out[k], k)
   const problem = headerProblem(out.baseLayer, out.index, out.length, out.proofLayers)
   if (problem !== null) throw new RangeError(`bad hash request: ${problem}`)
   return out
-}
-
-function encodeHeader (id: number, req: HashRequest, hashCount: number): Buffer {
-  const buf = Buffer.allocUnsafe(53)
-  buf.writeUInt32BE(49 + 32 * hashCount, 0)
-  buf[4] = id
-  req.piecesRoot.copy(buf, 5)
-  buf.writeUInt32BE(req.baseLayer, 37)
-  buf.writeUInt32BE(req.index, 41)
-  buf.writeUInt32BE(req.length, 45)
-  buf.writeUInt32BE(req.proofLayers, 49)
-  return buf
-}
-
-/** A hash request or hash reject message. */
-export function encodeHashRequest (id: typeof MessageId.HASH_REQUEST | typeof MessageId.HASH_REJECT, req: HashRequest): Buffer {
-  return encodeHeader(id, req, 0)
-}
-
-/** A hashes message: header, then the base-layer hashes and uncles as one 32n-byte payload. */
-export function encodeHashes (req: HashRequest, payload: Buffer): Buffer[] {
-  return [encodeHeader(MessageId.HASHES, req, payload.length / 32), payload]
 }
 
 function sameRequest (a: HashRequest, b: HashRequest): boolean {
@@ -232,7 +176,7 @@ export class HashMessages {
   }
 
   private _header (buf: Buffer, start: number, what: string): HashRequest | null {
-    const req = readHeader(buf, start)
+    const req = readHashHeader(buf, start)
     const problem = headerProblem(req.baseLayer, req.index, req.length, req.proofLayers)
     if (problem === null) return req
     this._fail(`${what} ${problem}`)
