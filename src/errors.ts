@@ -11,12 +11,8 @@ export const ErrorCodes = {
   BAD_HANDSHAKE: 'ERR_BT_BAD_HANDSHAKE',
   /** A second handshake arrived on the same wire. */
   DUPLICATE_HANDSHAKE: 'ERR_BT_DUPLICATE_HANDSHAKE',
-  /** A message arrived before the handshake completed. */
-  BAD_STATE: 'ERR_BT_BAD_STATE',
   /** A request/cancel/reject whose length is 0 or over 128 KiB. */
   REQUEST_TOO_LARGE: 'ERR_BT_REQUEST_TOO_LARGE',
-  /** Too many pending requests from the peer (only fatal when configured so). */
-  REQUEST_QUEUE_FULL: 'ERR_BT_REQUEST_QUEUE_FULL',
   /** A piece index beyond what the wire accepts (`maxPieces`). */
   PIECE_INDEX_OUT_OF_RANGE: 'ERR_BT_PIECE_INDEX_OUT_OF_RANGE',
   /** A bitfield longer than `maxPieces` allows, or with spare bits set. */
@@ -25,8 +21,6 @@ export const ErrorCodes = {
   FAST_NOT_NEGOTIATED: 'ERR_BT_FAST_NOT_NEGOTIATED',
   /** A BEP 52 hash message that is malformed or asks too much. */
   BAD_HASH_MESSAGE: 'ERR_BT_BAD_HASH_MESSAGE',
-  /** A piece or reject for a block we never requested, where that is fatal. */
-  UNEXPECTED_PIECE: 'ERR_BT_UNEXPECTED_PIECE',
   /** Message stream encryption handshake failed (bad sync, VC, crypto, size, timeout). */
   MSE_FAILED: 'ERR_BT_MSE_FAILED',
   /** The peer's BitTorrent handshake (plain or after MSE) did not arrive within `handshakeTimeout`. */

@@ -73,18 +73,6 @@ export class MessageReader {
     return this._fill
   }
 
-  get stopped (): boolean {
-    return this._state === STOPPED
-  }
-
-  /** Skip the BitTorrent handshake (it arrived another way, e.g. inside MSE's initial payload). */
-  expectMessages (): void {
-    if (this._state === HANDSHAKE) {
-      this._state = LENGTH
-      this._need = 4
-    }
-  }
-
   stop (): void {
     this._state = STOPPED
     this._acc = null
