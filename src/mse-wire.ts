@@ -2,9 +2,12 @@
  * Message Stream Encryption on a Wire: the glue between the MseHandshake state machine
  * (mse/handshake.ts) and the stream.
  *
- * Two ways to drive it:
+ * Three ways to drive it:
  * - bittorrent-protocol 3.5.5's, as WebTorrent 1.9.7 does: `new Wire(type, retries, true)`,
  *   then sendPe1()..sendPe4() in answer to the events pe1..pe4 (RC4 required, as in 3.5.5);
+ * - bittorrent-protocol 5.x's, as WebTorrent 3 does: `new Wire(type, level)`, then
+ *   `startEncryption(infoHash)` (outgoing) or 'crypto-infohash' -> `setInfoHash(infoHash)`
+ *   (incoming), and 'crypto-handshake' when done (WireMseLevel below);
  * - `wire.encrypt({ policy, infoHash | infoHashes | resolveSkey })`, a promise that runs the
  *   whole exchange and resolves when the plain BitTorrent handshake can follow.
  *
@@ -21,6 +24,7 @@ import {
   MseHandshake, detectHandshake, toInfoHash, DEFAULT_MSE_TIMEOUT,
   type MsePolicy, type MseResult, type SkeyResolver, type InfoHashLike
 } from './mse/handshake.js'
+import { nativeRc4Available } from './mse/rc4.js'
 import type { Wire } from './wire.js'
 
 /** Connection-level policy of `wire.encrypt()`. */
@@ -49,6 +53,8 @@ export interface EncryptOptions {
   resolveSkey?: SkeyResolver
   /** Milliseconds for the whole exchange (default 30000); incoming, counted from encrypt(), so a silent peer times out too. */
   timeout?: number
+  /** Responder offered both RC4 and plaintext payload: select plaintext (5.x level 1). Default: RC4. */
+  preferPlaintext?: boolean
 }
 
 export interface EncryptResult {
@@ -197,6 +203,7 @@ export class WireMse {
       infoHash: role === 'initiator' ? opts.infoHash : undefined,
       infoHashes,
       resolveSkey: opts.resolveSkey,
+      preferPlaintext: opts.preferPlaintext,
       // incoming encrypt(): what is left of the time since listen()
       timeout: this._deadline > 0 ? Math.max(1, this._deadline - Date.now()) : opts.timeout
     })
@@ -251,7 +258,94 @@ export class WireMse {
   static toInfoHash = toInfoHash
 }
 
+/**
+ * bittorrent-protocol 5.x's encryption API on a wire made with `new Wire(type, level)`:
+ * - level 1: MSE offering RC4 and plaintext payload; as responder, plaintext is selected when the
+ *   peer offers both (as 5.0.9 does); level 2: RC4 only, both ways.
+ * - incoming (type '...Incoming'): listens at once; a plain BitTorrent handshake is accepted too.
+ *   At step 3 the peer's HASH('req2', SKEY) goes out as 'crypto-infohash' (hex), and the exchange
+ *   waits (bounded by the 30 s MSE timeout) for `setInfoHash(infoHash)`.
+ * - outgoing: nothing happens until `start(infoHash)` (`wire.startEncryption`).
+ * - 'crypto-handshake' when the exchange is done, both roles (not for a plain incoming handshake).
+ */
+export class WireMseLevel {
+  readonly level: 1 | 2
+  private readonly _wire: Wire
+  private _started = false
+  /** The info hash from setInfoHash(), once given. */
+  private _skey: Buffer | null = null
+  /** The SKEY lookup waiting for setInfoHash(). */
+  private _waiting: ((skey: Buffer) => void) | null = null
+  /** null while the exchange runs (or has not started); then whether it succeeded. */
+  private _outcome: boolean | null = null
+  private _settle: Array<(ok: boolean) => void> | null = null
+
+  constructor (wire: Wire, level: 1 | 2) {
+    this._wire = wire
+    this.level = level
+    const type = wire.type
+    if (typeof type === 'string' && type.includes('Incoming')) {
+      this._started = true
+      wire._createMse({
+        policy: 'prefer',
+        payload: level === 2 ? 'rc4' : 'any',
+        preferPlaintext: level === 1,
+        role: 'responder',
+        resolveSkey: hash => this._resolve(hash)
+      }, false, (err, result) => this._done(err, result)).listen()
+    }
+  }
+
+  /** Outgoing: run the initiator for this info hash (once; later calls do nothing). */
+  start (infoHash: InfoHashLike): void {
+    if (this._started) return
+    const skey = toInfoHash(infoHash)
+    if (skey === null) throw new TypeError('startEncryption() needs an info hash (20 bytes or 40 hex characters)')
+    this._started = true
+    const wire = this._wire
+    if (wire._finished || wire.destroyed) { this._outcome = false; return }
+    wire._createMse({
+      policy: this.level === 2 ? 'require' : 'prefer',
+      payload: this.level === 2 ? 'rc4' : 'any',
+      role: 'initiator',
+      infoHash: skey
+    }, false, (err, result) => this._done(err, result)).connect()
+  }
+
+  setInfoHash (infoHash: InfoHashLike): Promise<boolean> {
+    const skey = toInfoHash(infoHash)
+    if (skey === null) throw new TypeError('setInfoHash() needs an info hash (20 bytes or 40 hex characters)')
+    this._skey = skey
+    const waiting = this._waiting
+    this._waiting = null
+    if (waiting !== null) waiting(skey)
+    // outgoing, or a wire that never runs the exchange: nothing to wait for
+    if (this._outcome !== null || !this._started || this._wire._mse === null) return Promise.resolve(this._outcome ?? true)
+    return new Promise(resolve => (this._settle ??= []).push(resolve))
+  }
+
+  private _resolve (hash: Buffer): Buffer | Promise<Buffer> {
+    if (this._skey !== null) return this._skey
+    this._wire.emit('crypto-infohash', hash.toString('hex'))
+    // a listener may have called setInfoHash() already
+    if (this._skey !== null) return this._skey
+    return new Promise(resolve => { this._waiting = resolve })
+  }
+
+  private _done (err: Error | null, result?: EncryptResult): void {
+    this._outcome = err === null
+    this._waiting = null
+    const settle = this._settle
+    this._settle = null
+    // a failure has already failed the wire with its coded error (WireMse._error)
+    if (err === null && result!.method !== 'none') this._wire.emit('crypto-handshake')
+    if (settle !== null) for (const resolve of settle) resolve(this._outcome)
+  }
+}
+
 /** Let every Wire run MSE (the Node entry calls this). */
 export function installMse (WireClass: typeof Wire): void {
   WireClass._mseFactory = (wire, opts, manual, done) => new WireMse(wire, opts, manual, done)
+  WireClass._mseLevelFactory = (wire, level) => new WireMseLevel(wire, level)
+  WireClass.nativeRC4 = nativeRc4Available
 }

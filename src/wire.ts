@@ -21,16 +21,18 @@ import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
 import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, type ExtensionConstructor, type ExtensionHandler } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
-import { Request, RequestList, type RequestCallback } from './state/requests.js'
+import { CALLED, Request, RequestList, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
-import type { WireMse, EncryptOptions, EncryptResult } from './mse-wire.js'
+import type { WireMse, WireMseLevel, EncryptOptions, EncryptResult } from './mse-wire.js'
 
 type AllowedFastSetFn = (ip: string | Uint8Array | number, infoHash: Uint8Array, numPieces: number, k?: number) => number[]
 
 type MseFactory = (wire: Wire, opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null) => WireMse
+
+type MseLevelFactory = (wire: Wire, level: 1 | 2) => WireMseLevel
 
 const debug = createDebug('bittorrent-protocol')
 /** A short random id per wire in debug output, made only when debug output is on. */
@@ -43,6 +45,11 @@ const ALLOWED_FAST_SET_MAX_LENGTH = 100
  * this many, the wire stops reading from the connection until they are handed out.
  */
 const HELD_EXTENDED_MAX = 32
+/**
+ * Requests of 0 bytes or over 128 KiB from a peer are refused and counted; past this many the
+ * wire closes. libtorrent likewise rejects them and disconnects a peer past 300 of them.
+ */
+export const DEFAULT_MAX_INVALID_REQUESTS = 300
 
 export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'webrtc' | 'webSeed' | 'utpIncoming' | 'utpOutgoing' | null
 
@@ -53,6 +60,14 @@ export interface WireOptions {
   retries?: number
   /** 3.5.5's `peEnabled`: accept (incoming) or start (outgoing) an MSE handshake. */
   peEnabled?: boolean
+  /**
+   * bittorrent-protocol 5.x's encryption level (its second constructor argument): 0 no MSE, 1 MSE
+   * with plaintext fallback, 2 MSE with RC4 only. Incoming wires (level 1 or 2) accept a plain or an
+   * MSE handshake; outgoing ones start MSE on `startEncryption(infoHash)`. Not with `peEnabled`.
+   */
+  encryptionLevel?: 0 | 1 | 2
+  /** Requests of 0 bytes or over 128 KiB the peer may send (each refused) before the wire closes. Default 300. */
+  maxInvalidRequests?: number
   /** Largest length prefix accepted, checked before any body is buffered. */
   maxMessageLength?: number
   /** Largest number of pieces a peer's bitfield / have / request may refer to. */
@@ -155,6 +170,10 @@ export interface WireEvents {
   pe2: []
   pe3: [sKeyHash: string]
   pe4: []
+  /** 5.x API, incoming: the peer's HASH('req2', infoHash) in hex; answer with `setInfoHash()`. */
+  'crypto-infohash': [infoHashHash: string]
+  /** 5.x API: the MSE exchange is done (either role); the BitTorrent handshake can follow. */
+  'crypto-handshake': []
   close: []
   end: []
   finish: []
@@ -195,6 +214,7 @@ const F_PROTOCOL_FAILURE = 16
 const F_MAYBE_WAITING = 32
 const F_TIMEOUT_UNREF = 64
 const F_FINISH_LISTENED = 128
+const F_DESTROYING = 256
 
 type PipeDest = NodeJS.WritableStream
 type PipeSource = { unpipe?: (dest: any) => unknown }
@@ -228,10 +248,13 @@ export class Wire extends stream.Duplex implements ReaderSink {
   downloaded = 0
   /** Requests from the peer we did not queue because its queue was full. */
   droppedPeerRequests = 0
+  /** Requests from the peer of 0 bytes or over 128 KiB (refused: rejected under BEP 6, else dropped). */
+  invalidPeerRequests = 0
 
   readonly maxMessageLength: number
   readonly maxPieces: number
   readonly maxPeerRequests: number
+  readonly maxInvalidRequests: number
 
   /** @internal */ _reader: MessageReader
   /** Internal yes/no state, one bit each (the F_ constants), read through the accessors below. */
@@ -277,6 +300,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _timers: ConnectionTimers | null = null
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
   _mse: WireMse | null = null
+  /** @internal bittorrent-protocol 5.x encryption (level 1 or 2; null at level 0). */
+  _mseLevel: WireMseLevel | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
   _hashMessages: HashMessages | null = null
   /**
@@ -291,15 +316,34 @@ export class Wire extends stream.Duplex implements ReaderSink {
   /** @internal Installed by the Node entry (MSE needs node:crypto); null in browser builds. */
   static _mseFactory: MseFactory | null = null
 
-  constructor (type: WireType | WireOptions = null, retries = 0, peEnabled = false) {
+  /** @internal Installed by the Node entry: bittorrent-protocol 5.x encryption levels. */
+  static _mseLevelFactory: MseLevelFactory | null = null
+
+  /** Whether RC4 comes from Node's OpenSSL (else a JavaScript RC4 runs), as in 5.x. False in browser builds. */
+  static nativeRC4 = false
+
+  /**
+   * Four forms (see README, "Encryption"):
+   * - `new Wire(type, level)`: bittorrent-protocol 5.x, `level` 0 / 1 / 2 = no MSE / MSE with
+   *   plaintext fallback / MSE with RC4 only. A call whose second argument is a number and whose
+   *   third is undefined takes this meaning (3.5.5's `retries` did nothing without `peEnabled`);
+   *   a number other than 1 or 2 means no MSE.
+   * - `new Wire(type, retries, peEnabled)`: bittorrent-protocol 3.5.5.
+   * - `new Wire(options)`, `new Wire()`.
+   */
+  constructor (type: WireType | WireOptions = null, retries?: number, peEnabled?: boolean) {
     super()
-    const opts: WireOptions = type !== null && typeof type === 'object' ? type : { type, retries, peEnabled }
+    let opts: WireOptions
+    if (type !== null && typeof type === 'object') opts = type
+    else if (typeof retries === 'number' && peEnabled === undefined) opts = { type, encryptionLevel: retries === 1 || retries === 2 ? retries : 0 }
+    else opts = { type, retries: retries ?? 0, peEnabled: !!peEnabled }
     this.type = opts.type ?? null
     const retriesLeft = opts.retries ?? 0
     this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
     this.maxPeerRequests = positive(opts.maxPeerRequests, codec.DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests')
     this.maxMessageLength = positive(opts.maxMessageLength, codec.DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength')
     this._out = new OutputQueue(this, positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'))
+    this.maxInvalidRequests = positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests')
     if (opts.allowedFast !== undefined) {
       const af = opts.allowedFast
       if (af === null || typeof af !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
@@ -328,6 +372,21 @@ export class Wire extends stream.Duplex implements ReaderSink {
       if (this.type === 'tcpIncoming') this._createMse({ policy: 'prefer', role: 'responder' }, true, null).listen()
       else if (this.type === 'tcpOutgoing' && retriesLeft === 0) this._createMse({ policy: 'require', role: 'initiator' }, true, null).connect()
     }
+    const level = opts.encryptionLevel ?? 0
+    if (level !== 0 && level !== 1 && level !== 2) throw new RangeError('encryptionLevel must be 0, 1 or 2')
+    if (level !== 0) {
+      if (opts.peEnabled) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
+      const factory = (this.constructor as typeof Wire)._mseLevelFactory
+      if (factory === null) throw new Error('message stream encryption is not available in this build')
+      this._mseLevel = factory(this, level)
+    }
+  }
+
+  /** A short random id for debug output (5.x reads it), made on first use. */
+  get _debugId (): string {
+    let id = debugIds.get(this)
+    if (id === undefined) debugIds.set(this, (id = randombytes(4).toString('hex')))
+    return id
   }
 
   /** The peer's id as 20 bytes (null before its handshake). */
@@ -493,7 +552,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.destroy()
   }
 
-  private _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): WireMse {
+  /** @internal */
+  _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): WireMse {
     const factory = (this.constructor as typeof Wire)._mseFactory
     if (factory === null) throw new Error('message stream encryption is not available in this build')
     if (this._mse !== null) throw new Error('encryption was already set up on this wire')
@@ -517,6 +577,26 @@ export class Wire extends stream.Duplex implements ReaderSink {
       if (role === 'responder') mse.listen()
       else mse.connect()
     })
+  }
+
+  /**
+   * 5.x API, outgoing: start the MSE exchange for this torrent (hex or 20 bytes); nothing is sent
+   * before. 'crypto-handshake' follows when it is done, then send the BitTorrent handshake. A no-op
+   * at level 0 and on incoming wires (they answer by themselves).
+   */
+  startEncryption (infoHash: string | Uint8Array): void {
+    this._mseLevel?.start(infoHash)
+  }
+
+  /**
+   * 5.x API, incoming: the torrent the peer asked for in 'crypto-infohash' (hex or 20 bytes), or
+   * the one this wire serves, given beforehand. The promise resolves when the exchange is over:
+   * true when it succeeded (or the peer sent a plain handshake, or there is nothing to wait
+   * for), false when it failed or the wire closed (the wire then fails with its coded error).
+   * It never rejects.
+   */
+  setInfoHash (infoHash: string | Uint8Array): Promise<boolean> {
+    return this._mseLevel !== null ? this._mseLevel.setInfoHash(infoHash) : Promise.resolve(true)
   }
 
   /** 3.5.5: outgoing, send our DH public key (step 1). */
@@ -832,12 +912,31 @@ export class Wire extends stream.Duplex implements ReaderSink {
       this._flags |= F_FINISH_LISTENED
       this.prependListener('finish', this._onFinish)
     }
-    if (!this._finished && !this.destroyed) {
+    if (!this._finished && !this.destroyed && (this._flags & F_DESTROYING) === 0) {
       if (debug.enabled) this._debug('end')
       this._onNotInterested()
       this._onChoke()
     }
     return (super.end as any)(...args)
+  }
+
+  /**
+   * As in 3.5.5 and 5.0.9, `destroy()` runs the state changes of `end()`: pending requests fail
+   * (ERR_BT_WIRE_CLOSED), 'uninterested' and 'choke' are emitted, then 'finish', 'end' and
+   * 'close' follow. With an error: the same state changes, then 'error' and 'close'. A wire that
+   * already failed or ended is destroyed at once.
+   */
+  override destroy (err?: Error | null): this {
+    if (this.destroyed || (this._flags & F_DESTROYING) !== 0) return this
+    if (this._finished || this.writableEnded) return super.destroy(err ?? undefined)
+    this._flags |= F_DESTROYING
+    if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
+    this._failPending(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
+    this._onNotInterested()
+    this._onChoke()
+    if (err != null) return super.destroy(err)
+    this.end()
+    return this
   }
 
   /**
@@ -909,6 +1008,14 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.push(null)
     // nobody reads us: let 'end' (and so 'close') happen anyway
     if (this.readableFlowing !== true) this.resume()
+    // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back
+    // (a destination that does not read), the wire is destroyed anyway
+    if ((this._flags & F_DESTROYING) !== 0) setImmediate(() => { if (!this.destroyed) super.destroy() })
+  }
+
+  /** Fail every request of ours that is pending. */
+  private _failPending (err: Error): void {
+    if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
   }
 
   /** Stop everything: timers, reader; fail every pending request. */
@@ -924,7 +1031,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._peerRequestList?.clear()
     this._heldExtended = null
     if (this._heldWrite !== null) { const cb = this._heldWrite; this._heldWrite = null; cb() }
-    if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
+    this._failPending(err)
     this._hashMessages?.clear(err)
     if (this._timeout !== null) clearTimeout(this._timeout)
     this._timeout = null
@@ -1087,14 +1194,6 @@ export class Wire extends stream.Duplex implements ReaderSink {
     return false
   }
 
-  private _checkBlock (index: number, length: number, what: string): boolean {
-    if (length === 0 || length > codec.MAX_BLOCK_LENGTH) {
-      this._fail(ErrorCodes.REQUEST_TOO_LARGE, `${what} of ${length} bytes: must be 1..${codec.MAX_BLOCK_LENGTH}`)
-      return false
-    }
-    return this._checkIndex(index, what)
-  }
-
   private _onHave (index: number): void {
     if (!this._checkIndex(index, 'have')) return
     const pieces = this.peerPieces
@@ -1112,7 +1211,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   private _onRequest (index: number, offset: number, length: number): void {
-    if (!this._checkBlock(index, length, 'request')) return
+    if (!this._checkIndex(index, 'request')) return
+    if (length === 0 || length > codec.MAX_BLOCK_LENGTH) { this._onInvalidRequest(index, offset, length); return }
     if (this.amChoking && !(this.hasFast && this.allowedFastSet.includes(index))) {
       if (this.hasFast) this._rejectUnqueued(index, offset, length)
       return
@@ -1188,6 +1288,19 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this._out.refusalFits()) this._push(message)
   }
 
+  /**
+   * A request of 0 bytes or over 128 KiB: refused as libtorrent does (rejected under BEP 6,
+   * dropped otherwise) and counted; the wire stays open until `maxInvalidRequests` of them.
+   */
+  private _onInvalidRequest (index: number, offset: number, length: number): void {
+    if (++this.invalidPeerRequests > this.maxInvalidRequests) {
+      this._fail(ErrorCodes.REQUEST_TOO_LARGE, `more than ${this.maxInvalidRequests} requests of 0 bytes or over ${codec.MAX_BLOCK_LENGTH} (last: ${length} bytes)`)
+      return
+    }
+    if (debug.enabled) this._debug('refusing request index=%d offset=%d length=%d', index, offset, length)
+    if (this.hasFast) this._rejectUnqueued(index, offset, length)
+  }
+
   private _rejectUnqueued (index: number, offset: number, length: number): void {
     this._pushRefusal(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
@@ -1204,7 +1317,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   private _onCancel (index: number, offset: number, length: number): void {
-    if (!this._checkBlock(index, length, 'cancel')) return
+    // any length: a cancel only removes what is pending (a request of a bad length never is)
+    if (!this._checkIndex(index, 'cancel')) return
     const req = this._peerRequestList?.pull(index, offset, length) ?? null
     if (req !== null) this._forgetPeerRequest(req)
     this.emit('cancel', index, offset, length)
@@ -1238,7 +1352,8 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   private _onReject (index: number, offset: number, length: number): void {
-    if (!this._fastOnly('reject') || !this._checkBlock(index, length, 'reject')) return
+    // any length: a reject only fails what we asked for (code may request 0 bytes of itself)
+    if (!this._fastOnly('reject') || !this._checkIndex(index, 'reject')) return
     const req = this._requestList?.pull(index, offset, length) ?? null
     if (req !== null) this._callback(req, new WireError(ErrorCodes.REQUEST_REJECTED, 'request was rejected'), null)
     this.emit('reject', index, offset, length)
@@ -1428,9 +1543,16 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (!this.hasFast) throw new Error('fast extension is disabled')
   }
 
-  private _callback (req: Request, err: Error | null, block: Buffer | null): void {
+  /**
+   * @internal Run a request's callback, once: plugins call it too (lt_donthave, after removing
+   * the request from `wire.requests` itself).
+   */
+  _callback (req: Request, err: Error | null, block: Buffer | null): void {
+    const callback = req.callback
+    if (callback === CALLED) return
+    req.callback = CALLED
     this._resetTimeout(!this.peerChoking && !this._finished)
-    req.callback(err, block)
+    callback(err, block)
   }
 
   private _resetTimeout (setAgain: boolean): void {
@@ -1461,9 +1583,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   /** @internal */
   _debug (fmt: string, ...args: unknown[]): void {
-    let id = debugIds.get(this)
-    if (id === undefined) debugIds.set(this, (id = randombytes(4).toString('hex')))
-    debug('[' + id + '] ' + fmt, ...args)
+    debug('[' + this._debugId + '] ' + fmt, ...args)
   }
 }
 

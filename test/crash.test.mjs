@@ -92,7 +92,8 @@ const table = [
   ['length prefix 2^32-1', Buffer.concat([hs, u32(0xffffffff), Buffer.alloc(32)])],
   ['oversize piece, 1 MiB of body', Buffer.concat([hs, framed(4 * 1024 * 1024 + 9, ID.piece), Buffer.alloc(1024 * 1024)])],
   ['choke with a body', Buffer.concat([hs, framed(2, ID.choke, Buffer.alloc(1))])],
-  ['request of 0 bytes', Buffer.concat([hs, msg(ID.unchoke), msg(ID.request, 0, 0, 0)])],
+  // one request of 0 bytes is refused, not fatal (issue 14); past 300 of them the wire closes
+  ['301 requests of 0 bytes', Buffer.concat([hs, msg(ID.unchoke), ...Array.from({ length: 301 }, () => msg(ID.request, 0, 0, 0))])],
   ['have beyond maxPieces', Buffer.concat([hs, msg(ID.have, 0xffffffff)])],
   ['bitfield over the cap', Buffer.concat([hs, framed(0x40002, ID.bitfield), Buffer.alloc(0x40001, 0xff)])],
   ['second handshake', Buffer.concat([hs, msg(ID.interested), hs])],

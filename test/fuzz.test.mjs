@@ -296,7 +296,7 @@ test(`fuzz: ${MESSAGES} random and mutated messages through fresh wires (seed pr
       const bytes = Buffer.concat(list)
       const small = R.chance(0.25)
       const wireOpts = small
-        ? { maxMessageLength: 16 + R.int(4000), maxPieces: 1 + R.int(2000), maxPeerRequests: 1 + R.int(50) }
+        ? { maxMessageLength: 16 + R.int(4000), maxPieces: 1 + R.int(2000), maxPeerRequests: 1 + R.int(50), maxInvalidRequests: 1 + R.int(3) }
         : undefined
       const opts = { wireOpts, errorListener: R.chance(0.7), weFast: R.chance(0.7) }
       const res = await runInput(R, bytes, opts)

@@ -339,18 +339,71 @@ test('maxPeerRequests option caps the queue', async () => {
   assert.equal(h.w.droppedPeerRequests, 990)
 })
 
-test('request / cancel / reject with length 0 or over 128 KiB: REQUEST_TOO_LARGE; 128 KiB itself is fine', async () => {
-  for (const id of [ID.request, ID.cancel, ID.reject]) {
+// Issue 14: these were fatal (REQUEST_TOO_LARGE at the first one). libtorrent refuses such a request
+// (reject under BEP 6) and keeps the peer; so do we, up to maxInvalidRequests of them.
+test('request of 0 bytes or over 128 KiB: refused (rejected under fast, dropped otherwise), counted, the wire stays open; 128 KiB itself is served', async () => {
+  const BAD = [0, MAX_BLOCK + 1, 0x7fffffff, 0xffffffff]
+  for (const fast of [true, false]) {
+    const h = ready({ peerFast: fast })
+    await settle()
+    h.w.unchoke()
+    let events = 0
+    h.w.on('request', () => events++)
+    h.rec.keepOut = true
+    h.rec.out.length = 0
+    const outBefore = h.rec.outBytes
+    for (const length of BAD) h.w.write(msg(ID.request, 1, 0, length))
+    await expectAlive(h, `bad lengths fast=${fast}`)
+    assert.equal(events, 0, 'no request event')
+    assert.equal(h.w.peerRequests.length, 0, 'nothing queued')
+    assert.equal(h.w.invalidPeerRequests, BAD.length)
+    if (fast) {
+      assert.equal(countRejects(h.rec.out), BAD.length)
+      const out = Buffer.concat(h.rec.out)
+      for (const length of BAD) assert.ok(out.includes(msg(ID.reject, 1, 0, length)), `reject of length ${length}`)
+    } else {
+      assert.equal(h.rec.outBytes, outBefore, 'nothing sent without fast')
+    }
+    h.w.write(msg(ID.request, 1, 0, MAX_BLOCK))
+    await expectAlive(h, `128 KiB fast=${fast}`)
+    assert.equal(events, 1)
+    assert.equal(h.w.peerRequests.length, 1)
+    assert.equal(h.w.invalidPeerRequests, BAD.length)
+  }
+})
+
+test('cancel / reject of 0 bytes or over 128 KiB only remove what is pending: the wire stays open', async () => {
+  for (const id of [ID.cancel, ID.reject]) {
     for (const length of [0, MAX_BLOCK + 1, 0x7fffffff, 0xffffffff]) {
       const h = ready()
       h.w.unchoke()
-      await expectFatal(h, msg(id, 1, 0, length), ErrorCodes.REQUEST_TOO_LARGE, `${NAME[id]} length=${length}`)
+      h.w.write(msg(id, 1, 0, length))
+      await expectAlive(h, `${NAME[id]} length=${length}`)
     }
-    const h = ready()
-    h.w.unchoke()
-    h.w.write(msg(id, 1, 0, MAX_BLOCK))
-    await expectAlive(h, `${NAME[id]} 128 KiB`)
   }
+  // a request of 0 bytes of our own, rejected by the peer as it was asked: the callback fails once
+  const h = ready()
+  h.w.write(msg(ID.unchoke))
+  const calls = []
+  h.w.request(2, 0, 0, err => calls.push(err?.code))
+  h.w.write(msg(ID.reject, 2, 0, 0))
+  await expectAlive(h, 'reject of our 0-byte request')
+  assert.deepEqual(calls, [ErrorCodes.REQUEST_REJECTED])
+  assert.equal(h.w.requests.length, 0)
+})
+
+test('past maxInvalidRequests (default 300) such requests, the wire closes with REQUEST_TOO_LARGE, state unchanged', async () => {
+  assert.equal(new Wire().maxInvalidRequests, 300)
+  for (const [wire, limit] of [[undefined, 300], [{ maxInvalidRequests: 2 }, 2]]) {
+    const h = ready({ wire })
+    h.w.unchoke()
+    h.w.write(Buffer.concat(Array.from({ length: limit }, (_, i) => msg(ID.request, i % 5, 0, i % 2 ? 0 : MAX_BLOCK + 1))))
+    await expectAlive(h, `${limit} invalid requests`)
+    assert.equal(h.w.invalidPeerRequests, limit)
+    await expectFatal(h, msg(ID.request, 1, 0, 0), ErrorCodes.REQUEST_TOO_LARGE, `request ${limit + 1}`)
+    assert.match(h.rec.errors[0].message, new RegExp(`more than ${limit} requests`))
+  }
+  assert.throws(() => new Wire({ maxInvalidRequests: 0 }), RangeError)
 })
 
 // -----------------------------------------------------------------------------
@@ -509,7 +562,7 @@ const FATAL = [
   [ErrorCodes.MESSAGE_TOO_LONG, framed(0x7fffffff, ID.piece)],
   [ErrorCodes.BAD_LENGTH, framed(6, ID.have, Buffer.alloc(5))],
   [ErrorCodes.DUPLICATE_HANDSHAKE, handshakeBytes()],
-  [ErrorCodes.REQUEST_TOO_LARGE, msg(ID.cancel, 0, 0, 0)],
+  [ErrorCodes.REQUEST_TOO_LARGE, Buffer.concat(Array.from({ length: 301 }, () => msg(ID.request, 0, 0, 0)))],
   [ErrorCodes.PIECE_INDEX_OUT_OF_RANGE, msg(ID.have, 0xffffffff)],
   [ErrorCodes.BAD_BITFIELD, framed(0x40002, ID.bitfield)]
 ]

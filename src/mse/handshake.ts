@@ -98,7 +98,7 @@ export const MAX_IA_LENGTH = 0xffff
  * - 'prefer':    RC4 when the peer can, otherwise plaintext (crypto_provide 0x03).
  * - 'plaintext': plaintext payload only (crypto_provide 0x01): the handshake is hidden,
  *                the data is not (saves the RC4 cost).
- * The responder selects RC4 whenever both sides allow it.
+ * The responder selects RC4 whenever both sides allow it, unless `preferPlaintext` is set.
  */
 export type MsePolicy = 'require' | 'prefer' | 'plaintext'
 export type MseRole = 'initiator' | 'responder'
@@ -129,6 +129,11 @@ export interface MseHandshakeOptions {
   ia?: Uint8Array
   /** Do not send steps 2/3 by themselves: wait for sendPe2()/sendPe3() (3.5.5 style). */
   manual?: boolean
+  /**
+   * Responder under 'prefer': select plaintext when the initiator offers both (bittorrent-protocol
+   * 5.x's level 1 does; the default selects RC4).
+   */
+  preferPlaintext?: boolean
   /** Milliseconds for the whole handshake; 0 disables. Default 30000. */
   timeout?: number
   /** Largest PadA/PadB we send (random length 0..padMax). Default 512. */
@@ -340,6 +345,7 @@ export class MseHandshake extends EventEmitter {
   private readonly maxIaLength: number
   private readonly maxBuffered: number
   private readonly rc4Impl: Rc4Impl | 'auto'
+  private readonly preferPlaintext: boolean
   private readonly candidates: Map<string, Buffer> | null
   private readonly resolveSkey: SkeyResolver | null
   private readonly iaOut: Uint8Array
@@ -374,6 +380,7 @@ export class MseHandshake extends EventEmitter {
     this.maxIaLength = Math.max(0, Math.min(MAX_IA_LENGTH, Math.floor(opts.maxIaLength ?? MAX_IA_LENGTH)))
     this.maxBuffered = Math.max(MAX_PAD + 1, opts.maxBuffered ?? DEFAULT_MAX_BUFFERED)
     this.rc4Impl = opts.rc4 ?? 'auto'
+    this.preferPlaintext = !!opts.preferPlaintext
     this.resolveSkey = opts.resolveSkey ?? null
     this.iaOut = opts.ia ?? EMPTY
     if (this.iaOut.length > MAX_IA_LENGTH) throw new RangeError('MSE initial payload is limited to 65535 bytes')
@@ -629,7 +636,7 @@ export class MseHandshake extends EventEmitter {
         if ((common & (CRYPTO_RC4 | CRYPTO_PLAINTEXT)) === 0) {
           return this.fail(`${STEP_NAMES.vc}: peer offers crypto 0x${this.peerCrypto.toString(16)}, policy '${this.policy}' needs 0x${this.bits.toString(16)}`)
         }
-        this.method = common & CRYPTO_RC4 ? 'rc4' : 'plaintext'
+        this.method = (common & CRYPTO_RC4) !== 0 && !(this.preferPlaintext && (common & CRYPTO_PLAINTEXT) !== 0) ? 'rc4' : 'plaintext'
         this.padLen = d.readUInt16BE(VC_LENGTH + 4)
         if (this.padLen > MAX_PAD) return this.fail(`${STEP_NAMES.padC}: length ${this.padLen} > ${MAX_PAD}`)
         this.state = 'padC'

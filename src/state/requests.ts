@@ -11,6 +11,14 @@
 
 export type RequestCallback = (err: Error | null, block?: any) => void
 
+/**
+ * What a request's `callback` becomes once it has run (the wire's `_callback` swaps it in, so no
+ * request needs a field more). Plugins edit `wire.requests` from outside (lt_donthave removes
+ * entries, then calls `wire._callback(req, err, null)`), so the (piece, offset) index may still hold
+ * a request that is over: `pull` skips those, and no callback runs twice.
+ */
+export const CALLED: RequestCallback = function called () {}
+
 export class Request {
   piece: number
   offset: number
@@ -56,8 +64,18 @@ export class RequestList {
     }
   }
 
-  /** Find and remove the request (piece, offset, length); null when there is none. */
+  /**
+   * Find and remove the pending request (piece, offset, length); null when there is none.
+   * Requests whose callback already ran (see `CALLED`) are dropped on the way.
+   */
   pull (piece: number, offset: number, length: number): Request | null {
+    for (;;) {
+      const req = this._take(piece, offset, length)
+      if (req === null || req.callback !== CALLED) return req
+    }
+  }
+
+  private _take (piece: number, offset: number, length: number): Request | null {
     let map = this._map
     if (map === null) {
       const list = this.list
