@@ -325,9 +325,9 @@ export class WireMseLevel {
   }
 
   private _resolve (hash: Buffer): Buffer | Promise<Buffer> {
-    if (this._skey !== null) return this._skey
+    // emitted even when setInfoHash() came first, as 5.0.9 does (applications route on it)
     this._wire.emit('crypto-infohash', hash.toString('hex'))
-    // a listener may have called setInfoHash() already
+    // given beforehand, or by a listener right now
     if (this._skey !== null) return this._skey
     return new Promise(resolve => { this._waiting = resolve })
   }

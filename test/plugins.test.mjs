@@ -6,6 +6,9 @@ import bencode from 'bencode'
 import utMetadata3 from 'ut_metadata'
 import utPex3 from 'ut_pex'
 import utMetadata5 from 'ut_metadata5'
+import utPex5 from 'ut_pex5'
+import ltDontHave1 from 'lt_donthave'
+import ltDontHave2 from 'lt_donthave2'
 import { tcpPair, event, PEER_A, PEER_B } from './helpers.mjs'
 
 // a real info dictionary and its info hash
@@ -50,30 +53,87 @@ for (const [label, plugin, metadataFor] of [
   })
 }
 
-test('ut_pex 3.x: peers added on one wire arrive as peer events on the other, over TCP', async (t) => {
-  const { a, b, socket, serverSocket } = await tcpPair(wire => wire.use(utPex3()))
-  t.after(() => { socket.destroy(); serverSocket.destroy(); a.ut_pex.stop(); b.ut_pex.stop() })
-  await handshakeBoth(a, b)
-  const peers = []
-  b.ut_pex.on('peer', (peer, flags) => peers.push([peer, flags]))
-  const dropped = []
-  b.ut_pex.on('dropped', peer => dropped.push(peer))
-  a.ut_pex.addPeer('127.0.0.2:6881', { prefersEncryption: true })
-  a.ut_pex.addPeer('127.0.0.3:51413')
-  const got = event(b, 'extended')
-  a.ut_pex._sendMessage() // the plugin sends every 65 s; send the batch now
-  const [name, payload] = await got
-  assert.equal(name, 'ut_pex')
-  assert.ok(Buffer.isBuffer(payload))
-  assert.deepEqual(peers.map(p => p[0]).sort(), ['127.0.0.2:6881', '127.0.0.3:51413'])
-  assert.equal(peers.find(p => p[0] === '127.0.0.2:6881')[1].prefersEncryption, true)
-  // the plugin enforces its one-minute rate limit by destroying the wire: that must close cleanly
-  const warned = event(b.ut_pex, 'warning')
-  const closed = event(b, 'close')
-  a.ut_pex.dropPeer('127.0.0.3:51413')
-  a.ut_pex._sendMessage()
-  assert.match((await warned)[0].message, /too frequently/)
-  await closed
-  assert.equal(b.destroyed, true)
-  assert.deepEqual(dropped, [])
-})
+for (const [label, utPex] of [['ut_pex 3.x (CommonJS)', utPex3], ['ut_pex 5.x (ESM)', utPex5]]) {
+  test(`${label}: peers added on one wire arrive as peer events on the other, over TCP`, async (t) => {
+    const { a, b, socket, serverSocket } = await tcpPair(wire => wire.use(utPex()))
+    t.after(() => { socket.destroy(); serverSocket.destroy(); a.ut_pex.stop(); b.ut_pex.stop() })
+    await handshakeBoth(a, b)
+    const peers = []
+    b.ut_pex.on('peer', (peer, flags) => peers.push([peer, flags]))
+    const dropped = []
+    b.ut_pex.on('dropped', peer => dropped.push(peer))
+    a.ut_pex.addPeer('127.0.0.2:6881', { prefersEncryption: true })
+    a.ut_pex.addPeer('127.0.0.3:51413')
+    const got = event(b, 'extended')
+    a.ut_pex._sendMessage() // the plugin sends every 65 s; send the batch now
+    const [name, payload] = await got
+    assert.equal(name, 'ut_pex')
+    assert.ok(Buffer.isBuffer(payload))
+    assert.deepEqual(peers.map(p => p[0]).sort(), ['127.0.0.2:6881', '127.0.0.3:51413'])
+    assert.equal(peers.find(p => p[0] === '127.0.0.2:6881')[1].prefersEncryption, true)
+    // the plugin enforces its one-minute rate limit by destroying the wire: that must close cleanly
+    const warned = event(b.ut_pex, 'warning')
+    const closed = event(b, 'close')
+    a.ut_pex.dropPeer('127.0.0.3:51413')
+    a.ut_pex._sendMessage()
+    assert.match((await warned)[0].message, /too frequently/)
+    await closed
+    assert.equal(b.destroyed, true)
+    assert.deepEqual(dropped, [])
+  })
+}
+
+// lt_donthave (1.x for WebTorrent 1, 2.x for WebTorrent 3) removes the requests for a piece from
+// wire.requests itself and calls wire._callback(req, err, null). Once a block had arrived out of
+// order, a later block for such a request used to reach its callback a second time (issue 14).
+for (const [label, plugin] of [['lt_donthave 1.x (CommonJS)', ltDontHave1], ['lt_donthave 2.x (ESM)', ltDontHave2]]) {
+  test(`${label}: a donthave fails that piece's pending requests once; blocks for them arriving later do not reach their callbacks again`, async (t) => {
+    const { a, b, socket, serverSocket } = await tcpPair(wire => wire.use(plugin()))
+    t.after(() => { socket.destroy(); serverSocket.destroy() })
+    await handshakeBoth(a, b)
+    const gotBitfield = event(a, 'bitfield')
+    b.bitfield(Buffer.from([0xf0])) // pieces 0..3
+    await gotBitfield
+    const unchoked = event(a, 'unchoke')
+    b.unchoke()
+    await unchoked
+    const responders = new Map()
+    const allRequested = new Promise(resolve => b.on('request', (i, o, l, respond) => {
+      responders.set(`${i}:${o}`, respond)
+      if (responders.size === 5) resolve()
+    }))
+    const calls = {}
+    const blocks = {}
+    for (const [i, o] of [[0, 0], [1, 0], [1, 16384], [2, 0], [3, 0]]) {
+      const key = `${i}:${o}`
+      calls[key] = []
+      blocks[key] = crypto.randomBytes(16384)
+      a.request(i, o, 16384, (err, block) => calls[key].push(err ? 'err:' + err.message : Buffer.compare(block, blocks[key]) === 0 ? 'data' : 'wrong data'))
+    }
+    await allRequested
+    const answer = async key => {
+      const piece = event(a, 'piece')
+      responders.get(key)(null, blocks[key])
+      await piece
+    }
+    // out of order first: a then matches replies through its (piece, offset) index
+    await answer('2:0')
+    const donthave = event(a.lt_donthave, 'donthave')
+    b.lt_donthave.donthave(1)
+    assert.deepEqual(await donthave, [1])
+    assert.deepEqual(calls['1:0'], ['err:peer sent donthave'])
+    assert.deepEqual(calls['1:16384'], ['err:peer sent donthave'])
+    assert.deepEqual(a.requests.map(r => `${r.piece}:${r.offset}`).sort(), ['0:0', '3:0'])
+    // the seeder sends piece 1's blocks anyway, then the rest
+    for (const key of ['1:16384', '1:0', '0:0', '3:0']) await answer(key)
+    assert.deepEqual(calls, {
+      '0:0': ['data'],
+      '1:0': ['err:peer sent donthave'],
+      '1:16384': ['err:peer sent donthave'],
+      '2:0': ['data'],
+      '3:0': ['data']
+    })
+    assert.equal(a.requests.length, 0)
+    assert.equal(a.peerPieces.get(1), false)
+  })
+}

@@ -1,8 +1,13 @@
 // The behaviour people depend on: choke / request / timeout / cancel / end rules, BEP 6 rules, use().
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { Writable } from 'node:stream'
 import Wire from 'bittorrent-protocol'
+import Bt5 from 'bt5'
 import { pair, event, INFO_HASH, PEER_A, PEER_B } from './helpers.mjs'
+
+const Bt3 = createRequire(import.meta.url)('bt3')
 
 function pending (wire, i, o, l) {
   return new Promise(resolve => wire.request(i, o, l, (err, buf) => resolve({ err, buf })))
@@ -188,6 +193,71 @@ test('destroy(): fails every pending request, clears timers, emits close', async
   assert.equal(a.destroyed, true)
   assert.equal(a.requests.length, 0)
   // nothing keeps the event loop alive: the test would hang otherwise (timers cleared)
+})
+
+// Issue 14: 3.5.5's and 5.0.9's destroy() both run end(): their own state flips ('uninterested',
+// 'choke'), then 'finish', 'end' and 'close' (3.5.5 emits 'close' first). Checked here against both.
+const LIFECYCLE = ['uninterested', 'choke', 'finish', 'end', 'close', 'error']
+function record (wire) {
+  const seen = []
+  for (const name of LIFECYCLE) wire.on(name, err => seen.push(name === 'error' ? 'error:' + err.message : name))
+  return seen
+}
+const settled = () => new Promise(resolve => setTimeout(resolve, 30))
+
+test('destroy(): uninterested and choke, then finish, end and close, in 5.0.9\'s order (3.5.5: the same events)', async () => {
+  const anchors = {}
+  for (const [name, W] of [['bt3', Bt3], ['bt5', Bt5], ['ours', Wire]]) {
+    const w = new W()
+    const seen = record(w)
+    w.destroy()
+    await settled()
+    anchors[name] = seen
+  }
+  assert.deepEqual(anchors.bt5, ['uninterested', 'choke', 'finish', 'end', 'close'])
+  assert.deepEqual(anchors.ours, anchors.bt5)
+  assert.deepEqual([...anchors.bt3].sort(), [...anchors.bt5].sort())
+
+  // on a live pair: the state flips, pending requests fail with ERR_BT_WIRE_CLOSED before the choke
+  const { a, b } = await pair()
+  const u = event(a, 'unchoke')
+  const i = event(a, 'interested')
+  b.unchoke()
+  b.interested()
+  await Promise.all([u, i])
+  assert.equal(a.peerChoking, false)
+  assert.equal(a.peerInterested, true)
+  const seen = record(a)
+  const failed = new Promise(resolve => a.request(0, 0, 16384, err => { seen.push('request:' + err.code); resolve() }))
+  const peerEnded = event(b, 'end')
+  a.destroy()
+  assert.equal(a.peerChoking, true)
+  assert.equal(a.peerInterested, false)
+  a.destroy() // a second call changes nothing
+  await failed
+  await event(a, 'close')
+  await peerEnded // the peer's side sees a clean end
+  assert.deepEqual(seen, ['request:ERR_BT_WIRE_CLOSED', 'uninterested', 'choke', 'finish', 'end', 'close'])
+  assert.equal(a.destroyed, true)
+})
+
+test('destroy(err): uninterested and choke, then error and close; a wire nobody reads is destroyed all the same', async () => {
+  const w = new Wire()
+  const seen = record(w)
+  w.destroy(new Error('boom'))
+  await settled()
+  assert.deepEqual(seen, ['uninterested', 'choke', 'error:boom', 'close'])
+  // output a destination never takes holds 'end' back: destroy() still gets to 'close'
+  const { a } = await pair()
+  a.unpipe()
+  a.pipe(new Writable({ highWaterMark: 1, write () {} })) // never calls back
+  for (let k = 0; k < 64; k++) a.have(k)
+  const stuck = record(a)
+  const closed = event(a, 'close')
+  a.destroy()
+  await closed
+  assert.deepEqual(stuck, ['uninterested', 'choke', 'finish', 'close'])
+  assert.equal(a.destroyed, true)
 })
 
 test('use(): custom extension gets onHandshake, onExtendedHandshake (same name only), onMessage; ids from 1', async () => {

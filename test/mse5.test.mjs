@@ -1,0 +1,313 @@
+// Issue 14: bittorrent-protocol 5.x's constructor and encryption API beside 3.5.5's, over real TCP
+// on 127.0.0.1: our 5.x API against itself, against our 3.5.5 API (sendPe1..4), and against the
+// real bittorrent-protocol 5.0.9 (devDependency bt5) and 3.5.5 (bt3). Each run moves a block and
+// checks from the raw socket bytes whether the payload really was RC4-encrypted.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import crypto from 'node:crypto'
+import { once } from 'node:events'
+import { createRequire } from 'node:module'
+import Wire, { ErrorCodes } from 'bittorrent-protocol'
+import Bt5 from 'bt5'
+import { INFO_HASH as IH, PEER_A, PEER_B } from './helpers.mjs'
+
+const require = createRequire(import.meta.url)
+const Bt3 = require('bt3')
+
+const SKEY_HASH = crypto.createHash('sha1').update(Buffer.concat([Buffer.from('req2'), Buffer.from(IH, 'hex')])).digest('hex')
+const PROTOCOL = Buffer.from('\u0013BitTorrent protocol', 'latin1')
+const wait = (emitter, name, ms = 10000) => once(emitter, name, { signal: AbortSignal.timeout(ms) })
+
+async function connect () {
+  const server = net.createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const accepted = once(server, 'connection')
+  const client = net.connect(server.address().port, '127.0.0.1')
+  await once(client, 'connect')
+  const [serverSocket] = await accepted
+  server.close()
+  // a wire that fails destroys its socket: the other end may see a reset
+  client.on('error', () => {})
+  serverSocket.on('error', () => {})
+  return { client, serverSocket }
+}
+
+// Drivers: each makes a wire for one side and drives its encryption API as its callers do
+// (WebTorrent 3 for 5.x, WebTorrent 1.9.7 for 3.5.5). `seen` records what the API reported.
+const drivers = {
+  ours5: { W: Wire, api: '5' },
+  bt5: { W: Bt5, api: '5' },
+  ours3: { W: Wire, api: '3' },
+  bt3: { W: Bt3, api: '3' }
+}
+
+function outgoing (name, level) {
+  const { W, api } = drivers[name]
+  const seen = { cryptoHandshake: 0 }
+  const wire = api === '5' ? new W('tcpOutgoing', level) : new W('tcpOutgoing', 0, level > 0)
+  wire.on('crypto-handshake', () => seen.cryptoHandshake++)
+  const start = () => {
+    if (api === '5') {
+      if (level > 0) {
+        wire.once('crypto-handshake', () => wire.handshake(IH, PEER_A))
+        wire.startEncryption(IH)
+      } else {
+        wire.handshake(IH, PEER_A)
+      }
+    } else if (level > 0) {
+      wire.once('pe2', () => wire.sendPe3(IH))
+      wire.once('pe4', () => wire.handshake(IH, PEER_A))
+      wire.sendPe1()
+    } else {
+      wire.handshake(IH, PEER_A)
+    }
+  }
+  return { wire, seen, start }
+}
+
+function incoming (name, level) {
+  const { W, api } = drivers[name]
+  const seen = { cryptoHandshake: 0, infoHashHash: null, setInfoHash: null }
+  const wire = api === '5' ? new W('tcpIncoming', level) : new W('tcpIncoming', 0, level > 0)
+  wire.on('crypto-handshake', () => seen.cryptoHandshake++)
+  if (api === '5') {
+    // conn-pool.js of WebTorrent 3: look the torrent up, then await setInfoHash
+    wire.once('crypto-infohash', async hash => {
+      seen.infoHashHash = hash
+      await new Promise(resolve => setTimeout(resolve, 5)) // the lookup is async there too
+      seen.setInfoHash = await wire.setInfoHash(IH)
+    })
+  } else {
+    wire.once('pe1', () => wire.sendPe2())
+    wire.once('pe3', hash => { seen.infoHashHash = hash; wire.sendPe4(IH) })
+  }
+  wire.once('handshake', () => wire.handshake(IH, PEER_B))
+  return { wire, seen }
+}
+
+/** Outgoing `a` dials incoming `b`; both handshake, b serves one 16 KiB block to a. */
+async function run (outName, outLevel, inName, inLevel) {
+  const { client, serverSocket } = await connect()
+  const raw = []
+  client.on('data', c => raw.push(Buffer.from(c)))
+  serverSocket.on('data', c => raw.push(Buffer.from(c)))
+  const a = outgoing(outName, outLevel)
+  const b = incoming(inName, inLevel)
+  client.pipe(a.wire).pipe(client)
+  serverSocket.pipe(b.wire).pipe(serverSocket)
+  for (const w of [a.wire, b.wire]) w.on('error', () => {})
+  try {
+    const block = crypto.randomBytes(16384)
+    b.wire.on('request', (i, o, l, respond) => respond(null, block))
+    const handshakes = Promise.all([wait(a.wire, 'handshake'), wait(b.wire, 'handshake')])
+    a.start()
+    const [[ihA, idA], [ihB, idB]] = await handshakes
+    assert.deepEqual([ihA, idA, ihB, idB], [IH, PEER_B, IH, PEER_A])
+    const unchoked = wait(a.wire, 'unchoke')
+    b.wire.unchoke()
+    await unchoked
+    const got = await new Promise((resolve, reject) => a.wire.request(0, 0, 16384, (err, buf) => err ? reject(err) : resolve(buf)))
+    assert.deepEqual(Buffer.from(got), block)
+    const all = Buffer.concat(raw)
+    const sample = block.subarray(1000, 1064)
+    return { a: a.seen, b: b.seen, plainOnWire: all.includes(PROTOCOL), blockOnWire: all.includes(sample), bytes: all.length }
+  } finally {
+    client.destroy()
+    serverSocket.destroy()
+  }
+}
+
+// [outgoing driver, level, incoming driver, level, payload method: rc4 | plaintext (MSE) | none (no MSE)]
+const MATRIX = [
+  ['ours5', 1, 'ours5', 1, 'plaintext'], // level 1 prefers plaintext when offered both (5.0.9)
+  ['ours5', 1, 'ours5', 2, 'rc4'],
+  ['ours5', 2, 'ours5', 1, 'rc4'],
+  ['ours5', 2, 'ours5', 2, 'rc4'],
+  ['ours5', 0, 'ours5', 1, 'none'], // incoming level >= 1 accepts a plain handshake
+  ['ours5', 0, 'ours5', 2, 'none'],
+  ['ours5', 1, 'ours3', 1, 'rc4'], // our 3.5.5 responder selects RC4
+  ['ours5', 2, 'ours3', 1, 'rc4'],
+  ['ours3', 1, 'ours5', 1, 'rc4'], // a 3.5.5 initiator offers RC4 only
+  ['ours3', 1, 'ours5', 2, 'rc4'],
+  ['bt5', 1, 'ours5', 1, 'plaintext'],
+  ['bt5', 2, 'ours5', 1, 'rc4'],
+  ['bt5', 1, 'ours5', 2, 'rc4'],
+  ['bt5', 0, 'ours5', 1, 'none'],
+  ['ours5', 1, 'bt5', 1, 'plaintext'],
+  ['ours5', 2, 'bt5', 1, 'rc4'],
+  ['ours5', 1, 'bt5', 2, 'rc4'],
+  ['ours5', 0, 'bt5', 2, 'none'],
+  ['bt3', 1, 'ours5', 1, 'rc4'],
+  ['ours5', 2, 'bt3', 1, 'rc4'],
+  ['bt5', 2, 'ours3', 1, 'rc4'],
+  ['ours3', 1, 'bt5', 1, 'rc4']
+]
+
+for (const [outName, outLevel, inName, inLevel, method] of MATRIX) {
+  test(`${outName} level ${outLevel} -> ${inName} level ${inLevel}: handshakes, a block, payload ${method}`, async () => {
+    const r = await run(outName, outLevel, inName, inLevel)
+    if (method === 'rc4') {
+      assert.equal(r.plainOnWire, false, 'no protocol header on the wire')
+      assert.equal(r.blockOnWire, false, 'no block bytes on the wire')
+    } else {
+      assert.equal(r.plainOnWire, true, 'the BitTorrent handshake is readable on the wire')
+      assert.equal(r.blockOnWire, true, 'the block is readable on the wire')
+    }
+    const mse = method !== 'none'
+    // 'crypto-handshake': once per 5.x wire that ran MSE, never for a plain connection
+    if (drivers[outName].api === '5') assert.equal(r.a.cryptoHandshake, mse && outLevel > 0 ? 1 : 0, 'outgoing crypto-handshake')
+    if (drivers[inName].api === '5') {
+      assert.equal(r.b.cryptoHandshake, mse ? 1 : 0, 'incoming crypto-handshake')
+      if (mse) {
+        assert.equal(r.b.infoHashHash, SKEY_HASH, "crypto-infohash is HASH('req2', infoHash) in hex")
+        if (inName === 'ours5') assert.equal(r.b.setInfoHash, true, 'setInfoHash() resolved true')
+      } else {
+        assert.equal(r.b.infoHashHash, null, 'no crypto-infohash for a plain handshake')
+      }
+    }
+    if (drivers[inName].api === '3' && mse) assert.equal(r.b.infoHashHash, SKEY_HASH, 'pe3 hash')
+  })
+}
+
+// -----------------------------------------------------------------------------
+// The constructor rule, seen from what each wire sends
+
+/** What a fresh wire sends once `fn` ran (after a tick). */
+async function sends (wire, fn) {
+  const out = []
+  wire.on('data', c => out.push(c))
+  fn(wire)
+  await new Promise(resolve => setImmediate(resolve))
+  return Buffer.concat(out)
+}
+
+test('constructor: two arguments with a number second are 5.x (type, level); three are 3.5.5 (type, retries, peEnabled)', async () => {
+  const ya = b => b.length >= 96 && !b.subarray(0, 20).equals(PROTOCOL) // MSE step 1: Ya + PadA
+  // 5.x outgoing: nothing is sent until startEncryption(); then Ya
+  for (const level of [1, 2]) {
+    const w = new Wire('tcpOutgoing', level)
+    assert.equal((await sends(w, () => {})).length, 0, `level ${level}: nothing before startEncryption`)
+    assert.ok(ya(await sends(new Wire('tcpOutgoing', level), w => w.startEncryption(IH))), `level ${level}: Ya`)
+    assert.ok(ya(await sends(new Wire('tcpOutgoing', level, undefined), w => w.startEncryption(IH))), `level ${level}, third undefined: Ya`)
+  }
+  // level 0, other numbers, 3.5.5 calls: startEncryption does nothing
+  for (const make of [() => new Wire('tcpOutgoing', 0), () => new Wire('tcpOutgoing', 5), () => new Wire('tcpOutgoing', 1.5),
+    () => new Wire('tcpOutgoing', 1, false), () => new Wire('tcpOutgoing'), () => new Wire(), () => new Wire(null)]) {
+    assert.equal((await sends(make(), w => w.startEncryption(IH))).length, 0, make.toString())
+  }
+  // 3.5.5: (type, 0, true) outgoing runs MSE through sendPe1(); (type, 1) does not
+  assert.ok(ya(await sends(new Wire('tcpOutgoing', 0, true), w => w.sendPe1())))
+  assert.equal((await sends(new Wire('tcpOutgoing', 1), w => w.sendPe1())).length, 0)
+  assert.equal((await sends(new Wire('tcpOutgoing', 1, true), w => w.sendPe1())).length, 0, '3.5.5: retries > 0 starts plain')
+  // options
+  assert.ok(ya(await sends(new Wire({ type: 'tcpOutgoing', encryptionLevel: 2 }), w => w.startEncryption(IH))))
+  assert.throws(() => new Wire({ type: 'tcpOutgoing', encryptionLevel: 3 }), RangeError)
+  assert.throws(() => new Wire({ type: 'tcpIncoming', encryptionLevel: 1, peEnabled: true }), TypeError)
+  assert.throws(() => new Wire('tcpOutgoing', 2).startEncryption('abc'), TypeError)
+  // startEncryption on an incoming wire, twice on an outgoing one: nothing more is sent
+  assert.equal((await sends(new Wire('tcpIncoming', 2), w => w.startEncryption(IH))).length, 0)
+  const twice = await sends(new Wire('tcpOutgoing', 2), w => { w.startEncryption(IH); w.startEncryption(IH) })
+  assert.ok(twice.length <= 96 + 512, `one Ya + PadA (${twice.length} bytes)`)
+  // setInfoHash where there is nothing to wait for resolves true
+  assert.equal(await new Wire('tcpOutgoing', 0).setInfoHash(IH), true)
+  assert.equal(await new Wire().setInfoHash(IH), true)
+})
+
+test('Wire.nativeRC4 is a boolean: whether node:crypto offers RC4 (as 5.0.9 probes it); _debugId is 8 hex digits per wire', () => {
+  let native = true
+  try { crypto.createCipheriv('rc4', Buffer.alloc(16), '') } catch { native = false }
+  assert.equal(Wire.nativeRC4, native)
+  assert.equal(Wire.nativeRC4, Bt5.nativeRC4)
+  const a = new Wire()
+  const b = new Wire()
+  assert.match(a._debugId, /^[0-9a-f]{8}$/)
+  assert.equal(a._debugId, a._debugId)
+  assert.notEqual(a._debugId, b._debugId)
+})
+
+// -----------------------------------------------------------------------------
+// Failures: coded errors, clean close, setInfoHash never rejects
+
+async function incomingWith (level, setup) {
+  const { client, serverSocket } = await connect()
+  const wire = new Wire('tcpIncoming', level)
+  const errors = []
+  wire.on('error', err => errors.push(err))
+  setup?.(wire)
+  serverSocket.pipe(wire).pipe(serverSocket)
+  // not events.once: it rejects on 'error', which is expected here
+  const closed = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no close')), 35000)
+    wire.once('close', () => { clearTimeout(timer); resolve() })
+  })
+  return { wire, errors, client, serverSocket, closed }
+}
+
+test('incoming level 1: setInfoHash() with another info hash fails the wire (ERR_BT_MSE_FAILED) and resolves false', async (t) => {
+  const other = 'ff'.repeat(20)
+  let resolved
+  const s = await incomingWith(1, w => w.once('crypto-infohash', async () => { resolved = await w.setInfoHash(other) }))
+  t.after(() => { s.client.destroy(); s.serverSocket.destroy() })
+  const a = new Wire('tcpOutgoing', 1)
+  a.on('error', () => {})
+  s.client.pipe(a).pipe(s.client)
+  let handshook = 0
+  s.wire.on('crypto-handshake', () => handshook++)
+  a.startEncryption(IH)
+  await s.closed
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(s.errors.map(e => e.code), [ErrorCodes.MSE_FAILED])
+  assert.match(s.errors[0].message, /does not match/)
+  assert.equal(resolved, false)
+  assert.equal(handshook, 0)
+})
+
+test('incoming level 2 refuses an MSE peer that offers only plaintext payload (ERR_BT_MSE_FAILED), nothing leaks', async (t) => {
+  const s = await incomingWith(2, w => w.once('crypto-infohash', () => w.setInfoHash(IH)))
+  t.after(() => { s.client.destroy(); s.serverSocket.destroy() })
+  const a = new Wire('tcpOutgoing')
+  a.on('error', () => {})
+  s.client.pipe(a).pipe(s.client)
+  const result = a.encrypt({ policy: 'require', payload: 'plaintext', infoHash: IH }).catch(err => err)
+  await s.closed
+  assert.deepEqual(s.errors.map(e => e.code), [ErrorCodes.MSE_FAILED])
+  assert.match(s.errors[0].message, /offers crypto 0x1/)
+  assert.equal((await result).code !== undefined, true)
+})
+
+test('incoming level 1 and 2: bytes that are neither a handshake nor MSE fail with ERR_BT_MSE_FAILED, whole or byte by byte', async (t) => {
+  for (const level of [1, 2]) {
+    for (const chunked of [false, true]) {
+      const s = await incomingWith(level)
+      t.after(() => { s.client.destroy(); s.serverSocket.destroy() })
+      const junk = crypto.randomBytes(96 + 600)
+      junk[0] = 0x42 // not 19: not a plain handshake
+      if (chunked) for (let i = 0; i < junk.length; i += 37) s.client.write(junk.subarray(i, i + 37))
+      else s.client.write(junk)
+      await s.closed
+      assert.deepEqual(s.errors.map(e => e.code), [ErrorCodes.MSE_FAILED], `level ${level} chunked=${chunked}`)
+      assert.equal(s.wire.destroyed, true)
+    }
+  }
+})
+
+test('incoming level 1: setInfoHash() given before the peer asks is used; crypto-infohash is still emitted', async (t) => {
+  const { client, serverSocket } = await connect()
+  t.after(() => { client.destroy(); serverSocket.destroy() })
+  const b = new Wire('tcpIncoming', 1)
+  const early = b.setInfoHash(IH)
+  const hashes = []
+  b.on('crypto-infohash', h => hashes.push(h))
+  b.once('handshake', () => b.handshake(IH, PEER_B))
+  serverSocket.pipe(b).pipe(serverSocket)
+  const a = new Wire('tcpOutgoing', 2)
+  client.pipe(a).pipe(client)
+  a.once('crypto-handshake', () => a.handshake(IH, PEER_A))
+  const done = Promise.all([wait(a, 'handshake'), wait(b, 'handshake')])
+  a.startEncryption(IH)
+  await done
+  assert.equal(await early, true)
+  assert.deepEqual(hashes, [SKEY_HASH])
+})
