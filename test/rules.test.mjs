@@ -260,6 +260,47 @@ test('destroy(err): uninterested and choke, then error and close; a wire nobody 
   assert.equal(a.destroyed, true)
 })
 
+test('use() of a name already in use: a new id and the new handler, as 3.5.5 (WebTorrent 1.9.7 does it on encrypted incoming wires)', async () => {
+  const made = []
+  class Ext {
+    constructor (wire) { this.wire = wire; this.got = []; made.push(this) }
+    onMessage (buf) { this.got.push(buf.toString()) }
+  }
+  Ext.prototype.name = 'ut_twice'
+  class Other {}
+  Other.prototype.name = 'ut_other'
+  const maps = []
+  for (const W of [Bt3, Wire]) {
+    const w = new W()
+    w.use(Ext)
+    w.use(Other)
+    w.use(Ext)
+    maps.push({ ...w.extendedMapping })
+    assert.equal(w.ut_twice, made[made.length - 1])
+  }
+  assert.deepEqual(maps[1], maps[0])
+  assert.deepEqual(maps[1], { 1: 'ut_twice', 2: 'ut_other', 3: 'ut_twice' })
+  // over a pair: the peer learns the newest id; messages under either id reach the newest handler
+  const a = new Wire()
+  const b = new Wire()
+  a.pipe(b).pipe(a)
+  b.use(Ext)
+  b.use(Ext)
+  a.use(Ext)
+  b.on('handshake', () => b.handshake(INFO_HASH, PEER_B))
+  const ext = Promise.all([event(a, 'extended'), event(b, 'extended')])
+  a.handshake(INFO_HASH, PEER_A)
+  await ext
+  assert.equal(a.peerExtendedMapping.ut_twice, 2)
+  const got = event(b, 'extended')
+  a.extended(1, Buffer.from('one'))
+  a.extended('ut_twice', Buffer.from('two'))
+  await got
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(b.ut_twice.got, ['one', 'two'])
+  assert.equal(made.filter(e => e.wire === b)[0].got.length, 0, 'the replaced handler hears nothing')
+})
+
 test('use(): custom extension gets onHandshake, onExtendedHandshake (same name only), onMessage; ids from 1', async () => {
   const calls = []
   function makeExt (name) {

@@ -57,9 +57,9 @@ export class ExtensionRegistry {
 
   add (name: string, handler: ExtensionHandler): number {
     if (this._next > 255) throw new Error('too many extensions: ids are one byte')
-    if (Object.prototype.hasOwnProperty.call(this.handlers, name)) {
-      throw new Error(`extension "${name}" is already in use`)
-    }
+    // A name used again gets a new id and replaces the handler, as in 3.5.5 (its earlier ids keep
+    // naming it): WebTorrent 1.9.7 runs its whole wire setup twice on an incoming encrypted
+    // connection (peer.js and conn-pool.js both call onHandshake) and use()s each extension twice.
     const id = this._next++
     this.mapping[id] = name
     this.handlers[name] = handler

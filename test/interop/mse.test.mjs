@@ -326,3 +326,61 @@ test('Transmission with encryption required downloads from our wire: we dial wit
   assertOpaque(raw.tx(), raw.rx(), fx.payload, 'us→Transmission')
   report(t, 'us→Transmission, encryption required', uploadRate(session, fx.meta.length, doneAt), 'rc4')
 })
+
+// Issue 14: bittorrent-protocol 5.x's encryption API (new Wire(type, level), startEncryption,
+// crypto-infohash -> setInfoHash, crypto-handshake) as WebTorrent 3 drives it, against libtorrent.
+test('5.x API as WebTorrent 3 drives it (level 2, startEncryption, crypto-handshake): our wire dials libtorrent (encryption forced, RC4) and downloads', async (t) => {
+  const { fx, lt } = await libtorrentSeed(t, { name: 'lt-wt3-seed.bin', length: 8 * MiB + 99, pieceLength: 256 * KiB, outEncPolicy: 'forced', inEncPolicy: 'forced', encLevel: 'rc4' })
+  const socket = await dial(lt.port)
+  const raw = tap(socket)
+  const wire = new Wire('tcpOutgoing', 2)
+  let cryptoHandshakes = 0
+  wire.on('crypto-handshake', () => cryptoHandshakes++)
+  wire.startEncryption(fx.meta.infoHash)
+  const r = await download({ meta: fx.meta, socket, wire, handshakeOn: 'crypto-handshake', timeoutMs: T })
+  assert.ok(r.data.equals(fx.payload), 'downloaded bytes equal the payload')
+  assert.equal(cryptoHandshakes, 1)
+  const peers = await ltPeers(lt)
+  assert.equal(peers.length, 1)
+  assert.equal(peers[0].rc4, true, 'libtorrent reports the connection as rc4_encrypted')
+  r.wire.destroy()
+  assertOpaque(raw.rx(), raw.tx(), fx.payload, 'libtorrent→us (5.x API)')
+  report(t, 'libtorrent→us, 5.x MSE API level 2', r, 'rc4')
+})
+
+test('5.x API as WebTorrent 3 drives it (level 1, crypto-infohash -> await setInfoHash): libtorrent (encryption forced, RC4) dials our incoming wire and downloads', async (t) => {
+  const dir = await makeTmp(t)
+  const fx = await makeFixture(dir, { name: 'lt-wt3-leech.bin', length: 8 * MiB + 1234, pieceLength: 256 * KiB })
+  const leech = join(dir, 'leech')
+  await mkdir(leech)
+  const torrents = new Map([[skeyHashHex(fx.meta.infoHashBuf), fx.meta.infoHash]])
+  const taps = []
+  const seen = []
+  const srv = await seedServer(t, {
+    meta: fx.meta,
+    payload: fx.payload,
+    fast: true,
+    makeWire: () => new Wire('tcpIncoming', 1),
+    before (wire, socket) {
+      taps.push(tap(socket))
+      wire.once('crypto-infohash', async hash => {
+        seen.push('crypto-infohash')
+        await new Promise(resolve => setTimeout(resolve, 10)) // an async torrent lookup, as WebTorrent's
+        seen.push('setInfoHash:' + await wire.setInfoHash(torrents.get(hash)))
+      })
+      wire.once('crypto-handshake', () => seen.push('crypto-handshake'))
+    }
+  })
+  const lt = await startLibtorrent(t, { torrentPath: fx.torrentPath, dir: leech, mode: 'download', connect: ['127.0.0.1:' + srv.port], outEncPolicy: 'forced', inEncPolicy: 'forced', encLevel: 'rc4', keepRedundantConnections: true })
+  const fin = await lt.proc.waitEvent('finished', T)
+  const finishedAt = Date.now()
+  const peers = await ltPeers(lt)
+  await checkOnDisk(leech, fx)
+  assert.equal(srv.sessions.length, 1, 'libtorrent connected to us once')
+  assert.equal(fin.total_download, fx.meta.length)
+  assert.deepEqual(seen, ['crypto-infohash', 'crypto-handshake', 'setInfoHash:true'])
+  assert.equal(peers.length, 1, 'libtorrent still lists us')
+  assert.equal(peers[0].rc4, true, 'libtorrent reports the connection as rc4_encrypted')
+  assertOpaque(taps[0].tx(), taps[0].rx(), fx.payload, 'us→libtorrent (5.x API)')
+  report(t, 'us→libtorrent, 5.x MSE API level 1', uploadRate(srv.sessions[0], fx.meta.length, finishedAt), 'rc4')
+})

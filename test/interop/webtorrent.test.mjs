@@ -1,0 +1,146 @@
+// WebTorrent 3.0.21 and 1.9.7, unchanged, running on this package (each from its fixture folder,
+// see setup-fixtures.mjs), against libtorrent on 127.0.0.1: downloads from a libtorrent seed and
+// seeds to a libtorrent leecher, plain and with encryption forced; every byte compared.
+//
+// WebTorrent 3 (`secure` 0 / 1 / 2, 1 by default) drives the 5.x API: new Wire(type, secure),
+// startEncryption, crypto-infohash -> setInfoHash, crypto-handshake. WebTorrent 1.9.7 (`secure`
+// true / false, false by default) drives 3.5.5's: new Wire(type, retries, secure), sendPe1..4.
+// Each WebTorrent runs in a process of its own (lib/webtorrent-run.mjs; WebTorrent 1 keeps
+// `secure` process-wide), with DHT, LSD, trackers, web seeds, uTP, UPnP/NAT-PMP and PEX off, and
+// peers added by address. MB/s are printed, never asserted.
+import test, { before } from 'node:test'
+import assert from 'node:assert/strict'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { mkdir, readFile } from 'node:fs/promises'
+import { makeTmp, makeFixture, checkOnDisk, mbps, KiB, MiB } from './lib/fixtures.mjs'
+import { startLibtorrent } from './lib/clients.mjs'
+import { spawnClient, freePort } from './lib/procs.mjs'
+import { ensureFixture } from './setup-fixtures.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const OUR_DIST = join(here, '..', '..', 'dist', 'index.cjs')
+const T = 90000
+const SIZE = 16 * MiB + 12345
+
+before(() => {
+  ensureFixture('webtorrent3')
+  ensureFixture('webtorrent1')
+})
+
+function startWebTorrent (t, opts) {
+  const proc = spawnClient(t, process.execPath, [join(here, 'lib', 'webtorrent-run.mjs'), JSON.stringify(opts)], { json: true, label: opts.fixture })
+  return proc
+}
+
+/** libtorrent's view of its peers (rc4 / plaintext_encrypted flags), from a status line. */
+async function ltPeers (lt) {
+  lt.proc.events = lt.proc.events.filter(e => e.event !== 'status')
+  lt.proc.send({ cmd: 'status' })
+  const st = await lt.proc.waitEvent(e => e.event === 'status', 10000, 'status')
+  return st.peers
+}
+
+async function wtStatus (wt) {
+  wt.events = wt.events.filter(e => e.event !== 'status')
+  wt.send({ cmd: 'status' })
+  return wt.waitEvent('status', 10000, 'status')
+}
+
+const ENC = {
+  plain: { outEncPolicy: 'disabled', inEncPolicy: 'disabled' },
+  forced: { outEncPolicy: 'forced', inEncPolicy: 'forced', encLevel: 'rc4' },
+  default: {} // libtorrent's defaults: encryption enabled, not required
+}
+
+/** What the run must show: `mse` (an MSE exchange ran on WebTorrent's wire) and libtorrent's rc4 flag. */
+function checkWire (st, fixture, expect) {
+  assert.equal(st.wires.length, 1, 'one connection')
+  const w = st.wires[0]
+  assert.equal(w.ours, true, "WebTorrent's wire is this package's Wire class")
+  // the events each API emits when its MSE exchange completes
+  const mseDone = fixture === 'webtorrent3' ? ['crypto-handshake'] : [w.type === 'tcpOutgoing' ? 'pe4' : 'pe3']
+  assert.equal(mseDone.every(e => w.encryptionEvents.includes(e)), expect.mse, `MSE on WebTorrent's wire (${JSON.stringify(w)})`)
+  if (!expect.mse) assert.deepEqual(w.encryptionEvents, [], 'no encryption event')
+  return w
+}
+
+/** Checks libtorrent's flags for the connection; returns how it describes the payload. */
+function checkLt (peers, expect) {
+  assert.equal(peers.length, 1, 'libtorrent lists one peer')
+  const p = peers[0]
+  if (expect.rc4 !== undefined) assert.equal(p.rc4, expect.rc4, 'libtorrent: rc4_encrypted')
+  if (expect.mse === false) assert.equal(p.plaintext_encrypted, false, 'libtorrent: no MSE')
+  if (expect.mse === true) assert.equal(p.rc4 || p.plaintext_encrypted, true, 'libtorrent: MSE')
+  return p.rc4 ? 'MSE, RC4' : p.plaintext_encrypted ? 'MSE, plaintext payload' : 'no MSE'
+}
+
+const RUNS = [
+  // [fixture, label, secure option (undefined: WebTorrent's default), libtorrent encryption, expectation]
+  ['webtorrent3', 'default secure (1)', undefined, 'default', { mse: true }],
+  ['webtorrent3', 'secure: 2, libtorrent encryption forced', 2, 'forced', { mse: true, rc4: true }],
+  ['webtorrent3', 'secure: 0, plain', 0, 'plain', { mse: false, rc4: false }],
+  ['webtorrent1', 'default (secure: false)', undefined, 'default', { mse: false, rc4: false }],
+  ['webtorrent1', 'secure: true, libtorrent encryption forced', true, 'forced', { mse: true, rc4: true }],
+  ['webtorrent1', 'secure: false, plain', false, 'plain', { mse: false, rc4: false }]
+]
+
+const SEED_RUNS = [
+  ['webtorrent3', 'default secure (1), libtorrent plain', undefined, 'plain', { mse: false, rc4: false }],
+  ['webtorrent3', 'default secure (1), libtorrent encryption forced', undefined, 'forced', { mse: true, rc4: true }],
+  ['webtorrent3', 'secure: 2, libtorrent encryption forced', 2, 'forced', { mse: true, rc4: true }],
+  ['webtorrent1', 'secure: false, libtorrent plain', false, 'plain', { mse: false, rc4: false }],
+  ['webtorrent1', 'secure: true, libtorrent encryption forced', true, 'forced', { mse: true, rc4: true }]
+]
+
+const version = { webtorrent3: 'WebTorrent 3.0.21', webtorrent1: 'WebTorrent 1.9.7' }
+
+for (const [fixture, label, secure, enc, expect] of RUNS) {
+  test(`${version[fixture]} downloads from a libtorrent seed, ${label}`, async (t) => {
+    const dir = await makeTmp(t)
+    const fx = await makeFixture(dir, { name: 'wt-down.bin', length: SIZE, pieceLength: 256 * KiB })
+    const lt = await startLibtorrent(t, { torrentPath: fx.torrentPath, dir: fx.seedDir, mode: 'seed', keepRedundantConnections: true, ...ENC[enc] })
+    await lt.proc.waitEvent('seeding', 20000)
+    const dl = join(dir, 'wt')
+    await mkdir(dl)
+    const wt = startWebTorrent(t, { fixture, mode: 'download', torrentPath: fx.torrentPath, dir: dl, peer: '127.0.0.1:' + lt.port, secure })
+    const loaded = await wt.waitEvent('loaded', 20000)
+    assert.equal(loaded.protocol, OUR_DIST, "WebTorrent's bittorrent-protocol resolves to this package's dist/")
+    const done = await wt.waitEvent('done', T)
+    const st = await wtStatus(wt)
+    const w = checkWire(st, fixture, expect)
+    assert.equal(w.type, 'tcpOutgoing')
+    const crypto = checkLt(await ltPeers(lt), expect)
+    wt.send({ cmd: 'stop' })
+    await wt.waitEvent('stopped', 20000)
+    await checkOnDisk(dl, fx)
+    assert.ok((await readFile(join(dl, fx.name))).equals(fx.payload), 'every byte equals the payload')
+    t.diagnostic(`${version[fixture]} ← libtorrent, ${label}: ${(fx.meta.length / MiB).toFixed(2)} MiB in ${done.ms} ms = ${mbps(fx.meta.length, done.ms)} MB/s (${crypto})`)
+  })
+}
+
+for (const [fixture, label, secure, enc, expect] of SEED_RUNS) {
+  test(`${version[fixture]} seeds to libtorrent, ${label}`, async (t) => {
+    const dir = await makeTmp(t)
+    const fx = await makeFixture(dir, { name: 'wt-up.bin', length: SIZE, pieceLength: 256 * KiB })
+    const port = await freePort()
+    const wt = startWebTorrent(t, { fixture, mode: 'seed', torrentPath: fx.torrentPath, dir: fx.seedDir, port, secure })
+    const loaded = await wt.waitEvent('loaded', 20000)
+    assert.equal(loaded.protocol, OUR_DIST, "WebTorrent's bittorrent-protocol resolves to this package's dist/")
+    await wt.waitEvent('done', T) // the data on disk verified: seeding
+    const leech = join(dir, 'leech')
+    await mkdir(leech)
+    const lt = await startLibtorrent(t, { torrentPath: fx.torrentPath, dir: leech, mode: 'download', connect: ['127.0.0.1:' + port], keepRedundantConnections: true, ...ENC[enc] })
+    const fin = await lt.proc.waitEvent('finished', T)
+    const finishedAt = Date.now()
+    assert.equal(fin.total_download, fx.meta.length)
+    const st = await wtStatus(wt)
+    const w = checkWire(st, fixture, expect)
+    assert.equal(w.type, 'tcpIncoming')
+    const crypto = checkLt(await ltPeers(lt), expect)
+    await checkOnDisk(leech, fx)
+    assert.ok((await readFile(join(leech, fx.name))).equals(fx.payload), 'every byte equals the payload')
+    const ms = finishedAt - st.wires[0].at
+    t.diagnostic(`${version[fixture]} → libtorrent, ${label}: ${(fx.meta.length / MiB).toFixed(2)} MiB in ${ms} ms = ${mbps(fx.meta.length, ms)} MB/s (${crypto})`)
+  })
+}
