@@ -377,8 +377,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (level !== 0) {
       if (opts.peEnabled) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
       const factory = (this.constructor as typeof Wire)._mseLevelFactory
-      if (factory === null) throw new Error('message stream encryption is not available in this build')
-      this._mseLevel = factory(this, level)
+      const t = this.type
+      if (factory !== null) this._mseLevel = factory(this, level)
+      // browser build: WebRTC and web seeds never run MSE (DTLS / HTTPS encrypt them), so only a
+      // TCP / uTP wire that asks for it cannot be made
+      else if (typeof t === 'string' && (t.includes('Incoming') || t.includes('Outgoing'))) throw new Error('message stream encryption is not available in this build')
     }
   }
 

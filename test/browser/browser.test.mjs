@@ -161,6 +161,9 @@ for (const bundler of ['esbuild', 'browserify']) {
       assert.deepEqual(out.hashes, { err: null, hashes: [1, 2], uncles: [3], buffers: true, rejected: 'ERR_BT_HASH_REJECTED' })
       assert.match(out.allowedFast, /not available in this build/)
       assert.match(out.encrypt, /not available in this build/)
+      assert.equal(out.webrtcLevel, 'function')
+      assert.match(out.tcpLevel, /not available in this build/)
+      assert.equal(out.nativeRC4, false)
       assert.deepEqual(out.hostile, { code: 'ERR_BT_BAD_HANDSHAKE', isWireError: true })
     } finally {
       await page.close()

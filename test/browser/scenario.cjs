@@ -98,6 +98,10 @@ module.exports = async function run (Wire, utMetadata, input) {
 
   // MSE is left out of the browser build, and says so
   out.encrypt = await new Wire('webrtc').encrypt({ infoHash }).then(() => 'resolved', err => err.message)
+  // 5.x's level: WebRTC wires ignore it (as WebTorrent 3 makes them), TCP ones cannot have it
+  try { out.webrtcLevel = typeof new Wire('webrtc', 1).startEncryption } catch (err) { out.webrtcLevel = err.message }
+  try { new Wire('tcpOutgoing', 2); out.tcpLevel = 'constructed' } catch (err) { out.tcpLevel = err.message }
+  out.nativeRC4 = Wire.nativeRC4
 
   // hostile bytes are a coded error and a close, not a throw
   const hostile = new Wire('webrtc')
