@@ -392,6 +392,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
     return id
   }
 
+  set _debugId (id: string) {
+    debugIds.set(this, String(id))
+  }
+
   /** The peer's id as 20 bytes (null before its handshake). */
   get peerIdBuffer (): Buffer | null {
     if (this._peerIdBuffer === null && this.peerId !== null) this._peerIdBuffer = Buffer.from(this.peerId, 'hex')

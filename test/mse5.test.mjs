@@ -225,6 +225,8 @@ test('Wire.nativeRC4 is a boolean: whether node:crypto offers RC4 (as 5.0.9 prob
   assert.match(a._debugId, /^[0-9a-f]{8}$/)
   assert.equal(a._debugId, a._debugId)
   assert.notEqual(a._debugId, b._debugId)
+  b._debugId = 'peer-1' // 5.0.9's is a plain property: assignable
+  assert.equal(b._debugId, 'peer-1')
 })
 
 // -----------------------------------------------------------------------------

@@ -195,6 +195,34 @@ test('destroy(): fails every pending request, clears timers, emits close', async
   // nothing keeps the event loop alive: the test would hang otherwise (timers cleared)
 })
 
+// Issue 14: both upstream suites request 0 bytes of a peer to see their request time out. The peer
+// refuses such a request (dropped, or rejected under BEP 6) and the wire stays open.
+test('a request of 0 bytes: without fast the peer drops it and ours times out; under fast it is rejected', async () => {
+  for (const fast of [false, true]) {
+    const { a, b } = await pair({ fast })
+    const u = event(a, 'unchoke')
+    b.unchoke()
+    await u
+    let requests = 0
+    b.on('request', () => requests++)
+    a.setTimeout(50)
+    const timedOut = fast ? null : event(a, 'timeout')
+    const { err } = await pending(a, 0, 0, 0)
+    assert.equal(err.code, fast ? 'ERR_BT_REQUEST_REJECTED' : 'ERR_BT_REQUEST_TIMEOUT')
+    if (timedOut) await timedOut
+    assert.equal(requests, 0, 'never reaches the application')
+    assert.equal(b.invalidPeerRequests, 1)
+    assert.equal(a.destroyed || b.destroyed, false, 'both stay open')
+    // and a normal request still works
+    b.on('request', (i, o, l, respond) => respond(null, Buffer.alloc(l, 7)))
+    const { err: e2, buf } = await pending(a, 0, 0, 16)
+    assert.equal(e2, null)
+    assert.deepEqual(buf, Buffer.alloc(16, 7))
+    a.destroy()
+    b.destroy()
+  }
+})
+
 // Issue 14: 3.5.5's and 5.0.9's destroy() both run end(): their own state flips ('uninterested',
 // 'choke'), then 'finish', 'end' and 'close' (3.5.5 emits 'close' first). Checked here against both.
 const LIFECYCLE = ['uninterested', 'choke', 'finish', 'end', 'close', 'error']
