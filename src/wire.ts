@@ -1017,7 +1017,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this.readableFlowing !== true) this.resume()
     // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back
     // (a destination that does not read), the wire is destroyed anyway
-    if ((this._flags & F_DESTROYING) !== 0) setImmediate(() => { if (!this.destroyed) super.destroy() })
+    if ((this._flags & F_DESTROYING) !== 0) setTimeout(() => { if (!this.destroyed) super.destroy() }, 0)
   }
 
   /** Fail every request of ours that is pending. */
