@@ -934,7 +934,10 @@ export class Wire extends stream.Duplex implements ReaderSink {
    * already failed or ended is destroyed at once.
    */
   override destroy (err?: Error | null): this {
-    if (this.destroyed || (this._flags & F_DESTROYING) !== 0) return this
+    if (this.destroyed) return this
+    // while destroy() ends the wire: the stream's own autoDestroy after 'end' (or a later call)
+    // destroys it once 'finish' has shut it down; a second call before that changes nothing
+    if ((this._flags & F_DESTROYING) !== 0) return this._finished ? super.destroy(err ?? undefined) : this
     if (this._finished || this.writableEnded) return super.destroy(err ?? undefined)
     this._flags |= F_DESTROYING
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
