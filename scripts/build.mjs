@@ -22,6 +22,8 @@ await build({
   target: 'node18',
   packages: 'external',
   logLevel: 'warning',
+  // the Node entry's Wire subclass shares its name with the platform-free Wire: keep both names
+  keepNames: true,
   // module.exports becomes the Wire class, with the named exports hung on it
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })

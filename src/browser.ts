@@ -19,6 +19,6 @@ export type { ExtensionConstructor, ExtensionHandler } from './state/extensions.
 export { Request } from './state/requests.js'
 export { MAX_HASHES_PER_REQUEST } from './state/hashes.js'
 export type { HashRequest, HashRequestInput, HashesMessage, HashesCallback } from './state/hashes.js'
-export type { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse-wire.js'
+export type { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse/types.js'
 
 export default Wire

@@ -4,14 +4,21 @@
  * The default export is the Wire class (as `require('bittorrent-protocol')` is in 3.5.5);
  * the named exports are for new code. This Node entry is the platform-free one (browser.ts)
  * plus what needs node:crypto: message stream encryption, the allowed-fast set, and the
- * BEP 52 merkle check.
+ * BEP 52 merkle check. They come with a subclass of the platform-free Wire, which is the
+ * one Wire this entry exports (default and named).
  */
-import Wire from './browser.js'
-import { installMse } from './mse-wire.js'
+import { Wire as PlatformWire } from './browser.js'
+import { mseSupport } from './mse/wire-adapter.js'
 import { allowedFastSet } from './state/allowed-fast.js'
 
-installMse(Wire)
-Wire._allowedFastSetFn = allowedFastSet
+export class Wire extends PlatformWire {
+  /** Whether RC4 comes from Node's OpenSSL (else a JavaScript RC4 runs), as in 5.x. */
+  static override nativeRC4 = mseSupport.nativeRC4
+  /** @internal */
+  static override _mseSupport = mseSupport
+  /** @internal */
+  static override _allowedFastSetFn = allowedFastSet
+}
 
 export * from './browser.js'
 export { allowedFastSet, DEFAULT_ALLOWED_FAST_K } from './state/allowed-fast.js'

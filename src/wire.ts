@@ -26,13 +26,9 @@ import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
-import type { WireMse, WireMseLevel, EncryptOptions, EncryptResult } from './mse-wire.js'
+import type { MseSession, MseLevelSession, MseSupport, EncryptOptions, EncryptResult } from './mse/types.js'
 
 type AllowedFastSetFn = (ip: string | Uint8Array | number, infoHash: Uint8Array, numPieces: number, k?: number) => number[]
-
-type MseFactory = (wire: Wire, opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null) => WireMse
-
-type MseLevelFactory = (wire: Wire, level: 1 | 2) => WireMseLevel
 
 const debug = createDebug('bittorrent-protocol')
 /** A short random id per wire in debug output, made only when debug output is on. */
@@ -299,9 +295,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
   private _extendedHandshakeBytes = 0
   private _timers: ConnectionTimers | null = null
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
-  _mse: WireMse | null = null
+  _mse: MseSession | null = null
   /** @internal bittorrent-protocol 5.x encryption (level 1 or 2; null at level 0). */
-  _mseLevel: WireMseLevel | null = null
+  _mseLevel: MseLevelSession | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
   _hashMessages: HashMessages | null = null
   /**
@@ -310,14 +306,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
    */
   _autoAllowedFast: AutoAllowedFast | null = null
 
-  /** @internal Installed by the Node entry (SHA-1 from node:crypto); null in browser builds. */
+  /** @internal The Node entry's subclass gives the allowed-fast set (SHA-1 from node:crypto); null in browser builds. */
   static _allowedFastSetFn: AllowedFastSetFn | null = null
 
-  /** @internal Installed by the Node entry (MSE needs node:crypto); null in browser builds. */
-  static _mseFactory: MseFactory | null = null
-
-  /** @internal Installed by the Node entry: bittorrent-protocol 5.x encryption levels. */
-  static _mseLevelFactory: MseLevelFactory | null = null
+  /** @internal The Node entry's subclass gives MSE (node:crypto); null in browser builds. */
+  static _mseSupport: MseSupport | null = null
 
   /** Whether RC4 comes from Node's OpenSSL (else a JavaScript RC4 runs), as in 5.x. False in browser builds. */
   static nativeRC4 = false
@@ -376,9 +369,9 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (level !== 0 && level !== 1 && level !== 2) throw new RangeError('encryptionLevel must be 0, 1 or 2')
     if (level !== 0) {
       if (opts.peEnabled) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
-      const factory = (this.constructor as typeof Wire)._mseLevelFactory
+      const support = (this.constructor as typeof Wire)._mseSupport
       const t = this.type
-      if (factory !== null) this._mseLevel = factory(this, level)
+      if (support !== null) this._mseLevel = support.level(this._host(), level, (o, done) => this._createMse(o, false, done))
       // browser build: WebRTC and web seeds never run MSE (DTLS / HTTPS encrypt them), so only a
       // TCP / uTP wire that asks for it cannot be made
       else if (typeof t === 'string' && (t.includes('Incoming') || t.includes('Outgoing'))) throw new Error('message stream encryption is not available in this build')
@@ -560,11 +553,11 @@ export class Wire extends stream.Duplex implements ReaderSink {
   }
 
   /** @internal */
-  _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): WireMse {
-    const factory = (this.constructor as typeof Wire)._mseFactory
-    if (factory === null) throw new Error('message stream encryption is not available in this build')
+  _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): MseSession {
+    const support = (this.constructor as typeof Wire)._mseSupport
+    if (support === null) throw new Error('message stream encryption is not available in this build')
     if (this._mse !== null) throw new Error('encryption was already set up on this wire')
-    const mse = factory(this, opts, manual, done)
+    const mse = support.session(this._host(), opts, manual, done)
     this._mse = mse
     return mse
   }

@@ -19,57 +19,19 @@
  * Node only: it uses node:crypto. The browser entry does not install it.
  */
 import { Buffer } from 'buffer'
-import { ErrorCodes, WireError } from './errors.js'
+import { ErrorCodes, WireError } from '../errors.js'
 import {
   MseHandshake, detectHandshake, toInfoHash, DEFAULT_MSE_TIMEOUT,
   type MsePolicy, type MseResult, type SkeyResolver, type InfoHashLike
-} from './mse/handshake.js'
-import { nativeRc4Available } from './mse/rc4.js'
-import type { Wire } from './wire.js'
+} from './handshake.js'
+import { nativeRc4Available } from './rc4.js'
+import type { WireHost } from '../io/host.js'
+import type { EncryptOptions, EncryptResult, MseDone, MseSession, MseLevelSession, MseSupport } from './types.js'
 
-/** Connection-level policy of `wire.encrypt()`. */
-export type EncryptionPolicy = 'plaintext' | 'prefer' | 'require'
+type Done = MseDone
 
-export interface EncryptOptions {
-  /**
-   * 'require' (default): MSE with RC4 only; a plaintext peer is refused.
-   * 'prefer': MSE offering RC4 or plaintext; incoming, a plain BitTorrent handshake is accepted too.
-   * 'plaintext': no MSE at all; incoming MSE is refused.
-   */
-  policy?: EncryptionPolicy
-  /**
-   * Payload methods offered (initiator) or accepted (responder) inside MSE: 'rc4', 'plaintext'
-   * (the handshake is obfuscated, the data is not) or 'any'. Default: 'rc4' under 'require',
-   * 'any' under 'prefer'. An initiator offering 'any' gets RC4 from any peer that can.
-   */
-  payload?: 'rc4' | 'plaintext' | 'any'
-  /** 'initiator' (we dialled) or 'responder'; by default from the wire's type. */
-  role?: 'initiator' | 'responder'
-  /** Initiator: the torrent's info hash. Responder: the one we accept. */
-  infoHash?: InfoHashLike
-  /** Responder: the info hashes we serve. */
-  infoHashes?: Iterable<InfoHashLike>
-  /** Responder: map HASH('req2', SKEY) to an info hash (may be async). */
-  resolveSkey?: SkeyResolver
-  /** Milliseconds for the whole exchange (default 30000); incoming, counted from encrypt(), so a silent peer times out too. */
-  timeout?: number
-  /** Responder offered both RC4 and plaintext payload: select plaintext (5.x level 1). Default: RC4. */
-  preferPlaintext?: boolean
-}
-
-export interface EncryptResult {
-  /** Whether the payload is RC4-encrypted. */
-  encrypted: boolean
-  /** 'rc4', 'plaintext' (MSE with plaintext payload) or 'none' (no MSE: plain BitTorrent). */
-  method: 'rc4' | 'plaintext' | 'none'
-  /** The info hash agreed in the MSE exchange (null without MSE). */
-  infoHash: Buffer | null
-}
-
-type Done = (err: Error | null, result?: EncryptResult) => void
-
-export class WireMse {
-  private readonly _wire: Wire
+export class WireMse implements MseSession {
+  private readonly _wire: WireHost
   private _hs: MseHandshake | null = null
   /** Bytes seen before we know whether the peer speaks MSE (incoming). */
   private _probe: Buffer | null = null
@@ -83,9 +45,8 @@ export class WireMse {
   private readonly _manual: boolean
   private readonly _opts: EncryptOptions
   private _sentPe1 = false
-  sharedSecret: Buffer | null = null
 
-  constructor (wire: Wire, opts: EncryptOptions, manual: boolean, done: Done | null) {
+  constructor (wire: WireHost, opts: EncryptOptions, manual: boolean, done: Done | null) {
     this._wire = wire
     this._opts = opts
     this._manual = manual
@@ -98,7 +59,7 @@ export class WireMse {
 
   /** Incoming: look at the first bytes to tell a plain handshake from MSE. */
   listen (): void {
-    this._wire._intercept = chunk => this._onProbe(chunk)
+    this._wire.divert(chunk => this._onProbe(chunk))
     const ms = this._opts.timeout ?? DEFAULT_MSE_TIMEOUT
     // 3.5.5's manual API never had this bound; encrypt() promises one for the whole exchange
     if (!this._manual && ms > 0 && Number.isFinite(ms)) {
@@ -149,7 +110,7 @@ export class WireMse {
     if (this._hs !== null && this._hs.role === 'initiator' && !this._sentPe1) {
       this._hs.destroy()
       this._hs = null
-      this._wire._intercept = null
+      this._wire.divert(null)
       this._release(null)
     }
   }
@@ -177,10 +138,10 @@ export class WireMse {
         this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required'))
         return
       }
-      this._wire._intercept = null
+      this._wire.divert(null)
       this._release(null)
       this._finish(null, { encrypted: false, method: 'none', infoHash: null })
-      this._wire._reader.write(buf)
+      this._wire.feed(buf)
       return
     }
     if (!this._mseAllowed) {
@@ -209,44 +170,43 @@ export class WireMse {
     })
     this._hs = hs
     const wire = this._wire
-    hs.on('send', (buf: Buffer) => wire._pushRaw(buf))
+    hs.on('send', (buf: Buffer) => wire.sendRaw(buf))
     hs.on('error', (err: WireError) => this._error(err))
-    hs.on('pe1', () => { this.sharedSecret = hs.sharedSecret; wire.emit('pe1') })
-    hs.on('pe2', () => { this.sharedSecret = hs.sharedSecret; wire.emit('pe2') })
+    hs.on('pe1', () => wire.emit('pe1'))
+    hs.on('pe2', () => wire.emit('pe2'))
     hs.on('pe3', (hash: string) => wire.emit('pe3', hash))
     hs.on('done', (r: MseResult) => this._onDone(r))
-    wire._intercept = chunk => hs.receive(chunk)
+    wire.divert(chunk => hs.receive(chunk))
   }
 
   private _onDone (r: MseResult): void {
     const wire = this._wire
     this._hs = null
-    wire._intercept = null
+    wire.divert(null)
     if (r.encrypt !== null && r.decrypt !== null) {
       const enc = r.encrypt
       const dec = r.decrypt
-      wire._encrypt = data => enc.update(data)
-      wire._decrypt = data => dec.update(data)
+      wire.setCiphers(data => enc.update(data), data => dec.update(data))
     }
     this._release(null)
     this._finish(null, { encrypted: r.method === 'rc4', method: r.method, infoHash: r.infoHash })
     if (r.role === 'initiator') wire.emit('pe4')
     // already decrypted: straight to the reader
-    if (r.ia.length > 0) wire._reader.write(r.ia)
-    if (r.rest.length > 0 && !wire.destroyed) wire._reader.write(r.rest)
+    if (r.ia.length > 0) wire.feed(r.ia)
+    if (r.rest.length > 0 && !wire.destroyed) wire.feed(r.rest)
   }
 
   /** A failed exchange: encrypt() rejects with this error (not a generic "closed"), then the wire fails with it. */
   private _error (err: WireError): void {
     this._finish(err)
-    this._wire._failWith(err)
+    this._wire.fail(err)
   }
 
   /** Send what was held back while the exchange ran. */
   private _release (_err: Error | null): void {
     const held = this._held
     this._held = null
-    if (held !== null) for (const data of held) this._wire._push(data)
+    if (held !== null) for (const data of held) this._wire.send(data)
   }
 
   private _finish (err: Error | null, result?: EncryptResult): void {
@@ -255,7 +215,6 @@ export class WireMse {
     done?.(err, result)
   }
 
-  static toInfoHash = toInfoHash
 }
 
 /**
@@ -268,9 +227,11 @@ export class WireMse {
  * - outgoing: nothing happens until `start(infoHash)` (`wire.startEncryption`).
  * - 'crypto-handshake' when the exchange is done, both roles (not for a plain incoming handshake).
  */
-export class WireMseLevel {
+export class WireMseLevel implements MseLevelSession {
   readonly level: 1 | 2
-  private readonly _wire: Wire
+  private readonly _wire: WireHost
+  private readonly _open: (opts: EncryptOptions, done: MseDone) => MseSession
+  private _session: MseSession | null = null
   private _started = false
   /** The info hash from setInfoHash(), once given. */
   private _skey: Buffer | null = null
@@ -280,19 +241,21 @@ export class WireMseLevel {
   private _outcome: boolean | null = null
   private _settle: Array<(ok: boolean) => void> | null = null
 
-  constructor (wire: Wire, level: 1 | 2) {
+  constructor (wire: WireHost, level: 1 | 2, open: (opts: EncryptOptions, done: MseDone) => MseSession) {
     this._wire = wire
+    this._open = open
     this.level = level
     const type = wire.type
     if (typeof type === 'string' && type.includes('Incoming')) {
       this._started = true
-      wire._createMse({
+      this._session = open({
         policy: 'prefer',
         payload: level === 2 ? 'rc4' : 'any',
         preferPlaintext: level === 1,
         role: 'responder',
         resolveSkey: hash => this._resolve(hash)
-      }, false, (err, result) => this._done(err, result)).listen()
+      }, (err, result) => this._done(err, result))
+      this._session.listen()
     }
   }
 
@@ -303,13 +266,14 @@ export class WireMseLevel {
     if (skey === null) throw new TypeError('startEncryption() needs an info hash (20 bytes or 40 hex characters)')
     this._started = true
     const wire = this._wire
-    if (wire._finished || wire.destroyed) { this._outcome = false; return }
-    wire._createMse({
+    if (wire.finished || wire.destroyed) { this._outcome = false; return }
+    this._session = this._open({
       policy: this.level === 2 ? 'require' : 'prefer',
       payload: this.level === 2 ? 'rc4' : 'any',
       role: 'initiator',
       infoHash: skey
-    }, false, (err, result) => this._done(err, result)).connect()
+    }, (err, result) => this._done(err, result))
+    this._session.connect()
   }
 
   setInfoHash (infoHash: InfoHashLike): Promise<boolean> {
@@ -320,7 +284,7 @@ export class WireMseLevel {
     this._waiting = null
     if (waiting !== null) waiting(skey)
     // outgoing, or a wire that never runs the exchange: nothing to wait for
-    if (this._outcome !== null || !this._started || this._wire._mse === null) return Promise.resolve(this._outcome ?? true)
+    if (this._outcome !== null || !this._started || this._session === null) return Promise.resolve(this._outcome ?? true)
     return new Promise(resolve => (this._settle ??= []).push(resolve))
   }
 
@@ -343,9 +307,9 @@ export class WireMseLevel {
   }
 }
 
-/** Let every Wire run MSE (the Node entry calls this). */
-export function installMse (WireClass: typeof Wire): void {
-  WireClass._mseFactory = (wire, opts, manual, done) => new WireMse(wire, opts, manual, done)
-  WireClass._mseLevelFactory = (wire, level) => new WireMseLevel(wire, level)
-  WireClass.nativeRC4 = nativeRc4Available
+/** MSE for the Node entry's Wire (node:crypto). */
+export const mseSupport: MseSupport = {
+  session: (host, opts, manual, done) => new WireMse(host, opts, manual, done),
+  level: (host, level, open) => new WireMseLevel(host, level, open),
+  nativeRC4: nativeRc4Available
 }
