@@ -227,7 +227,7 @@ interface AutoAllowedFast {
   done: boolean
 }
 
-export class Wire extends stream.Duplex implements ReaderSink {
+export class Wire extends stream.Duplex {
   /** Remote peer id (hex). */
   peerId: string | null = null
   type: WireType
@@ -253,46 +253,60 @@ export class Wire extends stream.Duplex implements ReaderSink {
   readonly maxInvalidRequests: number
 
   /** @internal */ _reader: MessageReader
-  /** Internal yes/no state, one bit each (the F_ constants), read through the accessors below. */
+  /** @internal Internal yes/no state, one bit each (the F_ constants), read through the accessors below. */
   private _flags = 0
   /** @internal: set by MSE once a stream cipher is agreed. */
   _decrypt: ((data: Uint8Array) => Buffer) | null = null
   /** @internal: while an MSE handshake runs, incoming bytes go to it instead of the reader. */
   _intercept: ((chunk: Buffer) => void) | null = null
 
+  /** @internal */
   private _uploadSpeed: ((delta?: number) => number) | null = null
+  /** @internal */
   private _downloadSpeed: ((delta?: number) => number) | null = null
+  /** @internal */
   private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
+  /** @internal */
   private _timeout: ReturnType<typeof setTimeout> | null = null
+  /** @internal */
   private _timeoutMs = 0
+  /** @internal */
   private _timeoutExpiresAt = 0
-  /** Streams we pipe into: one, or an array when there are several (most wires have one). */
+  /** @internal Streams we pipe into: one, or an array when there are several (most wires have one). */
   private _dests: PipeDest | PipeDest[] | null = null
-  /** Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. One or an array. */
+  /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. One or an array. */
   private _sources: PipeSource | PipeSource[] | null = null
   // Created on first use: an idle wire may never need them.
   /** @internal */ _requestList: RequestList | null = null
   /** @internal */ _peerRequestList: RequestList | null = null
   /** @internal */ _ext: ExtensionRegistry | null = null
+  /** @internal */
   private _peerExtendedMapping: Record<string, number> | null = null
+  /** @internal */
   private _peerExtendedHandshake: Record<string, any> | null = null
-  /** The peer's 8 reserved bytes: hex until `peerReserved` is read, then that Buffer. */
+  /** @internal The peer's 8 reserved bytes: hex until `peerReserved` is read, then that Buffer. */
   private _peerReserved: Buffer | string | null = null
+  /** @internal */
   private _peerIdBuffer: Buffer | null = null
+  /** @internal */
   private _peerPieces: BitField | HaveAllBitField | null = null
+  /** @internal */
   private _extendedHandshake: Record<string, any> | null = null
+  /** @internal */
   private _allowedFastSet: number[] | null = null
+  /** @internal */
   private _peerAllowedFastSet: number[] | null = null
-  /** What helper modules reach the wire through (io/host.ts), made on first use. */
+  /** @internal What helper modules reach the wire through (io/host.ts), made on first use. */
   private _wireHost: WireHost | null = null
-  /** Everything we send goes through the output queue (io/output.ts). */
+  /** @internal Everything we send goes through the output queue (io/output.ts). */
   private readonly _out: OutputQueue
-  /** The peer's extended messages for our plugins, held while the output is over the watermark. */
+  /** @internal The peer's extended messages for our plugins, held while the output is over the watermark. */
   private _heldExtended: Array<[name: string, payload: Buffer]> | null = null
-  /** The `_write` callback held back while `_heldExtended` is full: the connection is not read meanwhile. */
+  /** @internal The `_write` callback held back while `_heldExtended` is full: the connection is not read meanwhile. */
   private _heldWrite: (() => void) | null = null
-  /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
+  /** @internal Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
   private _extendedHandshakeBytes = 0
+  /** @internal */
   private _timers: ConnectionTimers | null = null
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
   _mse: MseSession | null = null
@@ -459,26 +473,34 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   /** @internal Our handshake went out. */
   get _handshakeSent (): boolean { return (this._flags & F_HANDSHAKE_SENT) !== 0 }
+  /** @internal */
   set _handshakeSent (on: boolean) { this._setFlag(F_HANDSHAKE_SENT, on) }
   /** @internal The peer's handshake arrived. */
   get _handshakeReceived (): boolean { return (this._flags & F_HANDSHAKE_RECEIVED) !== 0 }
+  /** @internal */
   set _handshakeReceived (on: boolean) { this._setFlag(F_HANDSHAKE_RECEIVED, on) }
   /** @internal Our extended handshake went out. */
   get _extendedHandshakeSent (): boolean { return (this._flags & F_EXTENDED_HANDSHAKE_SENT) !== 0 }
+  /** @internal */
   set _extendedHandshakeSent (on: boolean) { this._setFlag(F_EXTENDED_HANDSHAKE_SENT, on) }
   /** @internal The wire is shut down (ended, destroyed or failed): nothing more is sent or read. */
   get _finished (): boolean { return (this._flags & F_FINISHED) !== 0 }
+  /** @internal */
   set _finished (on: boolean) { this._setFlag(F_FINISHED, on) }
-  /** The peer broke the protocol: its connection is destroyed rather than ended. */
+  /** @internal The peer broke the protocol: its connection is destroyed rather than ended. */
   private get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
+  /** @internal */
   private set _protocolFailure (on: boolean) { this._setFlag(F_PROTOCOL_FAILURE, on) }
-  /** Some of the peer's requests may be waiting for the output to drain (no `request` event yet). */
+  /** @internal Some of the peer's requests may be waiting for the output to drain (no `request` event yet). */
   private get _maybeWaiting (): boolean { return (this._flags & F_MAYBE_WAITING) !== 0 }
+  /** @internal */
   private set _maybeWaiting (on: boolean) { this._setFlag(F_MAYBE_WAITING, on) }
-  /** The request timer does not keep the process alive. */
+  /** @internal The request timer does not keep the process alive. */
   private get _timeoutUnref (): boolean { return (this._flags & F_TIMEOUT_UNREF) !== 0 }
+  /** @internal */
   private set _timeoutUnref (on: boolean) { this._setFlag(F_TIMEOUT_UNREF, on) }
 
+  /** @internal */
   private _setFlag (flag: number, on: boolean): void {
     this._flags = on ? this._flags | flag : this._flags & ~flag
   }
@@ -519,6 +541,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._peerAllowedFastSet = value
   }
 
+  /** @internal */
   private _onPipe (src: { unpipe?: (dest: any) => unknown }): void {
     // sources are forgotten only when the wire goes; unpiping a source twice is harmless
     // one source is kept as is, several in an array
@@ -529,7 +552,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._followConnection(src)
   }
 
-  /**
+  /** @internal
    * The wire ends with its connection: when a stream piped into us or from us closes or errors
    * (a TCP reset, say: `pipe` itself only unpipes then, and a keep-alive timer would keep the
    * wire and its unsent output alive for good), the wire is destroyed: timers cleared, pending
@@ -543,6 +566,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     s.once('error', gone)
   }
 
+  /** @internal */
   private _onConnectionGone (): void {
     if (this.destroyed) return
     // ending already (our end() or the peer's FIN): let 'end' and 'close' come as they do
@@ -981,6 +1005,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
 
   /** @internal MSE's stream cipher for what we send (null: plaintext). */
   get _encrypt (): ((data: Uint8Array) => Buffer) | null { return this._out.cipher }
+  /** @internal */
   set _encrypt (fn: ((data: Uint8Array) => Buffer) | null) { this._out.cipher = fn }
 
   /** Bytes we sent that the connection has not read yet (our readable side's buffer and what is gathered). */
@@ -1005,6 +1030,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     cb(err)
   }
 
+  /** @internal */
   private _onFinish (): void {
     if (debug.enabled) this._debug('finish')
     this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
@@ -1016,12 +1042,12 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if ((this._flags & F_DESTROYING) !== 0) setTimeout(() => { if (!this.destroyed) super.destroy() }, 0)
   }
 
-  /** Fail every request of ours that is pending. */
+  /** @internal Fail every request of ours that is pending. */
   private _failPending (err: Error): void {
     if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
   }
 
-  /** Stop everything: timers, reader; fail every pending request. */
+  /** @internal Stop everything: timers, reader; fail every pending request. */
   private _shutdown (err: Error): void {
     if (this._finished) return
     this._out.close()
@@ -1167,6 +1193,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('unknownmessage', msg)
   }
 
+  /** @internal */
   private _onChoke (): void {
     this.peerChoking = true
     this.emit('choke')
@@ -1176,27 +1203,32 @@ export class Wire extends stream.Duplex implements ReaderSink {
     }
   }
 
+  /** @internal */
   private _onUnchoke (): void {
     this.peerChoking = false
     this.emit('unchoke')
   }
 
+  /** @internal */
   private _onInterested (): void {
     this.peerInterested = true
     this.emit('interested')
   }
 
+  /** @internal */
   private _onNotInterested (): void {
     this.peerInterested = false
     this.emit('uninterested')
   }
 
+  /** @internal */
   private _checkIndex (index: number, what: string): boolean {
     if (index < this.maxPieces) return true
     this._fail(ErrorCodes.PIECE_INDEX_OUT_OF_RANGE, `${what} for piece ${index}, beyond the ${this.maxPieces} pieces this wire accepts`)
     return false
   }
 
+  /** @internal */
   private _onHave (index: number): void {
     if (!this._checkIndex(index, 'have')) return
     const pieces = this.peerPieces
@@ -1205,6 +1237,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('have', index)
   }
 
+  /** @internal */
   private _onBitfield (buf: Buffer, start: number, end: number): void {
     // a copy: the bitfield lives on and is changed by later `have`s
     const bytes = Buffer.allocUnsafe(end - start)
@@ -1213,6 +1246,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('bitfield', this.peerPieces)
   }
 
+  /** @internal */
   private _onRequest (index: number, offset: number, length: number): void {
     if (!this._checkIndex(index, 'request')) return
     if (length === 0 || length > codec.MAX_BLOCK_LENGTH) { this._onInvalidRequest(index, offset, length); return }
@@ -1238,7 +1272,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._emitRequest(req)
   }
 
-  /** Hand the peer's request to the application. A request waiting for that still has `noop` as callback. */
+  /** @internal Hand the peer's request to the application. A request waiting for that still has `noop` as callback. */
   private _emitRequest (req: Request): void {
     // the application's `respond` must name its request: the one allocation per request
     // besides the Request itself, a closure over just (wire, request)
@@ -1248,7 +1282,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('request', req.piece, req.offset, req.length, respond)
   }
 
-  /** The output drained: emit the waiting requests, oldest first, while it stays under the watermark. */
+  /** @internal The output drained: emit the waiting requests, oldest first, while it stays under the watermark. */
   private _releaseRequests (): void {
     const list = this._peerRequestList
     if (list === null) { this._maybeWaiting = false; return }
@@ -1263,7 +1297,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this._maybeWaiting = false
   }
 
-  /** A request of the peer's left peerRequests unanswered (cancelled, rejected): its bytes are no longer committed. */
+  /** @internal A request of the peer's left peerRequests unanswered (cancelled, rejected): its bytes are no longer committed. */
   private _forgetPeerRequest (req: Request): void {
     if (req.callback !== noop) this._out.committed -= req.length
   }
@@ -1291,7 +1325,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this._out.refusalFits()) this._push(message)
   }
 
-  /**
+  /** @internal
    * A request of 0 bytes or over 128 KiB: refused as libtorrent does (rejected under BEP 6,
    * dropped otherwise) and counted; the wire stays open until `maxInvalidRequests` of them.
    */
@@ -1304,6 +1338,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this.hasFast) this._rejectUnqueued(index, offset, length)
   }
 
+  /** @internal */
   private _rejectUnqueued (index: number, offset: number, length: number): void {
     this._pushRefusal(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
@@ -1319,6 +1354,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('piece', index, offset, block)
   }
 
+  /** @internal */
   private _onCancel (index: number, offset: number, length: number): void {
     // any length: a cancel only removes what is pending (a request of a bad length never is)
     if (!this._checkIndex(index, 'cancel')) return
@@ -1327,33 +1363,39 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('cancel', index, offset, length)
   }
 
+  /** @internal */
   private _onPort (port: number): void {
     this.emit('port', port)
   }
 
+  /** @internal */
   private _fastOnly (what: string): boolean {
     if (this.hasFast) return true
     this._fail(ErrorCodes.FAST_NOT_NEGOTIATED, `${what} from a peer that did not negotiate the fast extension`)
     return false
   }
 
+  /** @internal */
   private _onSuggest (index: number): void {
     if (!this._fastOnly('suggest') || !this._checkIndex(index, 'suggest')) return
     this.emit('suggest', index)
   }
 
+  /** @internal */
   private _onHaveAll (): void {
     if (!this._fastOnly('have-all')) return
     this.peerPieces = new HaveAllBitField()
     this.emit('have-all')
   }
 
+  /** @internal */
   private _onHaveNone (): void {
     if (!this._fastOnly('have-none')) return
     this.peerPieces = new BitField(0, { grow: this.maxPieces })
     this.emit('have-none')
   }
 
+  /** @internal */
   private _onReject (index: number, offset: number, length: number): void {
     // any length: a reject only fails what we asked for (code may request 0 bytes of itself)
     if (!this._fastOnly('reject') || !this._checkIndex(index, 'reject')) return
@@ -1362,6 +1404,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('reject', index, offset, length)
   }
 
+  /** @internal */
   private _onAllowedFast (index: number): void {
     if (!this._fastOnly('allowed-fast') || !this._checkIndex(index, 'allowed-fast')) return
     const set = this.peerAllowedFastSet
@@ -1372,6 +1415,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('allowed-fast', index)
   }
 
+  /** @internal */
   private _onExtended (ext: number, payload: Buffer): void {
     if (ext === 0) return this._onExtendedHandshake(payload)
     const registry = this._ext
@@ -1396,6 +1440,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('extended', name, payload)
   }
 
+  /** @internal */
   private _deliverExtended (name: string, payload: Buffer): void {
     const registry = this._ext!
     // BEP 10: a peer sends a message of one of our extensions only once it has announced
@@ -1411,7 +1456,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     this.emit('extended', name, payload)
   }
 
-  /** The output drained: hand the held extended messages to their plugins while it stays under the watermark. */
+  /** @internal The output drained: hand the held extended messages to their plugins while it stays under the watermark. */
   private _releaseExtended (): void {
     const held = this._heldExtended!
     let i = 0
@@ -1429,6 +1474,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     }
   }
 
+  /** @internal */
   private _onExtendedHandshake (payload: Buffer): void {
     this._extendedHandshakeBytes += payload.length
     if (this._extendedHandshakeBytes > EXTENDED_HANDSHAKE_BUDGET) {
@@ -1454,6 +1500,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
   // ---------------------------------------------------------------------------
   // Helpers
 
+  /** @internal */
   private _sendExtendedHandshake (): void {
     const msg = Object.assign({}, this._extendedHandshake)
     msg.m = this._ext !== null ? this._ext.m() : {}
@@ -1489,7 +1536,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     return (this._hashMessages ??= new HashMessages(this._host()))
   }
 
-  /**
+  /** @internal
    * Whether BEP 52 hash messages are ours to handle: either side set the v2 bit, or the
    * application uses them (a `hash-request` listener, or hash messages of its own). libtorrent
    * exchanges them on v2 torrents without setting the bit, so the bit alone is not enough; for
@@ -1500,7 +1547,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
       this.listenerCount('hash-request') > 0
   }
 
-  /** BEP 6 automatic allowed-fast set: once fast is on and our bitfield / have-all / have-none went out. */
+  /** @internal BEP 6 automatic allowed-fast set: once fast is on and our bitfield / have-all / have-none went out. */
   private _sendAutoAllowedFast (): void {
     const af = this._autoAllowedFast
     if (af === null || af.done || !this.hasFast || !af.haveSent || af.infoHash === null) return
@@ -1510,6 +1557,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     for (const index of fn(af.ip, af.infoHash, af.pieces, af.k)) this.allowedFast(index)
   }
 
+  /** @internal */
   private _startTimers (handshakeMs: number, idleMs: number): void {
     const timers: ConnectionTimers = this._timers = { handshake: null, idle: null, idleMs, lastReceived: Date.now() }
     if (handshakeMs > 0) {
@@ -1522,7 +1570,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (idleMs > 0) this._armIdle(idleMs)
   }
 
-  /** The idle timer is not re-armed per chunk: it fires, looks at when bytes last came, and re-arms for the rest. */
+  /** @internal The idle timer is not re-armed per chunk: it fires, looks at when bytes last came, and re-arms for the rest. */
   private _armIdle (ms: number): void {
     const timers = this._timers!
     timers.idle = setTimeout(() => {
@@ -1534,6 +1582,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     timers.idle.unref?.()
   }
 
+  /** @internal */
   private _stopTimers (): void {
     const timers = this._timers
     if (timers === null) return
@@ -1542,13 +1591,14 @@ export class Wire extends stream.Duplex implements ReaderSink {
     timers.handshake = timers.idle = null
   }
 
+  /** @internal */
   private _requireFast (): void {
     if (!this.hasFast) throw new Error('fast extension is disabled')
   }
 
   /**
-   * @internal Run a request's callback, once: plugins call it too (lt_donthave, after removing
-   * the request from `wire.requests` itself).
+   * Run a request's callback, once: plugins call it too (lt_donthave, after removing the
+   * request from `wire.requests` itself), so it stays in the published types.
    */
   _callback (req: Request, err: Error | null, block: Buffer | null): void {
     const callback = req.callback
@@ -1558,6 +1608,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     callback(err, block)
   }
 
+  /** @internal */
   private _resetTimeout (setAgain: boolean): void {
     if (!setAgain || !this._timeoutMs || this._requestList === null || this._requestList.length === 0) {
       if (this._timeout !== null) clearTimeout(this._timeout)
@@ -1576,6 +1627,7 @@ export class Wire extends stream.Duplex implements ReaderSink {
     if (this._timeoutUnref) this._timeout.unref?.()
   }
 
+  /** @internal */
   private _onTimeout (): void {
     this._timeout = null
     if (debug.enabled) this._debug('request timed out')
