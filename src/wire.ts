@@ -938,10 +938,18 @@ export class Wire extends stream.Duplex {
     }
     if (!this._finished && !this.destroyed && (this._flags & F_DESTROYING) === 0) {
       if (debug.enabled) this._debug('end')
-      this._onNotInterested()
-      this._onChoke()
+      this._emitLocalClose()
     }
     return (super.end as any)(...args)
+  }
+
+  /**
+   * @internal Our own end, as 3.5.5 and 5.0.9 have it: the peer counts as not interested and
+   * choking from now on, with the 'uninterested' and 'choke' events (pending requests fail).
+   */
+  private _emitLocalClose (): void {
+    this._onNotInterested()
+    this._onChoke()
   }
 
   /**
@@ -959,8 +967,7 @@ export class Wire extends stream.Duplex {
     this._flags |= F_DESTROYING
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
     this._failPending(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
-    this._onNotInterested()
-    this._onChoke()
+    this._emitLocalClose()
     if (err != null) return super.destroy(err)
     this.end()
     return this
