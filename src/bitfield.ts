@@ -7,3 +7,11 @@ import BitFieldImport from 'bitfield'
 type BitFieldClass = typeof BitFieldImport
 export const BitField: BitFieldClass = (BitFieldImport as unknown as { default?: BitFieldClass }).default ?? BitFieldImport
 export type BitField = BitFieldImport
+
+/** `peerPieces` after the peer sent have-all (BEP 6). */
+export class HaveAllBitField {
+  buffer = new Uint8Array(0)
+  get length (): number { return Infinity }
+  get (_index: number): boolean { return true }
+  set (_index: number, _value?: boolean): void {}
+}

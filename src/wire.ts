@@ -12,7 +12,8 @@
 import { Buffer } from 'buffer'
 import stream from 'readable-stream'
 import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
-import { BitField } from './bitfield.js'
+import { BitField, HaveAllBitField } from './bitfield.js'
+import type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 import createDebug from 'debug'
 import randombytes from 'randombytes'
 import speedometer from 'speedometer'
@@ -24,6 +25,8 @@ import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { CALLED, Request, RequestList, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
+import { ConnectionTimeouts } from './io/timeouts.js'
+import { toWireOptions, positive } from './options.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
 import type { MseSession, MseLevelSession, MseSupport, EncryptOptions, EncryptResult } from './mse/types.js'
@@ -47,139 +50,14 @@ const HELD_EXTENDED_MAX = 32
  */
 export const DEFAULT_MAX_INVALID_REQUESTS = 300
 
-export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'webrtc' | 'webSeed' | 'utpIncoming' | 'utpOutgoing' | null
-
-export interface WireOptions {
-  /** Connection type, as in 3.5.5's first constructor argument. */
-  type?: WireType
-  /** 3.5.5's `retries` (MSE: an outgoing wire with 0 retries starts encrypted). */
-  retries?: number
-  /** 3.5.5's `peEnabled`: accept (incoming) or start (outgoing) an MSE handshake. */
-  peEnabled?: boolean
-  /**
-   * bittorrent-protocol 5.x's encryption level (its second constructor argument): 0 no MSE, 1 MSE
-   * with plaintext fallback, 2 MSE with RC4 only. Incoming wires (level 1 or 2) accept a plain or an
-   * MSE handshake; outgoing ones start MSE on `startEncryption(infoHash)`. Not with `peEnabled`.
-   */
-  encryptionLevel?: 0 | 1 | 2
-  /** Requests of 0 bytes or over 128 KiB the peer may send (each refused) before the wire closes. Default 300. */
-  maxInvalidRequests?: number
-  /** Largest length prefix accepted, checked before any body is buffered. */
-  maxMessageLength?: number
-  /** Largest number of pieces a peer's bitfield / have / request may refer to. */
-  maxPieces?: number
-  /** Cap on the peer's pending requests; requests past it are rejected (fast) or dropped. */
-  maxPeerRequests?: number
-  /**
-   * Send watermark in bytes (default 2 MiB): while our output that the connection has not read,
-   * plus the requests handed to the application and not yet answered, is at or over it, the
-   * peer's next requests wait in `peerRequests` (their `request` events come once the output
-   * drains) and its extended messages wait before reaching plugins.
-   */
-  sendWatermark?: number
-  /**
-   * BEP 6: send the peer its canonical allowed-fast set (k pieces, default 10, computed from its
-   * IPv4 address, our info hash and the torrent's piece count) once fast is negotiated and our
-   * bitfield / have-all / have-none has gone out. Nothing is sent to an IPv6 peer.
-   */
-  allowedFast?: { ip: string | Uint8Array | number, pieces: number, k?: number }
-  /**
-   * Close the wire (ERR_BT_HANDSHAKE_TIMEOUT) when the peer's BitTorrent handshake has not
-   * arrived this many ms after the wire was made (an MSE exchange before it counts against
-   * the same deadline). Off by default, as in 3.5.5.
-   */
-  handshakeTimeout?: number
-  /**
-   * Close the wire (ERR_BT_IDLE_TIMEOUT) when nothing at all (not even a keep-alive, sent every
-   * 55 s by most clients) arrived from the peer for this many ms. Off by default.
-   */
-  idleTimeout?: number
-}
-
-/** The opt-in connection timers (`handshakeTimeout`, `idleTimeout`), made only when one is set. */
-interface ConnectionTimers {
-  handshake: ReturnType<typeof setTimeout> | null
-  idle: ReturnType<typeof setTimeout> | null
-  idleMs: number
-  /** When the last bytes arrived (Date.now()). */
-  lastReceived: number
-}
-
-export interface HandshakeExtensions {
-  /** BEP 5: we participate in the DHT. */
-  dht?: boolean
-  /** BEP 6: fast extension. */
-  fast?: boolean
-  /** BEP 10: extension protocol (always on, as in 3.5.5, unless explicitly false). */
-  extended?: boolean
-  /** BEP 52: BitTorrent v2. */
-  v2?: boolean
-  /** Additional raw reserved bits to OR into our handshake (8 bytes). */
-  reserved?: Uint8Array | string
-  [name: string]: unknown
-}
-
-export interface PeerExtensions extends Record<ReservedBitName, boolean> {
-  dht: boolean
-  fast: boolean
-  extended: boolean
-  v2: boolean
-}
-
-/** `peerPieces` after the peer sent have-all (BEP 6). */
-export class HaveAllBitField {
-  buffer = new Uint8Array(0)
-  get length (): number { return Infinity }
-  get (_index: number): boolean { return true }
-  set (_index: number, _value?: boolean): void {}
-}
-
-export interface WireEvents {
-  handshake: [infoHash: string, peerId: string, extensions: PeerExtensions]
-  choke: []
-  unchoke: []
-  interested: []
-  uninterested: []
-  have: [index: number]
-  bitfield: [bitfield: BitField]
-  request: [index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void]
-  piece: [index: number, offset: number, block: Buffer]
-  cancel: [index: number, offset: number, length: number]
-  port: [port: number]
-  'keep-alive': []
-  extended: [ext: string | number, payload: any]
-  timeout: []
-  upload: [bytes: number]
-  download: [bytes: number]
-  suggest: [index: number]
-  'have-all': []
-  'have-none': []
-  reject: [index: number, offset: number, length: number]
-  'allowed-fast': [index: number]
-  'hash-request': [request: HashRequest, respond: (err: Error | null, hashes?: Uint8Array | Uint8Array[]) => void]
-  hashes: [message: HashesMessage]
-  'hash-reject': [request: HashRequest]
-  unknownmessage: [message: Buffer]
-  /** The connection read our output down after it had reached the send watermark. */
-  'output-drain': []
-  pe1: []
-  pe2: []
-  pe3: [sKeyHash: string]
-  pe4: []
-  /** 5.x API, incoming: the peer's HASH('req2', infoHash) in hex; answer with `setInfoHash()`. */
-  'crypto-infohash': [infoHashHash: string]
-  /** 5.x API: the MSE exchange is done (either role); the BitTorrent handshake can follow. */
-  'crypto-handshake': []
-  close: []
-  end: []
-  finish: []
-  error: [err: Error]
-}
+export type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
+export { HaveAllBitField } from './bitfield.js'
 
 type Listener<K extends keyof WireEvents> = (...args: WireEvents[K]) => void
 
 type AnyListener = (...args: any[]) => void
 
+// the EventEmitter methods, typed for the wire's events (types.ts); merged into the class
 export interface Wire {
   on<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
   on<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
@@ -198,6 +76,7 @@ export interface Wire {
   emit<K extends keyof WireEvents> (event: K, ...args: WireEvents[K]): boolean
   emit<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, ...args: any[]): boolean
 }
+
 
 function noop (): void {}
 
@@ -307,7 +186,7 @@ export class Wire extends stream.Duplex {
   /** @internal Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
   private _extendedHandshakeBytes = 0
   /** @internal */
-  private _timers: ConnectionTimers | null = null
+  private _timers: ConnectionTimeouts | null = null
   /** @internal Message stream encryption state, while (and after) an MSE exchange. */
   _mse: MseSession | null = null
   /** @internal bittorrent-protocol 5.x encryption (level 1 or 2; null at level 0). */
@@ -329,21 +208,10 @@ export class Wire extends stream.Duplex {
   /** Whether RC4 comes from Node's OpenSSL (else a JavaScript RC4 runs), as in 5.x. False in browser builds. */
   static nativeRC4 = false
 
-  /**
-   * Four forms (see README, "Encryption"):
-   * - `new Wire(type, level)`: bittorrent-protocol 5.x, `level` 0 / 1 / 2 = no MSE / MSE with
-   *   plaintext fallback / MSE with RC4 only. A call whose second argument is a number and whose
-   *   third is undefined takes this meaning (3.5.5's `retries` did nothing without `peEnabled`);
-   *   a number other than 1 or 2 means no MSE.
-   * - `new Wire(type, retries, peEnabled)`: bittorrent-protocol 3.5.5.
-   * - `new Wire(options)`, `new Wire()`.
-   */
+  /** See options.ts for the four forms (3.5.5's, 5.x's, an options object, none). */
   constructor (type: WireType | WireOptions = null, retries?: number, peEnabled?: boolean) {
     super()
-    let opts: WireOptions
-    if (type !== null && typeof type === 'object') opts = type
-    else if (typeof retries === 'number' && peEnabled === undefined) opts = { type, encryptionLevel: retries === 1 || retries === 2 ? retries : 0 }
-    else opts = { type, retries: retries ?? 0, peEnabled: !!peEnabled }
+    const opts = toWireOptions(type, retries, peEnabled)
     this.type = opts.type ?? null
     const retriesLeft = opts.retries ?? 0
     this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
@@ -367,9 +235,10 @@ export class Wire extends stream.Duplex {
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
     if (opts.handshakeTimeout !== undefined || opts.idleTimeout !== undefined) {
-      this._startTimers(
+      this._timers = new ConnectionTimeouts(
         opts.handshakeTimeout === undefined ? 0 : positive(opts.handshakeTimeout, 0, 'handshakeTimeout'),
-        opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'))
+        opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'),
+        (code, message) => this._fail(code, message))
     }
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
@@ -987,7 +856,7 @@ export class Wire extends stream.Duplex {
 
   override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
     if (this._finished) { cb(); return }
-    if (this._timers !== null) this._timers.lastReceived = Date.now()
+    if (this._timers !== null) this._timers.received()
     if (this._decrypt !== null) chunk = this._decrypt(chunk)
     // What we send while this chunk is processed (replies to its requests...) leaves in as
     // few writes as possible: small messages are gathered (see `_push`), and the streams
@@ -1071,7 +940,7 @@ export class Wire extends stream.Duplex {
     this._hashMessages?.clear(err)
     if (this._timeout !== null) clearTimeout(this._timeout)
     this._timeout = null
-    this._stopTimers()
+    this._timers?.stop()
   }
 
   /** @internal Queue bytes for the peer (io/output.ts gathers, encrypts and bounds them). */
@@ -1145,7 +1014,7 @@ export class Wire extends stream.Duplex {
     this._peerReserved = reserved.toString('hex')
     this.peerExtensions = extensions
     if (this.extensions.fast && extensions.fast) this.hasFast = true
-    if (this._timers !== null && this._timers.handshake !== null) { clearTimeout(this._timers.handshake); this._timers.handshake = null }
+    this._timers?.handshakeDone()
     this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
     const registry = this._ext
@@ -1565,40 +1434,6 @@ export class Wire extends stream.Duplex {
   }
 
   /** @internal */
-  private _startTimers (handshakeMs: number, idleMs: number): void {
-    const timers: ConnectionTimers = this._timers = { handshake: null, idle: null, idleMs, lastReceived: Date.now() }
-    if (handshakeMs > 0) {
-      timers.handshake = setTimeout(() => {
-        timers.handshake = null
-        this._fail(ErrorCodes.HANDSHAKE_TIMEOUT, `no handshake from the peer within ${handshakeMs} ms`)
-      }, handshakeMs)
-      timers.handshake.unref?.()
-    }
-    if (idleMs > 0) this._armIdle(idleMs)
-  }
-
-  /** @internal The idle timer is not re-armed per chunk: it fires, looks at when bytes last came, and re-arms for the rest. */
-  private _armIdle (ms: number): void {
-    const timers = this._timers!
-    timers.idle = setTimeout(() => {
-      timers.idle = null
-      const quiet = Date.now() - timers.lastReceived
-      if (quiet >= timers.idleMs) this._fail(ErrorCodes.IDLE_TIMEOUT, `nothing from the peer for ${quiet} ms`)
-      else if (!this._finished) this._armIdle(timers.idleMs - quiet)
-    }, ms)
-    timers.idle.unref?.()
-  }
-
-  /** @internal */
-  private _stopTimers (): void {
-    const timers = this._timers
-    if (timers === null) return
-    if (timers.handshake !== null) clearTimeout(timers.handshake)
-    if (timers.idle !== null) clearTimeout(timers.idle)
-    timers.handshake = timers.idle = null
-  }
-
-  /** @internal */
   private _requireFast (): void {
     if (!this.hasFast) throw new Error('fast extension is disabled')
   }
@@ -1653,11 +1488,6 @@ function responder (wire: Wire, req: Request): (err: Error | null, block?: Uint8
   return (err, block) => wire._respond(req, err, block)
 }
 
-function positive (value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`)
-  return value
-}
 
 
 export default Wire
