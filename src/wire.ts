@@ -22,7 +22,7 @@ import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
 import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, type ExtensionConstructor, type ExtensionHandler } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
-import { CALLED, Request, RequestList, type RequestCallback } from './state/requests.js'
+import { CALLED, Request, RequestList, RequestTimer, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
@@ -87,7 +87,6 @@ const F_EXTENDED_HANDSHAKE_SENT = 4
 const F_FINISHED = 8
 const F_PROTOCOL_FAILURE = 16
 const F_MAYBE_WAITING = 32
-const F_TIMEOUT_UNREF = 64
 const F_FINISH_LISTENED = 128
 const F_DESTROYING = 256
 
@@ -145,12 +144,8 @@ export class Wire extends stream.Duplex {
   private _downloadSpeed: ((delta?: number) => number) | null = null
   /** @internal */
   private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
-  /** @internal */
-  private _timeout: ReturnType<typeof setTimeout> | null = null
-  /** @internal */
-  private _timeoutMs = 0
-  /** @internal */
-  private _timeoutExpiresAt = 0
+  /** @internal The request timeout (`setTimeout`), made on first use. */
+  private _requestTimer: RequestTimer | null = null
   /** @internal Streams we pipe into: one, or an array when there are several (most wires have one). */
   private _dests: PipeDest | PipeDest[] | null = null
   /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. One or an array. */
@@ -364,11 +359,6 @@ export class Wire extends stream.Duplex {
   private get _maybeWaiting (): boolean { return (this._flags & F_MAYBE_WAITING) !== 0 }
   /** @internal */
   private set _maybeWaiting (on: boolean) { this._setFlag(F_MAYBE_WAITING, on) }
-  /** @internal The request timer does not keep the process alive. */
-  private get _timeoutUnref (): boolean { return (this._flags & F_TIMEOUT_UNREF) !== 0 }
-  /** @internal */
-  private set _timeoutUnref (on: boolean) { this._setFlag(F_TIMEOUT_UNREF, on) }
-
   /** @internal */
   private _setFlag (flag: number, on: boolean): void {
     this._flags = on ? this._flags | flag : this._flags & ~flag
@@ -537,9 +527,9 @@ export class Wire extends stream.Duplex {
 
   /** Fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
   setTimeout (ms: number, unref?: boolean): void {
-    this._timeoutMs = ms
-    this._timeoutUnref = !!unref
-    this._resetTimeout(true)
+    const timer = (this._requestTimer ??= new RequestTimer(() => this._onTimeout()))
+    timer.configure(ms, !!unref)
+    timer.reset(this._requestList !== null && this._requestList.length > 0)
   }
 
   /** Our current upload speed in bytes/s. */
@@ -684,7 +674,7 @@ export class Wire extends stream.Duplex {
     checkUint32(offset, 'offset')
     checkUint32(length, 'length')
     this._requests().add(new Request(index, offset, length, callback))
-    if (this._timeout === null) this._resetTimeout(true)
+    if (this._requestTimer !== null && !this._requestTimer.running) this._requestTimer.reset(true)
     this._push(codec.encodeBlock(MessageId.REQUEST, index, offset, length))
   }
 
@@ -938,8 +928,7 @@ export class Wire extends stream.Duplex {
     if (this._heldWrite !== null) { const cb = this._heldWrite; this._heldWrite = null; cb() }
     this._failPending(err)
     this._hashMessages?.clear(err)
-    if (this._timeout !== null) clearTimeout(this._timeout)
-    this._timeout = null
+    this._requestTimer?.stop()
     this._timers?.stop()
   }
 
@@ -1446,32 +1435,12 @@ export class Wire extends stream.Duplex {
     const callback = req.callback
     if (callback === CALLED) return
     req.callback = CALLED
-    this._resetTimeout(!this.peerChoking && !this._finished)
+    this._requestTimer?.reset(!this.peerChoking && !this._finished && this._requestList !== null && this._requestList.length > 0)
     callback(err, block)
   }
 
   /** @internal */
-  private _resetTimeout (setAgain: boolean): void {
-    if (!setAgain || !this._timeoutMs || this._requestList === null || this._requestList.length === 0) {
-      if (this._timeout !== null) clearTimeout(this._timeout)
-      this._timeout = null
-      this._timeoutExpiresAt = 0
-      return
-    }
-    const expiresAt = Date.now() + this._timeoutMs
-    if (this._timeout !== null) {
-      // close enough: keep the running timer rather than re-arm it for every reply
-      if (expiresAt - this._timeoutExpiresAt < this._timeoutMs * 0.05) return
-      clearTimeout(this._timeout)
-    }
-    this._timeoutExpiresAt = expiresAt
-    this._timeout = setTimeout(() => this._onTimeout(), this._timeoutMs)
-    if (this._timeoutUnref) this._timeout.unref?.()
-  }
-
-  /** @internal */
   private _onTimeout (): void {
-    this._timeout = null
     if (debug.enabled) this._debug('request timed out')
     const req = this._requestList?.shift()
     if (req !== undefined) this._callback(req, new WireError(ErrorCodes.REQUEST_TIMEOUT, 'request has timed out'), null)

@@ -179,3 +179,46 @@ export class RequestList {
     if (list.length === 0) this._map = null
   }
 }
+
+/**
+ * The request timeout (`wire.setTimeout(ms)`): runs while requests of ours are pending and the
+ * peer is not choking us, and fires `expire` when no reply came for `ms`. Re-armed on every
+ * reply, but only when that moves the deadline by more than 5 % (a timer per block costs more
+ * than the request).
+ */
+export class RequestTimer {
+  private _timer: ReturnType<typeof setTimeout> | null = null
+  private _ms = 0
+  private _unref = false
+  private _expiresAt = 0
+
+  constructor (private readonly _expire: () => void) {}
+
+  get running (): boolean {
+    return this._timer !== null
+  }
+
+  configure (ms: number, unref: boolean): void {
+    this._ms = ms
+    this._unref = unref
+  }
+
+  /** Run (from now) when `run`, else stop. */
+  reset (run: boolean): void {
+    if (!run || !this._ms) { this.stop(); return }
+    const expiresAt = Date.now() + this._ms
+    if (this._timer !== null) {
+      if (expiresAt - this._expiresAt < this._ms * 0.05) return
+      clearTimeout(this._timer)
+    }
+    this._expiresAt = expiresAt
+    this._timer = setTimeout(() => { this._timer = null; this._expire() }, this._ms)
+    if (this._unref) this._timer.unref?.()
+  }
+
+  stop (): void {
+    if (this._timer !== null) clearTimeout(this._timer)
+    this._timer = null
+    this._expiresAt = 0
+  }
+}
