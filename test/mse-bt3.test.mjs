@@ -5,11 +5,9 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import crypto from 'node:crypto'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
 import { MseHandshake, skeyHash } from '../dist/esm/mse/index.js'
 
-const require = createRequire(import.meta.url)
-const Bt3 = require('bt3')
+import { bt3Wire } from './fixtures/bt3.mjs'
 
 const IH = '0123456789abcdef0123456789abcdef01234567'
 const OUR_ID = 'cc'.repeat(20)
@@ -74,7 +72,7 @@ test('bt3 (3.5.5) outgoing with PE -> our responder over TCP: RC4, handshakes an
   const { client, serverSocket } = await connect()
   try {
     // their side: exactly WebTorrent 1.9.7's peer.js for an outgoing secure peer
-    const wire = new Bt3('tcpOutgoing', 0, true)
+    const wire = bt3Wire('tcpOutgoing', 0, true)
     client.pipe(wire).pipe(client)
     let theirHandshake = null
     let interested = false
@@ -108,7 +106,7 @@ test('our initiator -> bt3 (3.5.5) incoming with PE over TCP, handshake in IA', 
   const { client, serverSocket } = await connect()
   try {
     // their side: WebTorrent 1.9.7 conn-pool + peer.js for an incoming secure peer
-    const wire = new Bt3('tcpIncoming', 0, true)
+    const wire = bt3Wire('tcpIncoming', 0, true)
     serverSocket.pipe(wire).pipe(serverSocket)
     let pe3Hash = null
     let theirHandshake = null
@@ -135,7 +133,7 @@ test('our initiator -> bt3 (3.5.5) incoming with PE over TCP, handshake in IA', 
 test('manual (3.5.5-style) responder driven like WebTorrent 1.9.7 conn-pool against bt3', async () => {
   const { client, serverSocket } = await connect()
   try {
-    const wire = new Bt3('tcpOutgoing', 0, true)
+    const wire = bt3Wire('tcpOutgoing', 0, true)
     client.pipe(wire).pipe(client)
     wire.once('pe2', () => wire.sendPe3(IH))
     wire.once('pe4', () => wire.handshake(IH, THEIR_ID))
@@ -160,7 +158,7 @@ test('bt3 initiator vs a plaintext-only responder, and a prefer initiator vs bt3
   // 3.5.5 offers RC4 only: a plaintext-only responder refuses with a coded error
   let { client, serverSocket } = await connect()
   try {
-    const wire = new Bt3('tcpOutgoing', 0, true)
+    const wire = bt3Wire('tcpOutgoing', 0, true)
     wire.on('error', () => {})
     client.pipe(wire).pipe(client)
     wire.once('pe2', () => wire.sendPe3(IH))
@@ -178,7 +176,7 @@ test('bt3 initiator vs a plaintext-only responder, and a prefer initiator vs bt3
   // checking). Our side may complete the handshake, but the connection is gone.
   ;({ client, serverSocket } = await connect())
   try {
-    const wire = new Bt3('tcpIncoming', 0, true)
+    const wire = bt3Wire('tcpIncoming', 0, true)
     wire.on('error', () => {})
     serverSocket.pipe(wire).pipe(serverSocket)
     wire.once('pe1', () => wire.sendPe2())
@@ -190,6 +188,24 @@ test('bt3 initiator vs a plaintext-only responder, and a prefer initiator vs bt3
     await held(closed)
     assert.equal(wire.destroyed, true)
     a.hs.destroy()
+  } finally {
+    client.destroy(); serverSocket.destroy()
+  }
+})
+
+test('a 3.5.5 peer with a 95-byte key (its bug, 1 key in 256): our initiator fails with a coded error at its timeout, no hang', async () => {
+  const { client, serverSocket } = await connect()
+  try {
+    const wire = bt3Wire('tcpIncoming', 0, true, { short: true })
+    wire.on('error', () => {})
+    serverSocket.pipe(wire).pipe(serverSocket)
+    wire.once('pe1', () => wire.sendPe2())
+    wire.once('pe3', () => wire.sendPe4(IH))
+    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'require', ia: btHandshake(IH, OUR_ID), timeout: 1500 }), client)
+    a.hs.start()
+    await a.settled
+    assert.equal(a.error?.code, CODE)
+    wire.destroy()
   } finally {
     client.destroy(); serverSocket.destroy()
   }

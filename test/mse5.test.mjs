@@ -7,13 +7,11 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import crypto from 'node:crypto'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
 import Wire, { ErrorCodes } from 'bittorrent-protocol'
 import Bt5 from 'bt5'
 import { INFO_HASH as IH, PEER_A, PEER_B } from './helpers.mjs'
 
-const require = createRequire(import.meta.url)
-const Bt3 = require('bt3')
+import { Bt3, bt3Wire } from './fixtures/bt3.mjs'
 
 const SKEY_HASH = crypto.createHash('sha1').update(Buffer.concat([Buffer.from('req2'), Buffer.from(IH, 'hex')])).digest('hex')
 const PROTOCOL = Buffer.from('\u0013BitTorrent protocol', 'latin1')
@@ -46,7 +44,7 @@ const drivers = {
 function outgoing (name, level) {
   const { W, api } = drivers[name]
   const seen = { cryptoHandshake: 0 }
-  const wire = api === '5' ? new W('tcpOutgoing', level) : new W('tcpOutgoing', 0, level > 0)
+  const wire = api === '5' ? new W('tcpOutgoing', level) : W === Bt3 ? bt3Wire('tcpOutgoing', 0, level > 0) : new W('tcpOutgoing', 0, level > 0)
   wire.on('crypto-handshake', () => seen.cryptoHandshake++)
   const start = () => {
     if (api === '5') {
@@ -70,7 +68,7 @@ function outgoing (name, level) {
 function incoming (name, level) {
   const { W, api } = drivers[name]
   const seen = { cryptoHandshake: 0, infoHashHash: null, setInfoHash: null }
-  const wire = api === '5' ? new W('tcpIncoming', level) : new W('tcpIncoming', 0, level > 0)
+  const wire = api === '5' ? new W('tcpIncoming', level) : W === Bt3 ? bt3Wire('tcpIncoming', 0, level > 0) : new W('tcpIncoming', 0, level > 0)
   wire.on('crypto-handshake', () => seen.cryptoHandshake++)
   if (api === '5') {
     // conn-pool.js of WebTorrent 3: look the torrent up, then await setInfoHash
