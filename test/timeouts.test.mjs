@@ -86,12 +86,12 @@ test('idleTimeout: nothing after the handshake closes the wire; keep-alives keep
   quiet.socket.pipe(a).pipe(quiet.socket)
   a.handshake(INFO_HASH, PEER_A)
   assert.equal(await quiet.code, 'ERR_BT_IDLE_TIMEOUT')
-  const talker = await serve(t, { type: 'tcpIncoming', idleTimeout: 300 }, w => w.on('handshake', () => w.handshake(INFO_HASH, PEER_B)))
+  const talker = await serve(t, { type: 'tcpIncoming', idleTimeout: 1000 }, w => w.on('handshake', () => w.handshake(INFO_HASH, PEER_B)))
   const b = new Wire('tcpOutgoing')
   talker.socket.pipe(b).pipe(talker.socket)
   b.handshake(INFO_HASH, PEER_A)
-  for (let i = 0; i < 8; i++) { b.keepAlive(); await new Promise(resolve => setTimeout(resolve, 100)) }
-  assert.equal(talker.wire.destroyed, false, 'keep-alives every 100 ms keep a 300 ms idleTimeout from firing')
+  for (let i = 0; i < 15; i++) { b.keepAlive(); await new Promise(resolve => setTimeout(resolve, 150)) }
+  assert.equal(talker.wire.destroyed, false, 'keep-alives every 150 ms keep a 1 s idleTimeout from firing for 2.25 s')
   b.destroy()
 })
 
