@@ -44,12 +44,12 @@ test('handshakeTimeout, plain: a peer that sends nothing, or only part of its ha
 })
 
 test('handshakeTimeout does not fire once the handshake arrived', async (t) => {
-  const s = await serve(t, { type: 'tcpIncoming', handshakeTimeout: 200 }, w => w.on('handshake', () => w.handshake(INFO_HASH, PEER_B)))
+  const s = await serve(t, { type: 'tcpIncoming', handshakeTimeout: 1000 }, w => w.on('handshake', () => w.handshake(INFO_HASH, PEER_B)))
   const client = new Wire('tcpOutgoing')
   s.socket.pipe(client).pipe(s.socket)
   client.handshake(INFO_HASH, PEER_A)
   await once(s.wire, 'handshake')
-  await new Promise(resolve => setTimeout(resolve, 400))
+  await new Promise(resolve => setTimeout(resolve, 1300))
   assert.equal(s.wire.destroyed, false)
   client.destroy()
 })
