@@ -874,6 +874,21 @@ export class Wire extends stream.Duplex {
   /** @internal */
   set _encrypt (fn: ((data: Uint8Array) => Buffer) | null) { this._out.cipher = fn }
 
+  /** Bytes of a message from the peer that has not arrived whole yet (what the reader holds). */
+  get inputBacklog (): number {
+    return this._reader.buffered
+  }
+
+  /** BEP 52: our hash requests awaiting hashes or a reject, oldest first. */
+  get hashRequests (): HashRequest[] {
+    return this._hashMessages === null ? [] : this._hashMessages.requests.map(p => p.req)
+  }
+
+  /** BEP 52: the peer's hash requests awaiting our answer, oldest first. */
+  get peerHashRequests (): HashRequest[] {
+    return this._hashMessages === null ? [] : this._hashMessages.peerRequests.slice()
+  }
+
   /** Bytes we sent that the connection has not read yet (our readable side's buffer and what is gathered). */
   get outputBacklog (): number {
     return this._out.backlog

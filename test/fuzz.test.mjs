@@ -223,7 +223,7 @@ async function runInput (R, bytes, { wireOpts, errorListener = true, weFast = tr
       break
     }
     off += n
-    const buffered = w._reader.buffered
+    const buffered = w.inputBacklog
     if (buffered > Math.max(maxMessageLength, 68)) failures.push(`reader holds ${buffered} bytes > ${maxMessageLength}`)
     peakBuffered = Math.max(peakBuffered, buffered)
     if (w.peerRequests.length > w.maxPeerRequests) failures.push(`peer request queue ${w.peerRequests.length}`)

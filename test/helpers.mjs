@@ -2,9 +2,9 @@ import net from 'node:net'
 import { once } from 'node:events'
 import Wire from 'bittorrent-protocol'
 
-export const INFO_HASH = '0123456789abcdef0123456789abcdef01234567'
-export const PEER_A = '2d4141303030302d' + 'a'.repeat(24)
-export const PEER_B = '2d4242303030302d' + 'b'.repeat(24)
+// one set of constants and byte builders for all tests: test/fixtures/raw.mjs
+import { INFO_HASH, PEER_A, PEER_B, msg, u32 } from './fixtures/raw.mjs'
+export { INFO_HASH, PEER_A, PEER_B, msg, u32 }
 
 /** Wait for an event, failing after `ms`. */
 export function event (emitter, name, ms = 5000) {
@@ -43,30 +43,6 @@ export async function tcpPair (setup = () => {}) {
   const serverSocket = await accepted
   server.close()
   return { a, b, socket, serverSocket }
-}
-
-/** Encode a raw message: length prefix, id, payload. */
-export function msg (id, ...parts) {
-  const payload = Buffer.concat(parts.map(p => Buffer.isBuffer(p) ? p : u32(p)))
-  const head = Buffer.alloc(5)
-  head.writeUInt32BE(payload.length + 1, 0)
-  head[4] = id
-  return Buffer.concat([head, payload])
-}
-
-export function u32 (n) {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n, 0)
-  return b
-}
-
-/** A raw 68-byte handshake. */
-export function rawHandshake ({ fast = false, extended = true, dht = false, infoHash = INFO_HASH, peerId = PEER_B } = {}) {
-  const reserved = Buffer.alloc(8)
-  if (extended) reserved[5] |= 0x10
-  if (fast) reserved[7] |= 0x04
-  if (dht) reserved[7] |= 0x01
-  return Buffer.concat([Buffer.from('\u0013BitTorrent protocol', 'latin1'), reserved, Buffer.from(infoHash, 'hex'), Buffer.from(peerId, 'hex')])
 }
 
 /** Collect everything a wire sends. */

@@ -35,7 +35,7 @@ async function expectFatal (h, bytes, code, label, { chunk } = {}) {
   assert.ok(rec.closed, `${label}: 'close' emitted`)
   assert.ok(w.destroyed, `${label}: destroyed`)
   assert.deepEqual(snapshot(w), before, `${label}: state unchanged`)
-  assert.equal(w._reader.buffered, 0, `${label}: nothing buffered`)
+  assert.equal(w.inputBacklog, 0, `${label}: nothing buffered`)
 }
 
 async function expectAlive (h, label) {
@@ -129,7 +129,7 @@ test('length prefixes from 0 to 2^32-1 with every id: framing verdict decided be
         if (len === 0) assert.equal(keepAlive(), 1, label)
         if (len > 1) {
           assert.deepEqual(snapshot(h.w), before, label + ': waiting for the body, nothing changed')
-          assert.equal(h.w._reader.buffered, 0, label)
+          assert.equal(h.w.inputBacklog, 0, label)
         }
         h.w.destroy()
       } else {
@@ -176,12 +176,12 @@ test('trickled oversize bodies: the wire gives up at the length prefix, before b
     // the header one byte at a time, then the body in 1 KiB chunks (4096 writes)
     for (let i = 0; i < header.length; i++) {
       h.w.write(header.subarray(i, i + 1))
-      peakBuffered = Math.max(peakBuffered, h.w._reader.buffered)
+      peakBuffered = Math.max(peakBuffered, h.w.inputBacklog)
     }
     const chunk = Buffer.alloc(1024, 0x5a)
     for (let sent = header.length - 5; sent < FOUR_MIB; sent += chunk.length) {
       h.w.write(chunk)
-      peakBuffered = Math.max(peakBuffered, h.w._reader.buffered)
+      peakBuffered = Math.max(peakBuffered, h.w.inputBacklog)
       // retained memory, sampled every 256 KiB (writes to a destroyed stream make short-lived garbage)
       if ((sent & 0x3ffff) === 0) { await settle(1); gc(); peakMemory = Math.max(peakMemory, memory() - base) }
     }
@@ -204,11 +204,11 @@ test('a body within the limit, trickled one byte at a time, is held once at its 
   let peak = 0
   for (let i = 0; i < bytes.length; i++) {
     h.w.write(bytes.subarray(i, i + 1))
-    peak = Math.max(peak, h.w._reader.buffered)
+    peak = Math.max(peak, h.w.inputBacklog)
   }
   await expectAlive(h, 'extended 200 KiB trickled')
   assert.deepEqual(got, [[42, payload.length]])
-  assert.equal(h.w._reader.buffered, 0)
+  assert.equal(h.w.inputBacklog, 0)
   assert.ok(peak <= payload.length + 1 && peak <= DEFAULTS.maxMessageLength, `peak ${peak}`)
   t.diagnostic(`200 KiB extended message in ${bytes.length} one-byte writes: peak reader buffer ${peak} B`)
 })
@@ -230,10 +230,10 @@ test('before the handshake: garbage fails at once, a trickled handshake holds at
   const h = harness()
   const hs = handshakeBytes()
   let peak = 0
-  for (let i = 0; i < hs.length - 1; i++) { h.w.write(hs.subarray(i, i + 1)); peak = Math.max(peak, h.w._reader.buffered) }
+  for (let i = 0; i < hs.length - 1; i++) { h.w.write(hs.subarray(i, i + 1)); peak = Math.max(peak, h.w.inputBacklog) }
   assert.equal(peak, 67)
   h.w.write(hs.subarray(67))
-  assert.equal(h.w._reader.buffered, 0)
+  assert.equal(h.w.inputBacklog, 0)
   assert.ok(h.w.peerId)
   await expectAlive(h, 'trickled handshake')
 })

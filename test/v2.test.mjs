@@ -47,8 +47,8 @@ test('hash request → hashes, both ways: fields, callback, events, and the repl
     assert.equal(got.uncles.length, 1) // height 9: proof layers 0..6 from layer 2, the first log2(64)-1 = 5 implied
     assert.ok(got.hashes.every((h, i) => Buffer.isBuffer(h) && h.equals(TREE.layers[2][64 + i])))
     assert.equal(verifyHashes(TREE.root, TREE.length, got), true)
-    assert.equal(asker._hashes().requests.length, 0)
-    assert.equal(answerer._hashes().peerRequests.length, 0)
+    assert.equal(asker.hashRequests.length, 0)
+    assert.equal(answerer.peerHashRequests.length, 0)
   }
 })
 
@@ -65,7 +65,7 @@ test('hash reject both ways: respond(err) and hashReject() reach the asker as ER
   a.once('hash-request', r2 => a.hashReject(r2))
   const err2 = await new Promise(resolve => b.hashRequest({ ...req, index: 0 }, resolve))
   assert.equal(err2.code, ErrorCodes.HASH_REJECTED)
-  assert.equal(a._hashes().peerRequests.length, 0)
+  assert.equal(a.peerHashRequests.length, 0)
 })
 
 test('hash messages on the wire: exact bytes of request, hashes and reject', async () => {
@@ -108,7 +108,7 @@ test('respond() answers once; a wrong-sized answer throws and leaves the request
   const req = { piecesRoot: TREE.root, baseLayer: 0, index: 0, length: 2, proofLayers: 0 }
   const answered = new Promise(resolve => b.once('hash-request', (r, respond) => {
     assert.throws(() => respond(null, [Buffer.alloc(32)]), RangeError)
-    assert.equal(b._hashes().peerRequests.length, 1)
+    assert.equal(b.peerHashRequests.length, 1)
     respond(null, [TREE.layers[0][0], TREE.layers[0][1]])
     respond(new Error('late')) // ignored
     resolve()
@@ -160,7 +160,7 @@ test('a hash request nobody listens for gets a hash reject at once when v2 is on
   const req = { piecesRoot: TREE.root, baseLayer: 0, index: 0, length: 2, proofLayers: 0 }
   const err = await new Promise(resolve => a.hashRequest(req, resolve))
   assert.equal(err.code, ErrorCodes.HASH_REJECTED)
-  assert.equal(b._hashes().peerRequests.length, 0)
+  assert.equal(b.peerHashRequests.length, 0)
   a.destroy()
 })
 
@@ -179,7 +179,7 @@ test('without v2 on either side and no hash-request listener, ids 21-23 are unkn
   assert.equal(unknown[0][0], 21)
   assert.equal(unknown[0].length, 49)
   assert.equal(sent, 0, 'no hash reject to a peer that never spoke of v2')
-  assert.equal(b._hashMessages, null)
+  assert.deepEqual(b.peerHashRequests, [], 'no BEP 52 state was made')
   a.destroy()
   assert.equal((await result).code, ErrorCodes.WIRE_CLOSED)
 })
