@@ -40,7 +40,6 @@ await build({
 const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']
 const shim = name => join(root, 'dist/esm/shims', name)
 const shims = {
-  'readable-stream': shim('stream.js'),
   events: shim('events.js'),
   debug: shim('debug.js'),
   string_decoder: shim('string-decoder.js'),
@@ -50,13 +49,14 @@ const shims = {
 }
 // readable-stream 3's own modules that we replace; it require()s them, so they are handed over
 // as CommonJS modules whose exports are our default export
+const fromRs3 = args => args.importer.includes('/node_modules/readable-stream/')
 const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
 // Our private members (`_name`) get short names in the browser bundle: 3 KiB of a minified page.
 // Only names that nothing else in or around the bundle uses: none that readable-stream 3,
 // bencode or the external dependencies spell, none of Node's stream and emitter internals
 // (other libraries look at `_readableState`, `_events`...), none written as a string.
 const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => readFileSync(join('dist/esm', f), 'utf8')).join('\n')
-const theirs = ['readable-stream3', 'bencode', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
+const theirs = ['readable-stream', 'bencode', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
   .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
   .join('\n')
 const spelled = new Set([...theirs.matchAll(/_[A-Za-z]\w*/g)].map(m => m[0]))
@@ -74,12 +74,12 @@ await build({
   plugins: [{
     name: 'browser-shims',
     setup (b) {
-      b.onResolve({ filter: /^(readable-stream|events|debug|string_decoder\/?|bencode|randombytes)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode|randombytes)$/ }, args => ({ path: shims[args.path] }))
       b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
-      b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => args.importer.includes('readable-stream3') ? { path: shim('stream-errors.js') } : undefined)
+      b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => fromRs3(args) ? { path: shim('stream-errors.js') } : undefined)
       b.onResolve({ filter: /^\.\/internal\/streams\/(async_iterator|buffer_list)$/ }, args =>
-        args.importer.includes('readable-stream3') ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
+        fromRs3(args) ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
       b.onLoad({ filter: /.*/, namespace: 'rs3-cjs' }, args => ({
         contents: `module.exports = require(${JSON.stringify(args.path)}).default`, loader: 'js', resolveDir: root
       }))

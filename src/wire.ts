@@ -10,7 +10,7 @@
  * message destroys the wire with a coded WireError, never a throw.
  */
 import { Buffer } from 'buffer'
-import stream from 'readable-stream'
+import stream from './stream.js'
 import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
 import { BitField, HaveAllBitField } from './bitfield.js'
 import type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'

@@ -11,7 +11,7 @@ import createDebug, { enabledFor } from '../dist/esm/shims/debug.js'
 import BufferList from '../dist/esm/shims/buffer-list.js'
 import iterate from '../dist/esm/shims/async-iterator.js'
 import { process as tick } from '../dist/esm/shims/process.js'
-import stream from '../dist/esm/shims/stream.js'
+import stream from '../dist/esm/stream.js'
 
 /** The same script of calls on an emitter; returns what it saw. */
 function script (e) {
