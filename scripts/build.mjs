@@ -30,11 +30,11 @@ await build({
 // Browser build (package.json `browser` field and `browser` export condition): the same
 // CommonJS shape from src/browser.ts, which leaves MSE (node:crypto) out. What a page needs
 // from Node is bundled in its smallest faithful form (src/shims; figures in the README):
-// readable-stream 3's Duplex (3.5.5's stream, 40 KiB less than 4's) over our own EventEmitter,
-// chunk list and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
-// localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`, `inherits`, its error classes;
-// of bencode only its encoder (with the `buffer` package's Buffer for its global one),
-// randombytes from Web Crypto. buffer, bitfield and speedometer
+// readable-stream 3's Duplex (src/stream.ts, as in Node) over our own EventEmitter, chunk list
+// and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
+// localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`,
+// `inherits`, its error classes, and without its debuglog calls; a bencode encoder of our own
+// (the wire decodes with src/protocol/bencode.ts), randombytes from Web Crypto. buffer, bitfield and speedometer
 // stay imports for the consumer's bundler (a page that has them shares them). No bundler needs
 // Node shims for this package.
 const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']
@@ -56,7 +56,7 @@ const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', '
 // bencode or the external dependencies spell, none of Node's stream and emitter internals
 // (other libraries look at `_readableState`, `_events`...), none written as a string.
 const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => readFileSync(join('dist/esm', f), 'utf8')).join('\n')
-const theirs = ['readable-stream', 'bencode', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
+const theirs = ['readable-stream', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
   .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
   .join('\n')
 const spelled = new Set([...theirs.matchAll(/_[A-Za-z]\w*/g)].map(m => m[0]))
@@ -69,7 +69,11 @@ await build({
   bundle: true,
   platform: 'browser',
   format: 'cjs',
+  // es2020 syntax (?., ??: Chrome 80, Firefox 74, Safari 13.1), with class fields kept as tsc
+  // writes them (Chrome 72, Firefox 75, Safari 14.1): lowered, each is a __publicField() call,
+  // 1 KiB of a minified page
   target: 'es2020',
+  supported: { 'class-field': true, 'class-static-field': true },
   external: BROWSER_EXTERNAL,
   plugins: [{
     name: 'browser-shims',
@@ -80,12 +84,23 @@ await build({
       b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => fromRs3(args) ? { path: shim('stream-errors.js') } : undefined)
       b.onResolve({ filter: /^\.\/internal\/streams\/(async_iterator|buffer_list)$/ }, args =>
         fromRs3(args) ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
+      // readable-stream 3's Readable traces itself through util.debuglog, which is no function in
+      // a page (its 36 calls and their strings: 1 KiB of a minified bundle): the calls go.
+      b.onLoad({ filter: /[\\/]node_modules[\\/]readable-stream[\\/]lib[\\/]_stream_readable\.js$/ }, args => {
+        const source = readFileSync(args.path, 'utf8')
+        const contents = source
+          .replace(/^var debugUtil = require\('util'\);\nvar debug;\nif \(debugUtil && debugUtil\.debuglog\) \{\n  debug = debugUtil\.debuglog\('stream'\);\n\} else \{\n  debug = function debug\(\) \{\};\n\}\n/m, '')
+          // a statement of its own with a string and property reads: no side effect goes with it
+          .replace(/^(\s*)debug\('[^']*'(?:, [\w.]+)*\);$/gm, '$1;')
+        if (/\bdebug\b/.test(contents)) throw new Error('readable-stream 3 calls debug() in a way the browser build does not know')
+        return { contents, loader: 'js' }
+      })
       b.onLoad({ filter: /.*/, namespace: 'rs3-cjs' }, args => ({
         contents: `module.exports = require(${JSON.stringify(args.path)}).default`, loader: 'js', resolveDir: root
       }))
     }
   }],
-  inject: ['scripts/buffer-global.mjs', 'dist/esm/shims/process.js'],
+  inject: ['dist/esm/shims/process.js'],
   logLevel: 'warning',
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
