@@ -4,14 +4,26 @@
 // compiles against this package's built types as any client would.
 import { execFileSync } from 'node:child_process'
 import { rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs'
-import { build } from 'esbuild'
+import { build, transformSync } from 'esbuild'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
 rmSync('dist', { recursive: true, force: true })
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' })
+// The package ships the declarations a consumer reaches from the entries' types and no others
+// (the shims', the codec internals'...): each file is a 4 KiB block of every install.
+const reached = new Set()
+for (const queue = ['dist/esm/index.d.ts', 'dist/esm/browser.d.ts']; queue.length > 0;) {
+  const file = queue.pop()
+  if (reached.has(file)) continue
+  reached.add(file)
+  for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*['"](\.\.?\/[^'"]+)\.js['"]/g)) queue.push(join(dirname(file), m[1] + '.d.ts'))
+}
+for (const file of readdirSync('dist/esm', { recursive: true })) {
+  if (file.endsWith('.d.ts') && !reached.has(join('dist/esm', file))) rmSync(join('dist/esm', file))
+}
 
 await build({
   entryPoints: ['dist/esm/index.js'],
@@ -34,7 +46,7 @@ await build({
 // and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
 // localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`,
 // `inherits`, its error classes, and without its debuglog calls; a bencode encoder of our own
-// (the wire decodes with src/protocol/bencode.ts), randombytes from Web Crypto. buffer, bitfield and speedometer
+// (the wire decodes with src/protocol/bencode.ts), random bytes from Web Crypto. buffer, bitfield and speedometer
 // stay imports for the consumer's bundler (a page that has them shares them). No bundler needs
 // Node shims for this package.
 const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']
@@ -44,8 +56,7 @@ const shims = {
   debug: shim('debug.js'),
   string_decoder: shim('string-decoder.js'),
   'string_decoder/': shim('string-decoder.js'),
-  bencode: shim('bencode.js'),
-  randombytes: join(root, 'dist/esm/random-browser.js')
+  bencode: shim('bencode.js')
 }
 // readable-stream 3's own modules that we replace; it require()s them, so they are handed over
 // as CommonJS modules whose exports are our default export
@@ -55,30 +66,31 @@ const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', '
 // Only names that nothing else in or around the bundle uses: none that readable-stream 3,
 // bencode or the external dependencies spell, none of Node's stream and emitter internals
 // (other libraries look at `_readableState`, `_events`...), none written as a string.
-const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => readFileSync(join('dist/esm', f), 'utf8')).join('\n')
+// (tsc keeps our comments, which name members in backquotes: they are no strings, so they go)
+const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => transformSync(readFileSync(join('dist/esm', f), 'utf8'), { legalComments: 'none' }).code).join('\n')
 const theirs = ['readable-stream', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
   .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
   .join('\n')
-const spelled = new Set([...theirs.matchAll(/_[A-Za-z]\w*/g)].map(m => m[0]))
+const spelled = new Set([...theirs.matchAll(/(?<![\w$])_[A-Za-z]\w*/g)].map(m => m[0]))
 for (const m of ours.matchAll(/['"`](_[A-Za-z]\w*)/g)) spelled.add(m[1])
 const privateNames = [...new Set([...ours.matchAll(/\.(_[A-Za-z]\w*)/g)].map(m => m[1]))].filter(n => !spelled.has(n))
 await build({
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
   mangleProps: new RegExp('^(' + privateNames.join('|') + ')$'),
+  // minified as shipped: bundlers minify a page again anyway, and the install is 80 KB smaller
+  minify: true,
   bundle: true,
   platform: 'browser',
   format: 'cjs',
-  // es2020 syntax (?., ??: Chrome 80, Firefox 74, Safari 13.1), with class fields kept as tsc
-  // writes them (Chrome 72, Firefox 75, Safari 14.1): lowered, each is a __publicField() call,
-  // 1 KiB of a minified page
+  // es2020: class fields are lowered (browserify 17's parser walks no class field)
   target: 'es2020',
-  supported: { 'class-field': true, 'class-static-field': true },
   external: BROWSER_EXTERNAL,
   plugins: [{
     name: 'browser-shims',
     setup (b) {
-      b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode|randombytes)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^\.\/random\.js$/ }, () => ({ path: join(root, 'dist/esm/random-browser.js') }))
       b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => fromRs3(args) ? { path: shim('stream-errors.js') } : undefined)
@@ -104,11 +116,13 @@ await build({
   logLevel: 'warning',
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
-// Nothing else may reach the page unshimmed: every import left in the bundle is a declared dependency.
+// Nothing else may reach the page unshimmed: every import left in the bundle is a declared
+// dependency, or `buffer`, the one (optional) peer dependency: Node has it built in, browserify
+// brings it, other bundlers take the npm package the application installs.
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const left = [...new Set([...readFileSync('dist/browser.cjs', 'utf8').matchAll(/require\("([^"]+)"\)/g)].map(m => m[1]))]
 for (const name of left) {
-  if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
+  if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies || name in pkg.peerDependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
 }
 // The ESM entries wrap the CommonJS ones, so import and require give the very same class.
 const { createRequire } = await import('node:module')
