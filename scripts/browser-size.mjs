@@ -4,7 +4,8 @@
 // would write it. 3.5.5 requires Node's `crypto` (for MSE) and uses a global `process`: it is
 // measured with `crypto` as an empty module (webpack 5's `resolve.fallback: { crypto: false }`;
 // browserify would bundle crypto-browserify instead) and the `process` package injected.
-// Usage: npm run build && node scripts/browser-size.mjs [--by-package] [--markdown]
+// Usage: npm run build && node scripts/browser-size.mjs [--by-package] [--markdown | --json]
+// (test/browser/size.test.mjs holds the bundle to its ceiling with --json)
 import { build } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync, rmSync } from 'node:fs'
@@ -49,6 +50,10 @@ try {
     await measure('bittorrent-protocol 3.5.5', 'bt3', { plugins: [emptyCrypto], inject: [join(root, 'node_modules', 'process', 'browser.js')] }),
     await measure('bittorrent-protocol 5.0.9', 'bt5')
   ]
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(rows))
+    process.exit(0)
+  }
   if (process.argv.includes('--markdown')) {
     console.log('| bundle | minified | minified + gzipped |\n| --- | ---: | ---: |')
     for (const r of rows) console.log(`| ${r.label} | ${(r.minified / 1024).toFixed(1)} KiB | ${(r.gzipped / 1024).toFixed(1)} KiB |`)

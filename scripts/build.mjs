@@ -4,14 +4,26 @@
 // compiles against this package's built types as any client would.
 import { execFileSync } from 'node:child_process'
 import { rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs'
-import { build } from 'esbuild'
+import { build, transformSync } from 'esbuild'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
 rmSync('dist', { recursive: true, force: true })
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' })
+// The package ships the declarations a consumer reaches from the entries' types and no others
+// (the shims', the codec internals'...): each file is a 4 KiB block of every install.
+const reached = new Set()
+for (const queue = ['dist/esm/index.d.ts', 'dist/esm/browser.d.ts']; queue.length > 0;) {
+  const file = queue.pop()
+  if (reached.has(file)) continue
+  reached.add(file)
+  for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*['"](\.\.?\/[^'"]+)\.js['"]/g)) queue.push(join(dirname(file), m[1] + '.d.ts'))
+}
+for (const file of readdirSync('dist/esm', { recursive: true })) {
+  if (file.endsWith('.d.ts') && !reached.has(join('dist/esm', file))) rmSync(join('dist/esm', file))
+}
 
 await build({
   entryPoints: ['dist/esm/index.js'],
@@ -30,70 +42,108 @@ await build({
 // Browser build (package.json `browser` field and `browser` export condition): the same
 // CommonJS shape from src/browser.ts, which leaves MSE (node:crypto) out. What a page needs
 // from Node is bundled in its smallest faithful form (src/shims; figures in the README):
-// readable-stream 3's Duplex (3.5.5's stream, 40 KiB less than 4's) over our own EventEmitter,
-// chunk list and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
-// localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`, `inherits`, its error classes;
-// of bencode only its encoder (with the `buffer` package's Buffer for its global one),
-// randombytes from Web Crypto. buffer, bitfield and speedometer
+// readable-stream 3's Duplex (src/stream.ts, as in Node) over our own EventEmitter, chunk list
+// and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
+// localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`,
+// `inherits`, its error classes, and without its debuglog calls; a bencode encoder of our own
+// (the wire decodes with src/protocol/bencode.ts), random bytes from Web Crypto. buffer, bitfield and speedometer
 // stay imports for the consumer's bundler (a page that has them shares them). No bundler needs
 // Node shims for this package.
 const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']
 const shim = name => join(root, 'dist/esm/shims', name)
 const shims = {
-  'readable-stream': shim('stream.js'),
   events: shim('events.js'),
   debug: shim('debug.js'),
   string_decoder: shim('string-decoder.js'),
   'string_decoder/': shim('string-decoder.js'),
-  bencode: shim('bencode.js'),
-  randombytes: join(root, 'dist/esm/random-browser.js')
+  bencode: shim('bencode.js')
 }
 // readable-stream 3's own modules that we replace; it require()s them, so they are handed over
 // as CommonJS modules whose exports are our default export
+const fromRs3 = args => args.importer.includes('/node_modules/readable-stream/')
 const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
 // Our private members (`_name`) get short names in the browser bundle: 3 KiB of a minified page.
 // Only names that nothing else in or around the bundle uses: none that readable-stream 3,
 // bencode or the external dependencies spell, none of Node's stream and emitter internals
 // (other libraries look at `_readableState`, `_events`...), none written as a string.
-const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => readFileSync(join('dist/esm', f), 'utf8')).join('\n')
-const theirs = ['readable-stream3', 'bencode', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
+// (tsc keeps our comments, which name members in backquotes: they are no strings, so they go)
+const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => transformSync(readFileSync(join('dist/esm', f), 'utf8'), { legalComments: 'none' }).code).join('\n')
+const theirs = ['readable-stream', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
   .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
   .join('\n')
-const spelled = new Set([...theirs.matchAll(/_[A-Za-z]\w*/g)].map(m => m[0]))
+const spelled = new Set([...theirs.matchAll(/(?<![\w$])_[A-Za-z]\w*/g)].map(m => m[0]))
 for (const m of ours.matchAll(/['"`](_[A-Za-z]\w*)/g)) spelled.add(m[1])
 const privateNames = [...new Set([...ours.matchAll(/\.(_[A-Za-z]\w*)/g)].map(m => m[1]))].filter(n => !spelled.has(n))
 await build({
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
   mangleProps: new RegExp('^(' + privateNames.join('|') + ')$'),
+  // minified as shipped: bundlers minify a page again anyway, and the install is 80 KB smaller
+  minify: true,
   bundle: true,
   platform: 'browser',
   format: 'cjs',
+  // es2020 syntax (?., ??: Chrome 80, Firefox 74, Safari 13.1), with class fields kept as tsc
+  // writes them (Chrome 72, Firefox 75, Safari 14.1): lowered, each is a __publicField() call,
+  // 1 KiB of a minified page. (browserify: see the check after this build.)
   target: 'es2020',
+  supported: { 'class-field': true, 'class-static-field': true },
   external: BROWSER_EXTERNAL,
   plugins: [{
     name: 'browser-shims',
     setup (b) {
-      b.onResolve({ filter: /^(readable-stream|events|debug|string_decoder\/?|bencode|randombytes)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode)$/ }, args => ({ path: shims[args.path] }))
+      b.onResolve({ filter: /^\.\/random\.js$/ }, () => ({ path: join(root, 'dist/esm/random-browser.js') }))
       b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
-      b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => args.importer.includes('readable-stream3') ? { path: shim('stream-errors.js') } : undefined)
+      b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => fromRs3(args) ? { path: shim('stream-errors.js') } : undefined)
       b.onResolve({ filter: /^\.\/internal\/streams\/(async_iterator|buffer_list)$/ }, args =>
-        args.importer.includes('readable-stream3') ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
+        fromRs3(args) ? { path: shim(rs3Modules[args.path]), namespace: 'rs3-cjs' } : undefined)
+      // readable-stream 3's Readable traces itself through util.debuglog, which is no function in
+      // a page (its 36 calls and their strings: 1 KiB of a minified bundle): the calls go.
+      b.onLoad({ filter: /[\\/]node_modules[\\/]readable-stream[\\/]lib[\\/]_stream_readable\.js$/ }, args => {
+        const source = readFileSync(args.path, 'utf8')
+        const contents = source
+          .replace(/^var debugUtil = require\('util'\);\nvar debug;\nif \(debugUtil && debugUtil\.debuglog\) \{\n  debug = debugUtil\.debuglog\('stream'\);\n\} else \{\n  debug = function debug\(\) \{\};\n\}\n/m, '')
+          // a statement of its own with a string and property reads: no side effect goes with it
+          .replace(/^(\s*)debug\('[^']*'(?:, [\w.]+)*\);$/gm, '$1;')
+          // wrap(): makes an old-style (streams1) stream the source of what a Readable emits, which
+          // on a wire would replace the protocol's own output; no page has such streams
+          .replace(/^Readable\.prototype\.wrap = function \(stream\) \{\n[\s\S]*?\n\};\n/m, '')
+          // Readable.from(): a static of readable-stream's Readable, which no page reaches
+          // through a wire (Duplex does not inherit it, the bundle does not export Readable)
+          .replace(/^if \(typeof Symbol === 'function'\) \{\n  Readable\.from = function \(iterable, opts\) \{\n[\s\S]*?\n  \};\n\}\n/m, '')
+        if (/Readable\.from|internal\/streams\/from|prototype\.wrap/.test(contents)) throw new Error('readable-stream 3\'s Readable.from or wrap() is not where the browser build expects it')
+        if (/\bdebug\b/.test(contents)) throw new Error('readable-stream 3 calls debug() in a way the browser build does not know')
+        return { contents, loader: 'js' }
+      })
       b.onLoad({ filter: /.*/, namespace: 'rs3-cjs' }, args => ({
         contents: `module.exports = require(${JSON.stringify(args.path)}).default`, loader: 'js', resolveDir: root
       }))
     }
   }],
-  inject: ['scripts/buffer-global.mjs', 'dist/esm/shims/process.js'],
+  inject: ['dist/esm/shims/process.js'],
   logLevel: 'warning',
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
-// Nothing else may reach the page unshimmed: every import left in the bundle is a declared dependency.
+// browserify 17 finds require() calls with detective, which walks into any class whose source
+// holds the word `require` and knows no class fields (acorn-walk 7): the Wire's one "require"
+// (an MSE policy name) is written with an escape, the same string to every JavaScript engine and
+// bundler. detective then runs here over the bundle, so a new case fails the build, not a user's.
+writeFileSync('dist/browser.cjs', readFileSync('dist/browser.cjs', 'utf8').replaceAll('"require"', '"\\x72equire"'))
+{
+  const { createRequire } = await import('node:module')
+  const fromBrowserify = createRequire(createRequire(import.meta.url).resolve('browserify'))
+  const detective = createRequire(fromBrowserify.resolve('module-deps'))('detective')
+  detective(readFileSync('dist/browser.cjs', 'utf8'))
+}
+// Nothing else may reach the page unshimmed: every import left in the bundle is a declared
+// dependency, or `buffer`, the one (optional) peer dependency: Node has it built in, browserify
+// brings it, other bundlers take the npm package the application installs.
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const left = [...new Set([...readFileSync('dist/browser.cjs', 'utf8').matchAll(/require\("([^"]+)"\)/g)].map(m => m[1]))]
 for (const name of left) {
-  if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
+  if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies || name in pkg.peerDependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
 }
 // The ESM entries wrap the CommonJS ones, so import and require give the very same class.
 const { createRequire } = await import('node:module')

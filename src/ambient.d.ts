@@ -11,7 +11,8 @@ declare module 'bencode' {
   }
   export default bencode
 }
-declare module 'randombytes' {
-  function randombytes (size: number): Buffer
-  export default randombytes
+// readable-stream 3's Duplex module (src/stream.ts types it as @types/readable-stream's Duplex)
+declare module 'readable-stream/lib/_stream_duplex.js' {
+  const Duplex: unknown
+  export default Duplex
 }

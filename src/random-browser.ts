@@ -1,10 +1,10 @@
 /**
- * Browser stand-in for the `randombytes` package (the browser build aliases it here): Web
- * Crypto's getRandomValues, which every browser has, without the package's Node `global`.
+ * Browser stand-in for random.ts (the browser build aliases it here): Web Crypto's
+ * getRandomValues, which every browser has.
  */
 import { Buffer } from 'buffer'
 
-export default function randombytes (size: number): Buffer {
+export default function randomBytes (size: number): Buffer {
   const bytes = Buffer.alloc(size)
   globalThis.crypto.getRandomValues(bytes)
   return bytes

@@ -10,12 +10,12 @@
  * message destroys the wire with a coded WireError, never a throw.
  */
 import { Buffer } from 'buffer'
-import stream from 'readable-stream'
+import stream from './stream.js'
 import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
 import { BitField, HaveAllBitField } from './bitfield.js'
 import type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 import createDebug from 'debug'
-import randombytes from 'randombytes'
+import randombytes from './random.js'
 import speedometer from 'speedometer'
 import * as codec from './protocol/codec.js'
 import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'

@@ -24,6 +24,17 @@ test('require() returns the Wire class itself; import default and named give the
   assert.equal(require(root + 'dist/index.cjs'), Wire)
 })
 
+test('a wire is a readable-stream Duplex: the very package an application (or WebTorrent 1.x) requires', async () => {
+  const { Duplex, Readable, Writable } = require('readable-stream')
+  const { Stream } = await import('node:stream')
+  const w = new Wire()
+  assert.ok(w instanceof Duplex, "instanceof require('readable-stream').Duplex")
+  assert.ok(w instanceof Readable && w instanceof Writable)
+  assert.ok(w instanceof Stream, "and a Node Stream (readable-stream 3's base), as 3.5.5's wire")
+  assert.equal(require('readable-stream/package.json').version.split('.')[0], '3', "3.5.5's readable-stream line")
+  w.destroy()
+})
+
 test('the ESM build of the sources loads on its own', async () => {
   const esm = await import(new URL('../dist/esm/index.js', import.meta.url))
   assert.equal(typeof esm.default, 'function')

@@ -11,7 +11,9 @@ import createDebug, { enabledFor } from '../dist/esm/shims/debug.js'
 import BufferList from '../dist/esm/shims/buffer-list.js'
 import iterate from '../dist/esm/shims/async-iterator.js'
 import { process as tick } from '../dist/esm/shims/process.js'
-import stream from '../dist/esm/shims/stream.js'
+import stream from '../dist/esm/stream.js'
+import encoder from '../dist/esm/shims/bencode.js'
+import bencode from 'bencode'
 
 /** The same script of calls on an emitter; returns what it saw. */
 function script (e) {
@@ -161,4 +163,39 @@ test('async iterator: every chunk, then done; an error is thrown; leaving early 
   c.push(Buffer.from('first'))
   for await (const chunk of iterate(c)) { assert.equal(chunk.toString(), 'first'); break }
   assert.equal(c.destroyed, true)
+})
+
+test('bencode encoder: the same bytes as bencode 2\'s encode() for every kind of value it takes', () => {
+  const values = [
+    0, 1, -1, 42, 2 ** 31, -(2 ** 31) - 5, 2 ** 53 - 1, true, false, new Number(7), new Boolean(true),
+    '', 'spam', 'héllo 日本 🎉', Buffer.from([0, 1, 255]), new Uint8Array([9, 8, 7]),
+    new Uint16Array([1, 2]).subarray(1), new DataView(new Uint8Array([1, 2, 3, 4]).buffer, 1, 2), new Uint8Array([5, 6]).buffer,
+    [], [1, 'a', [2, [3]], null, undefined, Buffer.from('x')], new Set(['b', 'a', 1]),
+    {}, { z: 1, a: 'x', m: { y: [1, 2], b: Buffer.from('v') }, skip: null, gone: undefined },
+    { 'é': 1, e: 2, E: 3, 10: 'ten', 9: 'nine', ab: 'ab', a: 'a' },
+    new Map([['b', 1], ['a', new Map([[3, 'three'], [Buffer.from('k'), 'v']])], ['n', null]]),
+    { fn () {}, big: 10n, sym: Symbol('s') }, // a key and no value, as bencode 2 writes it
+    { m: { p: 6881, ut_metadata: 3, ut_pex: 1 }, v: 'bittorrent-protocol', reqq: 250, yourip: Buffer.from([127, 0, 0, 1]) },
+    null, undefined
+  ]
+  for (const v of values) {
+    assert.deepEqual(Buffer.from(encoder.encode(v)), bencode.encode(v), `encode(${String(v)})`)
+  }
+  assert.ok(Buffer.isBuffer(encoder.encode({ a: 1 })))
+  assert.equal(encoder.encode({ b: [1, 'x'], a: 2 }).toString(), 'd1:ai2e1:bli1e1:xee')
+  // a float is truncated as bencode 2 truncates it (with its warning, once)
+  const warn = console.warn
+  const trace = console.trace
+  const warned = []
+  console.warn = (...args) => warned.push(args.join(' '))
+  console.trace = () => {}
+  try {
+    for (const v of [1.5, -2.7, 2 ** 40 + 0.5]) assert.deepEqual(Buffer.from(encoder.encode(v)), bencode.encode(v))
+  } finally {
+    console.warn = warn
+    console.trace = trace
+  }
+  assert.ok(warned.some(w => /Bencoding only defines support for integers, value was converted to "1"/.test(w)))
+  assert.throws(() => encoder.encode(new String('s')), TypeError) // as bencode 2's Buffer.byteLength
+  assert.throws(() => bencode.encode(new String('s')), TypeError)
 })

@@ -1,9 +1,8 @@
 // The packages as users get them: `npm pack` of the library (and of the bt-wire CLI), installed
-// into an empty project with npm. The library must stay lean: at most 17 packages (itself
-// included), as bittorrent-protocol 3.5.5. Size: issue #16 asks for 1 MB, which is out of reach
-// while readable-stream 4 is a dependency (its tree alone, with abort-controller,
-// event-target-shim, events, process, string_decoder and buffer: 0.74 MB of files, 1.14 MB on
-// disk); the ceiling here keeps today's 1.23 MB of files from growing.
+// into an empty project with npm. The library must stay lean (issue #16): at most 17 packages
+// (itself included) and 1 MB of node_modules as `du` counts it, as bittorrent-protocol 3.5.5
+// (17 packages, 860 KiB). The size is taken the issue's way: `du -sk` in KiB, 1 MB = 1000 KiB
+// (3.5.5: 0.86 MB, 5.0.9: 0.84 MB); the bytes of the files themselves are printed beside it.
 // Needs the npm registry (or npm's cache) for the dependencies: run by `npm run test:package`
 // and by CI (.ci/run), not by `npm test`. 3.5.5 and 5.0.9 are installed the same way, and their
 // figures printed beside ours.
@@ -14,13 +13,16 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, lstat
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const cli = join(root, 'packages', 'bt-wire')
 const MAX_PACKAGES = 17
-const MAX_BYTES = 1_300_000
-// what the library needs at run time (the design card's list, plus `buffer` for the browser build)
-const RUNTIME = ['bencode', 'bitfield', 'buffer', 'debug', 'randombytes', 'readable-stream', 'speedometer']
+const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const MAX_DISK_KIB = 1000
+// what the library needs at run time: the design card's list, without randombytes (node:crypto
+// in Node, Web Crypto in a page); `buffer` is an optional peer, for the browser build's bundlers
+const RUNTIME = ['bencode', 'bitfield', 'debug', 'readable-stream', 'speedometer']
 const CLI_ONLY = ['bittorrent-peerid', 'cli-progress', 'create-torrent', 'parse-torrent', 'ut_metadata']
 
 let work, libTarball, cliTarball
@@ -65,12 +67,12 @@ function census (dir) {
     }
   }
   walk(join(dir, 'node_modules'), true)
-  const disk = Number(execFileSync('du', ['-sk', join(dir, 'node_modules')], { encoding: 'utf8' }).split('\t')[0]) * 1024
-  return { packages: packages.sort(), bytes, disk }
+  const diskKiB = Number(execFileSync('du', ['-sk', join(dir, 'node_modules')], { encoding: 'utf8' }).split('\t')[0])
+  return { packages: packages.sort(), bytes, diskKiB }
 }
 
 const mb = bytes => (bytes / 1e6).toFixed(2) + ' MB'
-const figures = ({ packages, bytes, disk }) => `${packages.length} packages, ${mb(bytes)} of files (${mb(disk)} on disk)`
+const figures = ({ packages, bytes, diskKiB }) => `${packages.length} packages, ${(diskKiB / 1000).toFixed(2)} MB on disk (du: ${diskKiB} KiB), ${mb(bytes)} of files`
 
 before(() => {
   assert.ok(existsSync(join(root, 'dist', 'index.cjs')) && existsSync(join(cli, 'dist', 'bt-wire.js')), 'built first (npm run build)')
@@ -93,16 +95,18 @@ test('the library tarball holds the built package only: no CLI, no sources, no t
   assert.equal(pkg.bin, undefined, 'the library installs no command')
 })
 
-test(`npm install of the packed library: at most ${MAX_PACKAGES} packages and ${mb(MAX_BYTES)} of node_modules`, (t) => {
+test(`npm install of the packed library: at most ${MAX_PACKAGES} packages and ${MAX_DISK_KIB / 1000} MB of node_modules`, async (t) => {
   const dir = install('lib', [libTarball.file])
   const c = census(dir)
-  const { packages, bytes } = c
+  const { packages, bytes, diskKiB } = c
   t.diagnostic(`bittorrent-protocol (packed, ${(libTarball.size / 1024).toFixed(1)} KiB tarball, ${(libTarball.unpackedSize / 1024).toFixed(1)} KiB unpacked): ${figures(c)}: ${packages.join(' ')}`)
   assert.ok(packages.includes('bittorrent-protocol'))
   for (const name of RUNTIME) assert.ok(packages.includes(name), `${name} is installed`)
   assert.deepEqual(packages.filter(n => CLI_ONLY.includes(n)), [], 'none of the CLI\'s dependencies')
   assert.ok(packages.length <= MAX_PACKAGES, `${packages.length} packages installed (at most ${MAX_PACKAGES}): ${packages.join(' ')}`)
-  assert.ok(bytes <= MAX_BYTES, `${mb(bytes)} installed (at most ${mb(MAX_BYTES)})`)
+  assert.ok(diskKiB <= MAX_DISK_KIB, `${diskKiB} KiB on disk installed (at most ${MAX_DISK_KIB})`)
+  assert.ok(bytes <= MAX_DISK_KIB * 1000, `${mb(bytes)} of files installed`)
+  assert.deepEqual(packages.filter(n => ['buffer', 'randombytes', 'events', 'process', 'abort-controller'].includes(n)), [], 'no Node polyfill comes along')
   assert.ok(!existsSync(join(dir, 'node_modules', '.bin', 'bt-wire')))
 
   // and it is the package users know: require() gives the Wire class, import the same one
@@ -111,9 +115,22 @@ test(`npm install of the packed library: at most ${MAX_PACKAGES} packages and ${
     import Wire, { WireError } from 'bittorrent-protocol'
     const Required = createRequire(import.meta.url + '/')('bittorrent-protocol')
     const w = new Required()
-    console.log(JSON.stringify({ name: Required.name, same: Required === Wire, named: Required.WireError === WireError, pipe: typeof w.pipe }))
+    const rs = createRequire(import.meta.url + '/')('readable-stream')
+    console.log(JSON.stringify({ name: Required.name, same: Required === Wire, named: Required.WireError === WireError, pipe: typeof w.pipe, duplex: w instanceof rs.Duplex }))
     w.destroy()`], { cwd: dir, encoding: 'utf8' })
-  assert.deepEqual(JSON.parse(out), { name: 'Wire', same: true, named: true, pipe: 'function' })
+  // a wire is an instance of the readable-stream the application gets (one copy, npm's)
+  assert.deepEqual(JSON.parse(out), { name: 'Wire', same: true, named: true, pipe: 'function', duplex: true })
+
+  // a page bundle (esbuild, platform browser): the one thing a bundler other than browserify
+  // needs from the application is the `buffer` package, the optional peer dependency
+  writeFileSync(join(dir, 'page.mjs'), "import Wire from 'bittorrent-protocol'\nglobalThis.Wire = Wire\n")
+  const bundle = () => build({ entryPoints: [join(dir, 'page.mjs')], absWorkingDir: dir, bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' })
+  await assert.rejects(bundle, err => err.errors.length === 1 && /Could not resolve "buffer"/.test(err.errors[0].text))
+  npm(['install', '--no-package-lock', '--no-save', '--prefer-offline', '--loglevel=error', `buffer@${pkgJson.peerDependencies.buffer.split(' || ').pop()}`], dir)
+  const { metafile } = await bundle()
+  const inputs = Object.keys(metafile.inputs)
+  assert.ok(inputs.includes('node_modules/bittorrent-protocol/dist/browser.cjs') && inputs.includes('node_modules/buffer/index.js'), inputs.join(' '))
+  assert.deepEqual(Object.values(metafile.outputs)[0].imports, [], 'every import bundled')
 })
 
 test('npm install of the packed CLI with the packed library: `npx bt-wire demo` runs on this library', (t) => {
