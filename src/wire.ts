@@ -852,6 +852,24 @@ export class Wire extends stream.Duplex {
     if (this._out.open()) this.emit('output-drain')
   }
 
+  /**
+   * A destination that asked us to wait ('drain') resumes us: readable-stream then writes what
+   * we buffered meanwhile one chunk per write() in the next tick (a syscall each on a socket,
+   * two per block). Cork the destinations over that tick so it leaves in one writev.
+   */
+  override resume (): this {
+    const dests = this._dests
+    const n = dests === null ? 0 : Array.isArray(dests) ? dests.length : 1
+    const scheduled = (this as any)._readableState.resumeScheduled === true
+    super.resume()
+    if (n !== 0 && !scheduled && this.readableLength !== 0) {
+      corkDests(dests!, n, true)
+      // after readable-stream's resume_ (queued by super.resume()), which flows our buffer
+      process.nextTick(corkDests, dests, n, false)
+    }
+    return this
+  }
+
   override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
     if (this._finished) { cb(); return }
     if (this._timers !== null) this._timers.received()
