@@ -24,7 +24,7 @@ import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, t
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { CALLED, Request, RequestList, RequestTimer, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
-import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
+import { OutputQueue, DEFAULT_SEND_WATERMARK, cork } from './io/output.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
 import { toWireOptions, positive } from './options.js'
 import type { WireHost } from './io/host.js'
@@ -863,9 +863,9 @@ export class Wire extends stream.Duplex {
     const scheduled = (this as any)._readableState.resumeScheduled === true
     super.resume()
     if (n !== 0 && !scheduled && this.readableLength !== 0) {
-      corkDests(dests!, n, true)
+      cork(dests as any, n, true)
       // after readable-stream's resume_ (queued by super.resume()), which flows our buffer
-      process.nextTick(corkDests, dests, n, false)
+      process.nextTick(cork, dests, n, false)
     }
     return this
   }

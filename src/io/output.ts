@@ -155,7 +155,7 @@ export class OutputQueue {
 }
 
 /** Cork (or uncork) the first `n` of the streams we pipe into. */
-function cork (dests: Corkable | Corkable[], n: number, on: boolean): void {
+export function cork (dests: Corkable | Corkable[], n: number, on: boolean): void {
   if (!Array.isArray(dests)) {
     if (on) dests.cork?.()
     else dests.uncork?.()
