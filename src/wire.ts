@@ -858,14 +858,16 @@ export class Wire extends stream.Duplex {
    * two per block). Cork the destinations over that tick so it leaves in one writev.
    */
   override resume (): this {
-    const dests = this._dests
-    const n = dests === null ? 0 : Array.isArray(dests) ? dests.length : 1
+    const dest = this._dests
     const scheduled = (this as any)._readableState.resumeScheduled === true
     super.resume()
-    if (n !== 0 && !scheduled && this.readableLength !== 0) {
-      cork(dests as any, n, true)
+    // one destination that gathers corked writes (a socket has _writev; another Wire, piped in
+    // memory, does not, and corking it only adds buffering: +2.7k instructions per block)
+    if (dest !== null && !Array.isArray(dest) && typeof (dest as any)._writev === 'function' &&
+        !scheduled && this.readableLength !== 0) {
+      cork(dest as any, 1, true)
       // after readable-stream's resume_ (queued by super.resume()), which flows our buffer
-      process.nextTick(cork, dests, n, false)
+      process.nextTick(cork, dest, 1, false)
     }
     return this
   }
