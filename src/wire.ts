@@ -52,11 +52,14 @@ export const DEFAULT_MAX_INVALID_REQUESTS = 300
 /**
  * Bytes written to us that may wait before write() asks the writer to wait for 'drain'. Our
  * _write consumes each chunk at once, so bytes wait only while a chunk is being processed (a
- * piped peer's replies) or the wire is corked; at the default 16 KiB every 16 KiB block or
- * socket chunk paused its source, and 'drain' then resumed it a tick later: 1/3 of the
- * instructions of a piped 16 KiB block in the mixed bench (17.1k -> 11.4k under callgrind).
+ * piped peer's replies), the wire is corked, or it holds back reading (HELD_EXTENDED_MAX):
+ * then this bounds what the connection writes into us before it is paused. At the default
+ * 16 KiB every 16 KiB block or socket chunk paused its source, and 'drain' resumed it a tick
+ * later: 1/3 of the instructions of a piped 16 KiB block in the mixed bench (callgrind, 16384
+ * blocks: 282M -> 187M before the output queue, 296M -> 195M after; 64 KiB and 256 KiB alike).
+ * 128 KiB: a whole socket read (64 KiB) and the next one do not pause it.
  */
-const WRITABLE_HIGH_WATER_MARK = 256 * 1024
+const WRITABLE_HIGH_WATER_MARK = 128 * 1024
 
 export type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
