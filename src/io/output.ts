@@ -130,7 +130,9 @@ export class OutputQueue {
 
   /** A chunk from the peer is about to be processed: gather, and cork the first `n` of `dests`. */
   beginBatch (dests: Corkable | Corkable[] | null): number {
-    const n = dests === null ? 0 : Array.isArray(dests) ? dests.length : 1
+    // one destination that cannot gather corked writes (no _writev: another Wire, piped in
+    // memory) is not corked: that would only buffer each write to replay it one by one
+    const n = dests === null ? 0 : Array.isArray(dests) ? dests.length : typeof (dests as { _writev?: unknown })._writev === 'function' ? 1 : 0
     if (n !== 0) cork(dests!, n, true)
     this._gathering = true
     return n
