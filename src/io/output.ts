@@ -116,14 +116,16 @@ export class OutputQueue {
     if (list === null || bytes === 0) return
     this._gatheredBytes = 0
     let data: Uint8Array
-    if (list.length === 1) data = list[0]
+    // pop() rather than `length = 0` for the common single message: setting the length drops
+    // the array's storage, which costs more than the message (5% of a piped block's samples)
+    if (list.length === 1) data = list.pop()!
     else {
       const buf = Buffer.allocUnsafe(bytes)
       let off = 0
       for (let i = 0; i < list.length; i++) { buf.set(list[i], off); off += list[i].length }
       data = buf
+      list.length = 0
     }
-    list.length = 0
     if (this.closed) return
     this._sink.push(this.cipher !== null ? this.cipher(data) : data)
   }
