@@ -323,3 +323,42 @@ test('unknown message ids: unknownmessage with id and payload, not fatal', async
   await p13
   assert.equal(b.destroyed, false)
 })
+
+test('requests answered in order and out of order: wire.requests is exact after every reply', async () => {
+  const { a, b } = await pair()
+  const block = Buffer.alloc(1024, 7)
+  const held = []
+  b.on('request', (i, o, l, respond) => held.push({ i, o, respond }))
+  const unchoked = event(a, 'unchoke')
+  b.unchoke()
+  await unchoked
+  const n = 150
+  const pending = () => a.requests.map(r => r.piece * 1000 + r.offset / 1024)
+  const expected = []
+  let answered = 0
+  const all = new Promise(resolve => {
+    for (let k = 0; k < n; k++) {
+      const piece = k >> 4
+      const offset = (k & 15) * 1024
+      expected.push(piece * 1000 + offset / 1024)
+      a.request(piece, offset, 1024, err => {
+        assert.equal(err, null)
+        expected.splice(expected.indexOf(piece * 1000 + offset / 1024), 1)
+        assert.deepEqual(pending(), expected)
+        if (++answered === n) resolve()
+      })
+    }
+  })
+  const kept = a.requests
+  while (held.length < n) await new Promise(resolve => setImmediate(resolve))
+  // the first 100 in order (past the 32 taken from the front that are dropped together),
+  // then the rest newest first
+  for (const r of held.slice(0, 100)) r.respond(null, block)
+  for (const r of held.slice(100).reverse()) r.respond(null, block)
+  await all
+  assert.equal(a.requests.length, 0)
+  assert.equal(a.requests, kept, 'one array throughout')
+  assert.equal(kept.length, 0)
+  a.destroy()
+  b.destroy()
+})

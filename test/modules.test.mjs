@@ -19,7 +19,8 @@ test('OutputQueue: gathers small messages in a batch into one chunk, in order; b
   const sink = fakeSink()
   const q = new OutputQueue(sink, 1 << 20)
   const corks = []
-  const dest = { cork: () => corks.push('cork'), uncork: () => corks.push('uncork') }
+  // a socket-like destination (it has _writev, so corked writes leave in one writev)
+  const dest = { cork: () => corks.push('cork'), uncork: () => corks.push('uncork'), _writev () {} }
   const n = q.beginBatch(dest)
   q.send(Buffer.from([1]))
   q.send(Buffer.from([2, 3]))
@@ -33,6 +34,15 @@ test('OutputQueue: gathers small messages in a batch into one chunk, in order; b
   // outside a batch nothing waits
   q.send(Buffer.from([5]))
   assert.equal(sink.chunks.length, 4)
+  // one destination without _writev (another Wire piped in memory) is not corked: corking it
+  // would only buffer each write to replay them one by one
+  const plain = { cork: () => corks.push('cork'), uncork: () => corks.push('uncork') }
+  const m = q.beginBatch(plain)
+  q.send(Buffer.from([6]))
+  q.endBatch(plain, m)
+  assert.equal(m, 0)
+  assert.deepEqual(corks, ['cork', 'uncork'])
+  assert.equal(sink.chunks.length, 5)
 })
 
 test('OutputQueue: the cipher applies to send, not sendRaw; nothing after close', () => {

@@ -428,3 +428,28 @@ test('RequestList.remove takes out the very request given, with and without the 
     assert.deepEqual(list.list, indexed ? [reqs[0]] : [reqs[0], reqs[2]])
   }
 })
+
+test('over TCP: 64 blocks answered at once, past what the socket takes before drain, all arrive whole and in order', async () => {
+  const { tcpPair } = await import('./helpers.mjs')
+  const { a, b, socket, serverSocket } = await tcpPair()
+  b.once('handshake', () => b.handshake(INFO_HASH, PEER_B))
+  const shaken = event(a, 'handshake')
+  a.handshake(INFO_HASH, PEER_A)
+  await shaken
+  b.on('request', (i, o, l, respond) => respond(null, Buffer.alloc(l, i)))
+  const unchoked = event(a, 'unchoke')
+  b.unchoke()
+  await unchoked
+  const order = []
+  await Promise.all(Array.from({ length: 64 }, (_, i) => new Promise((resolve, reject) => {
+    a.request(i, 0, 16384, (err, block) => {
+      if (err) { reject(err); return }
+      assert.equal(block.length, 16384)
+      assert.ok(block.every(x => x === i))
+      order.push(i)
+      resolve()
+    })
+  })))
+  assert.deepEqual(order, Array.from({ length: 64 }, (_, i) => i))
+  a.destroy(); b.destroy(); socket.destroy(); serverSocket.destroy()
+})

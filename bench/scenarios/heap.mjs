@@ -1,54 +1,36 @@
-// Heap held per idle handshaken wire: pairs of piped wires that exchanged handshakes
-// (and extended handshakes), then sit idle. Needs --expose-gc.
-// Next to them, the floor of our design: two bare readable-stream Duplexes (the base class
-// of our Wire) piped into each other, with no protocol state at all.
-import stream from 'readable-stream'
-import { pipedPair, destroyAll } from '../impls.mjs'
+// Heap per idle handshaken wire, unpiped and piped (bench/heap-measure.mjs), next to the floor
+// of our design under the same measure: bare readable-stream Duplexes. Needs --expose-gc.
+import { heapPerWire } from '../heap-measure.mjs'
 
-function barePair () {
-  const make = () => new stream.Duplex({ read () {}, write (chunk, enc, cb) { cb() } })
-  const a = make()
-  const b = make()
-  a.pipe(b).pipe(a)
-  return { a, b, ready: Promise.resolve() }
-}
+const available = () => typeof globalThis.gc === 'function' ? null : 'run node with --expose-gc'
+const pairsOf = scale => Math.max(50, Math.round(1000 * scale))
 
-async function settle () {
-  for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
-}
-
-function gcHeap () {
-  globalThis.gc(); globalThis.gc()
-  return process.memoryUsage().heapUsed
-}
-
-export default {
+export const heapUnpiped = {
   name: 'heap',
-  title: 'heap per idle handshaken wire',
+  title: 'heap per idle handshaken wire, unpiped',
   unit: 'B',
   higherIsBetter: false,
-  ratio: (med, better) => med.ours / med[better],
   target: ['<=', 0.5],
   impls: ['ours', 'bt3', 'bt5', 'duplex'],
-  floor: 'duplex',
   warmup: { runs: 0 }, // it warms up inside each run
-  available: () => typeof globalThis.gc === 'function' ? null : 'run node with --expose-gc',
-  async run (impl, { scale }) {
-    const pairs = Math.max(50, Math.round(1000 * scale))
-    // warm up: first instances build shared state (prototypes, module caches)
-    const make = impl === 'duplex' ? barePair : () => pipedPair(impl)
-    const warm = make()
-    await warm.ready
-    await settle()
-    const held = []
-    const before = gcHeap()
-    for (let i = 0; i < pairs; i++) held.push(make())
-    await Promise.all(held.map(p => p.ready))
-    await settle()
-    const after = gcHeap()
-    for (const p of held) destroyAll(p.a, p.b)
-    destroyAll(warm.a, warm.b)
-    await settle()
-    return (after - before) / (pairs * 2)
-  }
+  available,
+  run: (impl, { scale }) => heapPerWire(impl, false, pairsOf(scale))
 }
+
+export const heapPiped = {
+  name: 'heap-piped',
+  title: 'heap per idle handshaken wire, piped',
+  unit: 'B',
+  higherIsBetter: false,
+  // the goal is a distance: ours minus the bare Duplex pair's floor, in KiB
+  ratio: med => (med.ours - med.duplex) / 1024,
+  ratioText: ' KiB',
+  ratioOf: 'the floor',
+  target: ['<=', 0.6],
+  impls: ['ours', 'bt3', 'bt5', 'duplex'],
+  warmup: { runs: 0 },
+  available,
+  run: (impl, { scale }) => heapPerWire(impl, true, pairsOf(scale))
+}
+
+export default heapUnpiped

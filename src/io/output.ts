@@ -116,21 +116,25 @@ export class OutputQueue {
     if (list === null || bytes === 0) return
     this._gatheredBytes = 0
     let data: Uint8Array
-    if (list.length === 1) data = list[0]
+    // pop() rather than `length = 0` for the common single message: setting the length drops
+    // the array's storage, which costs more than the message (5% of a piped block's samples)
+    if (list.length === 1) data = list.pop()!
     else {
       const buf = Buffer.allocUnsafe(bytes)
       let off = 0
       for (let i = 0; i < list.length; i++) { buf.set(list[i], off); off += list[i].length }
       data = buf
+      list.length = 0
     }
-    list.length = 0
     if (this.closed) return
     this._sink.push(this.cipher !== null ? this.cipher(data) : data)
   }
 
   /** A chunk from the peer is about to be processed: gather, and cork the first `n` of `dests`. */
   beginBatch (dests: Corkable | Corkable[] | null): number {
-    const n = dests === null ? 0 : Array.isArray(dests) ? dests.length : 1
+    // one destination that cannot gather corked writes (no _writev: another Wire, piped in
+    // memory) is not corked: that would only buffer each write to replay it one by one
+    const n = dests === null ? 0 : Array.isArray(dests) ? dests.length : typeof (dests as { _writev?: unknown })._writev === 'function' ? 1 : 0
     if (n !== 0) cork(dests!, n, true)
     this._gathering = true
     return n
@@ -155,7 +159,7 @@ export class OutputQueue {
 }
 
 /** Cork (or uncork) the first `n` of the streams we pipe into. */
-function cork (dests: Corkable | Corkable[], n: number, on: boolean): void {
+export function cork (dests: Corkable | Corkable[], n: number, on: boolean): void {
   if (!Array.isArray(dests)) {
     if (on) dests.cork?.()
     else dests.uncork?.()

@@ -83,6 +83,12 @@ export class MessageReader {
     const end = chunk.length
     let off = 0
     while (this._state !== STOPPED) {
+      if (this._state === LENGTH && this._fill === 0) {
+        // whole messages straight from the chunk; the first one that is not whole (or
+        // needs an error) is left to the state machine below
+        off = this._wholeMessages(chunk, off, end)
+        if ((this._state as number) === STOPPED) return
+      }
       const need = this._need
       if (this._fill === 0 && end - off >= need) {
         // the whole unit lies in this chunk: no copy
@@ -121,6 +127,40 @@ export class MessageReader {
       this._acc = null
       this._complete(acc, 0, need)
     }
+  }
+
+  /**
+   * Hand out every message that lies whole in buf[off..end), with the same checks in the same
+   * order as the state machine, one step per message instead of one per unit (length, id,
+   * body): small messages come many to a chunk. Returns where the first message that is not
+   * whole starts, or of one the state machine reports (too long, a second handshake).
+   */
+  private _wholeMessages (buf: Buffer, off: number, end: number): number {
+    const sink = this._sink
+    const limits = this.limits
+    while (end - off >= 4) {
+      const len = u32(buf, off)
+      if (len === 0) {
+        off += 4
+        sink._onKeepAlive()
+        if (this._state !== LENGTH) break
+        continue
+      }
+      if (len > end - off - 4 || len > limits.maxMessageLength || looksLikeHandshake(buf, off)) break
+      const id = buf[off + 4]
+      const err = checkLength(id, len, limits)
+      if (err !== null) { this._fail(err); break }
+      const start = off + 5
+      off = start + len - 1
+      if (id === MessageId.PIECE) {
+        sink._onPiece(u32(buf, start), u32(buf, start + 4), buf.subarray(start + 8, off))
+      } else {
+        sink._onMessage(id, buf, start, off)
+      }
+      // the sink may have stopped us (or, on a handshake inside MSE, changed state)
+      if (this._state !== LENGTH) break
+    }
+    return off
   }
 
   private _fail (err: WireError): void {

@@ -7,6 +7,14 @@
  * oldest builds a map of (piece, offset) -> requests, kept up to date from then on until
  * the list is empty again, so matching stays O(1) however many are in flight and in
  * whatever order they are answered.
+ *
+ * Taking the oldest does not shift the array: V8 moves every element of an array of up to
+ * 100 elements for `shift()`, with a write barrier each when the array is old and its
+ * requests young (as a long-lived wire's are): 460 ns per shift at 64 in flight, 180 ns at
+ * 32, where the rest of a piped 16 KiB block costs about 2 µs. The taken ones are skipped
+ * (`_head`) and dropped together: all at once when none is left, else 32 at a time. Reading
+ * `list` drops them first, so `wire.requests` is always exact; an array kept from an earlier
+ * read sees new requests at once and answered ones leave its front 32 at a time.
  */
 
 export type RequestCallback = (err: Error | null, block?: any) => void
@@ -40,16 +48,27 @@ function keyOf (piece: number, offset: number): number | string {
   return piece < 0x200000 ? piece * 0x100000000 + offset : piece + ':' + offset
 }
 
+/** Requests taken from the front that are dropped together (see the file comment). */
+const COMPACT_AT = 32
+
 export class RequestList {
-  readonly list: Request[] = []
+  /** Pending requests from `_head` on, oldest first; those before `_head` are answered. */
+  private readonly _list: Request[] = []
+  private _head = 0
   private _map: Map<number | string, Request> | null = null
 
+  /** The pending requests, oldest first (the very array each time). */
+  get list (): Request[] {
+    if (this._head !== 0) this._compact()
+    return this._list
+  }
+
   get length (): number {
-    return this.list.length
+    return this._list.length - this._head
   }
 
   add (req: Request): void {
-    this.list.push(req)
+    this._list.push(req)
     if (this._map !== null) this._index(this._map, req)
   }
 
@@ -78,16 +97,16 @@ export class RequestList {
   private _take (piece: number, offset: number, length: number): Request | null {
     let map = this._map
     if (map === null) {
-      const list = this.list
-      const head = list[0]
+      const list = this._list
+      const head = list[this._head]
       if (head === undefined) return null
       if (head.piece === piece && head.offset === offset && head.length === length) {
-        list.shift()
+        this._takeHead()
         return head
       }
       // out of order: index what is pending (once; kept up to date until the list empties)
       map = this._map = new Map()
-      for (let i = 0; i < list.length; i++) this._index(map, list[i])
+      for (let i = this._head; i < list.length; i++) this._index(map, list[i])
     }
     const key = keyOf(piece, offset)
     let req = map.get(key)
@@ -115,10 +134,10 @@ export class RequestList {
     const map = this._map
     if (map === null) {
       // no index: one scan (usually the head), then out of the list
-      const list = this.list
-      const i = list[0] === req ? 0 : list.indexOf(req)
+      const list = this._list
+      const i = list[this._head] === req ? this._head : list.indexOf(req, this._head)
       if (i === -1) return false
-      if (i === 0) list.shift()
+      if (i === this._head) this._takeHead()
       else list.splice(i, 1)
       return true
     } else {
@@ -142,14 +161,14 @@ export class RequestList {
 
   /** Remove and return the oldest request. */
   shift (): Request | undefined {
-    const req = this.list[0]
+    const req = this._list[this._head]
     if (req !== undefined) this.pull(req.piece, req.offset, req.length)
     return req
   }
 
   /** Remove every request, returning them oldest first. */
   clear (): Request[] {
-    const all = this.list.splice(0, this.list.length)
+    const all = this.list.splice(0, this._list.length)
     for (const r of all) r._same = null
     this._map = null
     return all
@@ -167,16 +186,41 @@ export class RequestList {
     return dropped
   }
 
+  /** The oldest pending request is answered: skip it, and drop the skipped ones now and then. */
+  private _takeHead (): void {
+    const list = this._list
+    const head = ++this._head
+    if (head === list.length) this._empty()
+    else if (head >= COMPACT_AT) this._compact()
+  }
+
+  /** Nothing is pending: drop the answered ones, back to the index-free fast path. */
+  private _empty (): void {
+    const list = this._list
+    // pop() keeps the array's storage for the next request; `length = 0` would drop it, at
+    // 60 ns more for the one request a seeder usually holds
+    if (list.length <= 4) while (list.length !== 0) list.pop()
+    else list.length = 0
+    this._head = 0
+    this._map = null
+  }
+
+  private _compact (): void {
+    // splice, not copyWithin: V8's copyWithin is generic (92 ns against 19 per request taken,
+    // at 64 in flight)
+    this._list.splice(0, this._head)
+    this._head = 0
+  }
+
   private _removeFromList (req: Request): void {
-    const list = this.list
-    if (list[0] === req) list.shift()
-    else if (list[list.length - 1] === req) list.pop()
+    const list = this._list
+    if (list[this._head] === req) { this._takeHead(); return }
+    if (list[list.length - 1] === req) list.pop()
     else {
-      const i = list.indexOf(req)
+      const i = list.indexOf(req, this._head)
       if (i !== -1) list.splice(i, 1)
     }
-    // nothing pending: back to the index-free fast path
-    if (list.length === 0) this._map = null
+    if (list.length === this._head) this._empty()
   }
 }
 

@@ -1,0 +1,74 @@
+// Mixed mode (the default of `npm run bench`): each implementation in a child process of its
+// own (bench/mixed-child.mjs), holding idle handshaken wires, and running every scenario in
+// turn within each round. The processes take turns (one runs a round while the others wait,
+// in an order that rotates from round to round), after untimed warm-up rounds; the table
+// gives the median of the timed rounds and the ratio to the better anchor.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { IMPLS, ANCHORS } from './impls.mjs'
+import { summarize } from './stats.mjs'
+
+export const MIXED_ROWS = [
+  { name: 'piped', title: 'piece transfer between piped wires, 64 × 16 KiB in flight', unit: 'B/s', higherIsBetter: true, target: ['>=', 2.5] },
+  { name: 'small', title: 'small messages (have, request) parsed from 64 KiB chunks', unit: 'msg/s', higherIsBetter: true, target: ['>=', 6] },
+  { name: 'large', title: 'one 8 MiB message in 1460-byte segments (time)', unit: 's', higherIsBetter: false, ratio: (med, better) => med[better] / med.ours, ratioText: 'x faster', target: ['>=', 100] },
+  { name: 'heap', title: 'heap per idle handshaken wire, unpiped', unit: 'B', higherIsBetter: false, target: ['<=', 0.5], floor: 'duplex' },
+  { name: 'heap-piped', title: 'heap per idle handshaken wire, piped', unit: 'B', higherIsBetter: false, ratio: med => (med.ours - med.duplex) / 1024, ratioText: ' KiB', ratioOf: 'the floor', target: ['<=', 0.6], floor: 'duplex-piped' }
+]
+
+const LABELS = Object.fromEntries(Object.entries(IMPLS).map(([k, v]) => [k, v.label]))
+
+function rotate (arr, k) {
+  const n = k % arr.length
+  return arr.slice(n).concat(arr.slice(0, n))
+}
+
+function request (child, msg) {
+  return new Promise((resolve, reject) => {
+    const onMessage = reply => {
+      child.off('exit', onExit)
+      if (reply.ok) resolve(reply.result)
+      else reject(new Error(reply.error))
+    }
+    const onExit = code => { child.off('message', onMessage); reject(new Error(`mixed child exited with ${code}`)) }
+    child.once('message', onMessage)
+    child.once('exit', onExit)
+    child.send(msg)
+  })
+}
+
+export async function runMixed ({ rounds, scale, warmup, log = console.log }) {
+  const impls = Object.keys(IMPLS)
+  const extra = process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [] // e.g. --cpu-prof
+  const script = fileURLToPath(new URL('./mixed-child.mjs', import.meta.url))
+  const children = {}
+  for (const impl of impls) {
+    const child = fork(script, [impl], { execArgv: ['--expose-gc', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    children[impl] = child
+    const [msg] = await once(child, 'message')
+    if (!msg.ready) throw new Error('mixed child did not start')
+  }
+  const samples = {}
+  const keep = (name, impl, x) => { ((samples[name] ??= {})[impl] ??= []).push(x) }
+  try {
+    for (let r = -warmup; r < rounds; r++) {
+      for (const impl of rotate(impls, r + warmup)) {
+        const out = await request(children[impl], { cmd: 'round', round: r, scale, warm: r < 0 })
+        if (r < 0) continue
+        for (const [name, x] of Object.entries(out)) {
+          if (name === 'duplex') keep('heap', 'duplex', x)
+          else if (name === 'duplex-piped') keep('heap-piped', 'duplex', x)
+          else keep(name, impl, x)
+        }
+      }
+      log(`  mixed round ${r < 0 ? 'warm-up ' + (r + warmup + 1) : r + 1} done`)
+    }
+  } finally {
+    for (const child of Object.values(children)) {
+      child.send({ cmd: 'exit' })
+      await once(child, 'exit')
+    }
+  }
+  return MIXED_ROWS.map(sc => summarize(sc, samples[sc.name], { anchors: ANCHORS, labels: LABELS }))
+}
