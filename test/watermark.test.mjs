@@ -142,3 +142,26 @@ test('no deadlock: two processes uploading flat out to each other over TCP both 
   assert.equal(m.downloaded, 64 * 1024 * KiB, 'the other process got all of it')
   w.destroy()
 })
+
+test('a connection that half-closes and goes while the wire holds a write back: the wire is destroyed, not left waiting', async () => {
+  const { PassThrough } = await import('node:stream')
+  const Ext = makeExtension('ut_test')
+  const src = new PassThrough()
+  const w = new Wire({ sendWatermark: 64 * KiB })
+  w.use(Ext)
+  w.on('handshake', () => w.handshake(INFO_HASH, PEER_A, { fast: true }))
+  src.pipe(w) // our output: nobody reads it
+  src.write(handshakeBytes({ fast: true }))
+  w.unchoke()
+  src.write(ext(0, 'd1:md7:ut_testi7eee'))
+  w.on('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length)))
+  src.write(Buffer.concat(Array.from({ length: 5 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
+  src.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => ext(1, 'm' + i))))
+  await settle()
+  const closed = once(w, 'close', { signal: AbortSignal.timeout(2000) })
+  src.end() // the peer's FIN: pipe calls w.end(), which waits for the held write
+  await settle()
+  src.destroy() // then the connection goes
+  await closed
+  assert.equal(w.destroyed, true)
+})
