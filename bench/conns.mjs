@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { IMPLS, ANCHORS } from './impls.mjs'
 import { summarize } from './stats.mjs'
+import { request } from './child.mjs'
 
 const LABELS = Object.fromEntries(Object.entries(IMPLS).map(([k, v]) => [k, v.label]))
 const GiB = 1024 ** 3
@@ -21,19 +22,6 @@ export function connsRows (conns) {
   ]
 }
 
-function request (child, msg) {
-  return new Promise((resolve, reject) => {
-    const onMessage = reply => {
-      child.off('exit', onExit)
-      if (reply.ok) resolve(reply.result)
-      else reject(new Error(reply.error))
-    }
-    const onExit = code => { child.off('message', onMessage); reject(new Error(`conns child exited with ${code}`)) }
-    child.once('message', onMessage)
-    child.once('exit', onExit)
-    child.send(msg)
-  })
-}
 
 async function start (role, impl) {
   const extra = process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : []

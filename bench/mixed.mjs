@@ -8,6 +8,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { IMPLS, ANCHORS } from './impls.mjs'
 import { summarize } from './stats.mjs'
+import { request } from './child.mjs'
 
 export const MIXED_ROWS = [
   { name: 'piped', title: 'piece transfer between piped wires, 64 × 16 KiB in flight', unit: 'B/s', higherIsBetter: true, target: ['>=', 2.5] },
@@ -24,19 +25,6 @@ function rotate (arr, k) {
   return arr.slice(n).concat(arr.slice(0, n))
 }
 
-function request (child, msg) {
-  return new Promise((resolve, reject) => {
-    const onMessage = reply => {
-      child.off('exit', onExit)
-      if (reply.ok) resolve(reply.result)
-      else reject(new Error(reply.error))
-    }
-    const onExit = code => { child.off('message', onMessage); reject(new Error(`mixed child exited with ${code}`)) }
-    child.once('message', onMessage)
-    child.once('exit', onExit)
-    child.send(msg)
-  })
-}
 
 export async function runMixed ({ rounds, scale, warmup, log = console.log }) {
   const impls = Object.keys(IMPLS)

@@ -24,6 +24,19 @@ export async function pair ({ fast = false, dht = false, before } = {}) {
   return { a, b }
 }
 
+/** A connected pair of TCP sockets on 127.0.0.1: { client, serverSocket }. */
+export async function socketPair () {
+  const server = net.createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const accepted = once(server, 'connection')
+  const client = net.connect(server.address().port, '127.0.0.1')
+  await once(client, 'connect')
+  const [serverSocket] = await accepted
+  server.close()
+  return { client, serverSocket }
+}
+
 /** Two wires over a real 127.0.0.1 TCP connection: a is outgoing, b incoming. */
 export async function tcpPair (setup = () => {}) {
   let b

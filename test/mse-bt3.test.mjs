@@ -2,7 +2,7 @@
 // the way WebTorrent 1.x drives it: sendPe1..sendPe4 called from the pe1..pe4 listeners.
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
+import { socketPair } from './helpers.mjs'
 import crypto from 'node:crypto'
 import { once } from 'node:events'
 import { MseHandshake, skeyHash } from '../dist/esm/mse/index.js'
@@ -48,17 +48,7 @@ function ours (hs, sock) {
   return ep
 }
 
-async function connect () {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const accepted = once(server, 'connection')
-  const client = net.connect(server.address().port, '127.0.0.1')
-  await once(client, 'connect')
-  const [serverSocket] = await accepted
-  server.close()
-  return { client, serverSocket }
-}
+const connect = socketPair
 
 async function until (fn, ms = 15000) {
   const end = Date.now() + ms

@@ -2,7 +2,7 @@
 // in memory and over TCP), its bounds, timeouts and failure modes.
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
+import { socketPair } from './helpers.mjs'
 import crypto from 'node:crypto'
 import { once } from 'node:events'
 import { spawnSync } from 'node:child_process'
@@ -736,14 +736,7 @@ test('mse: an initiator\'s Ya never starts with 0x13 (3.5.5 would read it as a p
 // Over TCP
 
 async function tcpPair ({ initiatorIsClient = true, a: aOpts = {}, b: bOpts = {} } = {}) {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const accepted = once(server, 'connection')
-  const client = net.connect(server.address().port, '127.0.0.1')
-  await once(client, 'connect')
-  const [serverSocket] = await accepted
-  server.close()
+  const { client, serverSocket } = await socketPair()
   const [ia, ib] = initiatorIsClient ? [client, serverSocket] : [serverSocket, client]
   const a = endpoint(new MseHandshake({ role: 'initiator', infoHash: IH, timeout: 3000, ...aOpts }))
   const b = endpoint(new MseHandshake({ role: 'responder', infoHashes: [IH], timeout: 3000, ...bOpts }))

@@ -4,12 +4,11 @@
 // checks from the raw socket bytes whether the payload really was RC4-encrypted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import crypto from 'node:crypto'
 import { once } from 'node:events'
 import Wire, { ErrorCodes } from 'bittorrent-protocol'
 import Bt5 from 'bt5'
-import { INFO_HASH as IH, PEER_A, PEER_B } from './helpers.mjs'
+import { INFO_HASH as IH, PEER_A, PEER_B, socketPair } from './helpers.mjs'
 
 import { Bt3, bt3Wire } from './fixtures/bt3.mjs'
 
@@ -18,14 +17,7 @@ const PROTOCOL = Buffer.from('\u0013BitTorrent protocol', 'latin1')
 const wait = (emitter, name, ms = 10000) => once(emitter, name, { signal: AbortSignal.timeout(ms) })
 
 async function connect () {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const accepted = once(server, 'connection')
-  const client = net.connect(server.address().port, '127.0.0.1')
-  await once(client, 'connect')
-  const [serverSocket] = await accepted
-  server.close()
+  const { client, serverSocket } = await socketPair()
   // a wire that fails destroys its socket: the other end may see a reset
   client.on('error', () => {})
   serverSocket.on('error', () => {})

@@ -2,10 +2,9 @@
 // with its own code, plain and with message stream encryption (both APIs).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { once } from 'node:events'
 import Wire from 'bittorrent-protocol'
-import { INFO_HASH, PEER_A, PEER_B } from './helpers.mjs'
+import { INFO_HASH, PEER_A, PEER_B, socketPair } from './helpers.mjs'
 
 /**
  * A listening server whose first connection gets `new Wire(opts)` (then `setup(wire)`), and a
@@ -13,14 +12,8 @@ import { INFO_HASH, PEER_A, PEER_B } from './helpers.mjs'
  * wire's error code once it closed.
  */
 async function serve (t, opts, setup = () => {}) {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const accepted = once(server, 'connection')
-  const socket = net.connect(server.address().port, '127.0.0.1')
+  const { client: socket, serverSocket: conn } = await socketPair()
   socket.on('error', () => {})
-  const [conn] = await accepted
-  server.close()
   t.after(() => { socket.destroy(); conn.destroy() })
   const wire = new Wire(opts)
   let err = null
