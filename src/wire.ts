@@ -29,7 +29,7 @@ import { ConnectionTimeouts } from './io/timeouts.js'
 import { toWireOptions, positive } from './options.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
-import type { MseSession, MseLevelSession, MseSupport, EncryptOptions, EncryptResult } from './mse/types.js'
+import type { MseSupport, WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
 
 type AllowedFastSetFn = (ip: string | Uint8Array | number, infoHash: Uint8Array, numPieces: number, k?: number) => number[]
 
@@ -193,10 +193,8 @@ export class Wire extends stream.Duplex {
   private _extendedHandshakeBytes = 0
   /** @internal */
   private _timers: ConnectionTimeouts | null = null
-  /** @internal Message stream encryption state, while (and after) an MSE exchange. */
-  _mse: MseSession | null = null
-  /** @internal bittorrent-protocol 5.x encryption (level 1 or 2; null at level 0). */
-  _mseLevel: MseLevelSession | null = null
+  /** @internal Message stream encryption (mse/wire-adapter.ts), on a wire that encrypts. */
+  _mse: WireEncryption | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
   _hashMessages: HashMessages | null = null
   /**
@@ -248,22 +246,17 @@ export class Wire extends stream.Duplex {
     }
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
-    if (opts.peEnabled) {
-      // 3.5.5: an incoming wire accepts a plain or an MSE handshake; an outgoing one with
-      // no retries expects to run MSE, driven step by step with sendPe1()..sendPe4()
-      if (this.type === 'tcpIncoming') this._createMse({ policy: 'prefer', role: 'responder' }, true, null).listen()
-      else if (this.type === 'tcpOutgoing' && retriesLeft === 0) this._createMse({ policy: 'require', role: 'initiator' }, true, null).connect()
-    }
     const level = opts.encryptionLevel ?? 0
     if (level !== 0 && level !== 1 && level !== 2) throw new RangeError('encryptionLevel must be 0, 1 or 2')
-    if (level !== 0) {
-      if (opts.peEnabled) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
+    const pe = opts.peEnabled === true
+    if (level !== 0 && pe) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
+    if (level !== 0 || pe) {
       const support = (this.constructor as typeof Wire)._mseSupport
-      const t = this.type
-      if (support !== null) this._mseLevel = support.level(this._host(), level, (o, done) => this._createMse(o, false, done))
+      const t = this.type ?? ''
+      if (support !== null) this._mse = support.attach(this._host(), { peEnabled: pe, retries: retriesLeft, level })
       // browser build: WebRTC and web seeds never run MSE (DTLS / HTTPS encrypt them), so only a
-      // TCP / uTP wire that asks for it cannot be made
-      else if (typeof t === 'string' && (t.includes('Incoming') || t.includes('Outgoing'))) throw new Error('message stream encryption is not available in this build')
+      // wire that would run it cannot be made (3.5.5: incoming TCP, or outgoing TCP without retries)
+      else if (level !== 0 ? /Incoming|Outgoing/.test(t) : t === 'tcpIncoming' || (t === 'tcpOutgoing' && retriesLeft === 0)) throw new Error('message stream encryption is not available in this build')
     }
   }
 
@@ -448,16 +441,6 @@ export class Wire extends stream.Duplex {
     this.destroy()
   }
 
-  /** @internal */
-  _createMse (opts: EncryptOptions, manual: boolean, done: ((err: Error | null, result?: EncryptResult) => void) | null): MseSession {
-    const support = (this.constructor as typeof Wire)._mseSupport
-    if (support === null) throw new Error('message stream encryption is not available in this build')
-    if (this._mse !== null) throw new Error('encryption was already set up on this wire')
-    const mse = support.session(this._host(), opts, manual, done)
-    this._mse = mse
-    return mse
-  }
-
   // ---------------------------------------------------------------------------
   // Message stream encryption
 
@@ -467,12 +450,8 @@ export class Wire extends stream.Duplex {
    * type (incoming types answer, others dial) unless `role` is given.
    */
   encrypt (opts: EncryptOptions = {}): Promise<EncryptResult> {
-    return new Promise((resolve, reject) => {
-      const role = opts.role ?? (this.type === 'tcpIncoming' || this.type === 'utpIncoming' ? 'responder' : 'initiator')
-      const mse = this._createMse({ ...opts, role }, false, (err, result) => err ? reject(err) : resolve(result!))
-      if (role === 'responder') mse.listen()
-      else mse.connect()
-    })
+    // a build without MSE rejects, as does a second exchange
+    return new Promise(resolve => resolve(this._encryption().encrypt(opts)))
   }
 
   /**
@@ -480,9 +459,7 @@ export class Wire extends stream.Duplex {
    * before. 'crypto-handshake' follows when it is done, then send the BitTorrent handshake. A no-op
    * at level 0 and on incoming wires (they answer by themselves).
    */
-  startEncryption (infoHash: string | Uint8Array): void {
-    this._mseLevel?.start(infoHash)
-  }
+  startEncryption (infoHash: string | Uint8Array): void { this._mse?.startEncryption(infoHash) }
 
   /**
    * 5.x API, incoming: the torrent the peer asked for in 'crypto-infohash' (hex or 20 bytes), or
@@ -492,30 +469,23 @@ export class Wire extends stream.Duplex {
    * It never rejects.
    */
   setInfoHash (infoHash: string | Uint8Array): Promise<boolean> {
-    return this._mseLevel !== null ? this._mseLevel.setInfoHash(infoHash) : Promise.resolve(true)
+    return this._mse !== null ? this._mse.setInfoHash(infoHash) : Promise.resolve(true)
   }
 
   /** 3.5.5: outgoing, send our DH public key (step 1). */
-  sendPe1 (): void {
-    this._mse?.sendPe1()
-  }
-
+  sendPe1 (): void { this._mse?.sendPe1() }
   /** 3.5.5: incoming, answer with our DH public key (step 2), after 'pe1'. */
-  sendPe2 (): void {
-    const hs = this._mse?.handshake
-    if (hs?.role === 'responder') hs.sendPe2()
-  }
-
+  sendPe2 (): void { this._mse?.sendPe2() }
   /** 3.5.5: outgoing, send step 3 for this info hash (hex), after 'pe2'. */
-  sendPe3 (infoHash: string | Uint8Array): void {
-    const hs = this._mse?.handshake
-    if (hs?.role === 'initiator') hs.sendPe3(infoHash)
-  }
-
+  sendPe3 (infoHash: string | Uint8Array): void { this._mse?.sendPe3(infoHash) }
   /** 3.5.5: incoming, accept this info hash (hex) as the one asked for in 'pe3', send step 4. */
-  sendPe4 (infoHash: string | Uint8Array): void {
-    const hs = this._mse?.handshake
-    if (hs?.role === 'responder') hs.sendPe4(infoHash)
+  sendPe4 (infoHash: string | Uint8Array): void { this._mse?.sendPe4(infoHash) }
+
+  /** @internal */
+  private _encryption (): WireEncryption {
+    const support = (this.constructor as typeof Wire)._mseSupport
+    if (support === null) throw new Error('message stream encryption is not available in this build')
+    return (this._mse ??= support.attach(this._host(), { peEnabled: false, retries: 0, level: 0 }))
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { Buffer } from 'buffer'
 import type { WireHost } from '../io/host.js'
-import type { InfoHashLike, MseHandshake, SkeyResolver } from './handshake.js'
+import type { InfoHashLike, SkeyResolver } from './handshake.js'
 
 /** Connection-level policy of `wire.encrypt()`. */
 export type EncryptionPolicy = 'plaintext' | 'prefer' | 'require'
@@ -49,35 +49,40 @@ export interface EncryptResult {
 /** Called once when an exchange ends: with the result, or the error the wire fails with. */
 export type MseDone = (err: Error | null, result?: EncryptResult) => void
 
-/** One MSE exchange on a wire, as the wire drives it. */
-export interface MseSession {
-  /** Our messages are held back until the exchange is done. */
+/**
+ * A wire's message stream encryption, as the Wire drives it: one per wire that encrypts, made by
+ * the build's MseSupport (mse/wire-adapter.ts) from the constructor's arguments or on `encrypt()`.
+ */
+export interface WireEncryption {
+  /** Our messages are held back while an exchange runs. */
   readonly holding: boolean
   hold (data: Uint8Array): void
-  /** Incoming: tell a plain handshake from MSE by the first bytes. */
-  listen (): void
-  /** Outgoing: start the initiator (automatic mode sends step 1 at once). */
-  connect (): void
-  /** 3.5.5: step 1 (initiator). */
-  sendPe1 (): void
-  /** The running handshake, for 3.5.5's step methods (null before or after it). */
-  readonly handshake: MseHandshake | null
   /** 3.5.5: our BitTorrent handshake went out before sendPe1(): go plain. */
   abandon (): void
   destroy (): void
+  /** `wire.encrypt()`: run a whole exchange (once per wire). */
+  encrypt (opts: EncryptOptions): Promise<EncryptResult>
+  /** 5.x, outgoing: start the exchange for this torrent. */
+  startEncryption (infoHash: InfoHashLike): void
+  /** 5.x, incoming: the torrent the peer asked for; resolves with the outcome, never rejects. */
+  setInfoHash (infoHash: InfoHashLike): Promise<boolean>
+  /** 3.5.5's manual steps. */
+  sendPe1 (): void
+  sendPe2 (): void
+  sendPe3 (infoHash: InfoHashLike): void
+  sendPe4 (infoHash: InfoHashLike): void
 }
 
-/** bittorrent-protocol 5.x's encryption API (`new Wire(type, level)`). */
-export interface MseLevelSession {
-  start (infoHash: InfoHashLike): void
-  setInfoHash (infoHash: InfoHashLike): Promise<boolean>
+/** How the constructor asked for encryption: 3.5.5's `peEnabled` (with `retries`) or 5.x's level. */
+export interface EncryptionSetup {
+  peEnabled: boolean
+  retries: number
+  level: 0 | 1 | 2
 }
 
 /** What a build adds so that wires can run MSE: installed by the Node entry's Wire subclass. */
 export interface MseSupport {
-  session (host: WireHost, opts: EncryptOptions, manual: boolean, done: MseDone | null): MseSession
-  /** 5.x levels; `open` starts the wire's one session (see Wire `_createMse`). */
-  level (host: WireHost, level: 1 | 2, open: (opts: EncryptOptions, done: MseDone) => MseSession): MseLevelSession
+  attach (host: WireHost, setup: EncryptionSetup): WireEncryption
   /** Whether RC4 comes from Node's OpenSSL. */
   nativeRC4: boolean
 }

@@ -26,11 +26,12 @@ import {
 } from './handshake.js'
 import { nativeRc4Available } from './rc4.js'
 import type { WireHost } from '../io/host.js'
-import type { EncryptOptions, EncryptResult, MseDone, MseSession, MseLevelSession, MseSupport } from './types.js'
+import type { EncryptOptions, EncryptResult, EncryptionSetup, MseDone, MseSupport, WireEncryption } from './types.js'
 
 type Done = MseDone
 
-export class WireMse implements MseSession {
+/** One MSE exchange on a wire. */
+export class WireMse {
   private readonly _wire: WireHost
   private _hs: MseHandshake | null = null
   /** Bytes seen before we know whether the peer speaks MSE (incoming). */
@@ -227,11 +228,11 @@ export class WireMse implements MseSession {
  * - outgoing: nothing happens until `start(infoHash)` (`wire.startEncryption`).
  * - 'crypto-handshake' when the exchange is done, both roles (not for a plain incoming handshake).
  */
-export class WireMseLevel implements MseLevelSession {
+export class WireMseLevel {
   readonly level: 1 | 2
   private readonly _wire: WireHost
-  private readonly _open: (opts: EncryptOptions, done: MseDone) => MseSession
-  private _session: MseSession | null = null
+  private readonly _open: (opts: EncryptOptions, done: MseDone) => WireMse
+  private _session: WireMse | null = null
   private _started = false
   /** The info hash from setInfoHash(), once given. */
   private _skey: Buffer | null = null
@@ -241,7 +242,7 @@ export class WireMseLevel implements MseLevelSession {
   private _outcome: boolean | null = null
   private _settle: Array<(ok: boolean) => void> | null = null
 
-  constructor (wire: WireHost, level: 1 | 2, open: (opts: EncryptOptions, done: MseDone) => MseSession) {
+  constructor (wire: WireHost, level: 1 | 2, open: (opts: EncryptOptions, done: MseDone) => WireMse) {
     this._wire = wire
     this._open = open
     this.level = level
@@ -307,9 +308,89 @@ export class WireMseLevel implements MseLevelSession {
   }
 }
 
+/**
+ * A wire's encryption: its one exchange (3.5.5's manual steps, encrypt(), or the 5.x level
+ * driving it) and what the Wire asks of it.
+ */
+export class Encryption implements WireEncryption {
+  private readonly _wire: WireHost
+  private _session: WireMse | null = null
+  private _level: WireMseLevel | null = null
+
+  constructor (wire: WireHost, setup: EncryptionSetup) {
+    this._wire = wire
+    const type = wire.type
+    if (setup.level !== 0) {
+      this._level = new WireMseLevel(wire, setup.level, (opts, done) => this._open(opts, false, done))
+    } else if (setup.peEnabled) {
+      // 3.5.5: an incoming wire accepts a plain or an MSE handshake; an outgoing one with no
+      // retries expects to run MSE, driven step by step with sendPe1()..sendPe4()
+      if (type === 'tcpIncoming') this._open({ policy: 'prefer', role: 'responder' }, true, null).listen()
+      else if (type === 'tcpOutgoing' && setup.retries === 0) this._open({ policy: 'require', role: 'initiator' }, true, null).connect()
+    }
+  }
+
+  private _open (opts: EncryptOptions, manual: boolean, done: MseDone | null): WireMse {
+    if (this._session !== null) throw new Error('encryption was already set up on this wire')
+    return (this._session = new WireMse(this._wire, opts, manual, done))
+  }
+
+  get holding (): boolean {
+    return this._session !== null && this._session.holding
+  }
+
+  hold (data: Uint8Array): void {
+    this._session!.hold(data)
+  }
+
+  abandon (): void {
+    this._session?.abandon()
+  }
+
+  destroy (): void {
+    this._session?.destroy()
+  }
+
+  encrypt (opts: EncryptOptions): Promise<EncryptResult> {
+    return new Promise((resolve, reject) => {
+      const type = this._wire.type
+      const role = opts.role ?? (type === 'tcpIncoming' || type === 'utpIncoming' ? 'responder' : 'initiator')
+      const session = this._open({ ...opts, role }, false, (err, result) => err ? reject(err) : resolve(result!))
+      if (role === 'responder') session.listen()
+      else session.connect()
+    })
+  }
+
+  startEncryption (infoHash: InfoHashLike): void {
+    this._level?.start(infoHash)
+  }
+
+  setInfoHash (infoHash: InfoHashLike): Promise<boolean> {
+    return this._level !== null ? this._level.setInfoHash(infoHash) : Promise.resolve(true)
+  }
+
+  sendPe1 (): void {
+    this._session?.sendPe1()
+  }
+
+  sendPe2 (): void {
+    const hs = this._session?.handshake
+    if (hs?.role === 'responder') hs.sendPe2()
+  }
+
+  sendPe3 (infoHash: InfoHashLike): void {
+    const hs = this._session?.handshake
+    if (hs?.role === 'initiator') hs.sendPe3(infoHash)
+  }
+
+  sendPe4 (infoHash: InfoHashLike): void {
+    const hs = this._session?.handshake
+    if (hs?.role === 'responder') hs.sendPe4(infoHash)
+  }
+}
+
 /** MSE for the Node entry's Wire (node:crypto). */
 export const mseSupport: MseSupport = {
-  session: (host, opts, manual, done) => new WireMse(host, opts, manual, done),
-  level: (host, level, open) => new WireMseLevel(host, level, open),
+  attach: (host, setup) => new Encryption(host, setup),
   nativeRC4: nativeRc4Available
 }
