@@ -24,7 +24,8 @@ import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, t
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { CALLED, Request, RequestList, RequestTimer, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
-import { OutputQueue, DEFAULT_SEND_WATERMARK, cork } from './io/output.js'
+import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
+import { addStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './io/connection.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
 import { toWireOptions, positive } from './options.js'
 import type { WireHost } from './io/host.js'
@@ -157,10 +158,10 @@ export class Wire extends stream.Duplex {
   private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
   /** @internal The request timeout (`setTimeout`), made on first use. */
   private _requestTimer: RequestTimer | null = null
-  /** @internal Streams we pipe into: one, or an array when there are several (most wires have one). */
-  private _dests: PipeDest | PipeDest[] | null = null
-  /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. One or an array. */
-  private _sources: PipeSource | PipeSource[] | null = null
+  /** @internal Streams we pipe into (io/connection.ts). */
+  private _dests: Streams<PipeDest> = null
+  /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
+  private _sources: Streams<PipeSource> = null
   // Created on first use: an idle wire may never need them.
   /** @internal */ _requestList: RequestList | null = null
   /** @internal */ _peerRequestList: RequestList | null = null
@@ -404,31 +405,10 @@ export class Wire extends stream.Duplex {
     this._peerAllowedFastSet = value
   }
 
-  /** @internal */
-  private _onPipe (src: { unpipe?: (dest: any) => unknown }): void {
-    // sources are forgotten only when the wire goes; unpiping a source twice is harmless
-    // one source is kept as is, several in an array
-    const sources = this._sources
-    if (sources === null) this._sources = src
-    else if (!Array.isArray(sources)) { if (sources !== src) this._sources = [sources, src] }
-    else if (!sources.includes(src)) sources.push(src)
-    this._followConnection(src)
-  }
-
-  /** @internal
-   * The wire ends with its connection: when a stream piped into us or from us closes or errors
-   * (a TCP reset, say: `pipe` itself only unpipes then, and a keep-alive timer would keep the
-   * wire and its unsent output alive for good), the wire is destroyed: timers cleared, pending
-   * callbacks failed, `close` emitted. A clean end from the peer already ends us through `pipe`.
-   */
-  private _followConnection (stream: unknown): void {
-    const s = stream as { on?: (event: string, fn: (...args: any[]) => void) => unknown }
-    if (typeof s.on !== 'function') return
-    // on(), not once(): once() wraps each listener in a bound function and a state object,
-    // about 0.2 KiB per stream followed (two per piped wire); a second call is a no-op
-    const gone = (): void => this._onConnectionGone()
-    s.on('close', gone)
-    s.on('error', gone)
+  /** @internal `socket.pipe(wire)`: the wire ends with its connection (io/connection.ts). */
+  private _onPipe (src: PipeSource): void {
+    this._sources = addStream(this._sources, src)
+    followConnection(src, () => this._onConnectionGone())
   }
 
   /** @internal */
@@ -554,27 +534,9 @@ export class Wire extends stream.Duplex {
     // 3.5.5: a handshake before sendPe1() on an outgoing MSE wire means a plain connection
     this._mse?.abandon()
     if (this._autoAllowedFast !== null) this._autoAllowedFast.infoHash = infoHashBuffer
-    let extra: Uint8Array | undefined
-    if (extensions?.reserved !== undefined) {
-      extra = toBuffer(extensions.reserved, 'reserved')
-      if (extra.length !== 8) throw new Error('reserved must be 8 bytes')
-    }
-    const ext = {
-      extended: extensions?.extended !== false,
-      dht: !!extensions?.dht,
-      fast: !!extensions?.fast,
-      v2: !!extensions?.v2
-    }
-    // the four above, and any other known bit set by name (nat, xbtPex, location, azureus...)
-    const reserved = codec.encodeReserved(name => name in ext ? ext[name as keyof typeof ext] : extensions?.[name] === true, extra)
-    // the named options win over raw bits; assigned rather than spread into a new object,
-    // which V8 would give a separate property array
-    const exts = codec.decodeReserved(reserved)
-    exts.extended = ext.extended
-    exts.dht = ext.dht
-    exts.fast = ext.fast
-    exts.v2 = ext.v2
-    this.extensions = exts
+    const raw = extensions?.reserved
+    const { reserved, announced } = codec.encodeOurReserved(extensions, raw === undefined ? undefined : toBuffer(raw, 'reserved'))
+    this.extensions = announced
     if (this.extensions.fast && this.peerExtensions.fast) this.hasFast = true
     if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), this.extensions)
     this._push(codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer))
@@ -762,12 +724,8 @@ export class Wire extends stream.Duplex {
   // Stream plumbing
 
   override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
-    // one destination is kept as is, several in an array
-    const dests = this._dests
-    if (dests === null) this._dests = dest
-    else if (Array.isArray(dests)) dests.push(dest)
-    else this._dests = [dests, dest]
-    this._followConnection(dest)
+    this._dests = addStream(this._dests, dest)
+    followConnection(dest, () => this._onConnectionGone())
     return super.pipe(dest, opts)
   }
 
@@ -827,23 +785,11 @@ export class Wire extends stream.Duplex {
     if (this._out.open()) this.emit('output-drain')
   }
 
-  /**
-   * A destination that asked us to wait ('drain') resumes us: readable-stream then writes what
-   * we buffered meanwhile one chunk per write() in the next tick (a syscall each on a socket,
-   * two per block). Cork the destinations over that tick so it leaves in one writev.
-   */
+  /** A destination that asked us to wait resumes us: what we buffered leaves in one writev (io/connection.ts). */
   override resume (): this {
-    const dest = this._dests
-    const scheduled = (this as any)._readableState.resumeScheduled === true
+    const flush = (this as any)._readableState.resumeScheduled !== true && this.readableLength !== 0
     super.resume()
-    // one destination that gathers corked writes (a socket has _writev; another Wire, piped in
-    // memory, does not, and corking it only adds buffering: +2.7k instructions per block)
-    if (dest !== null && !Array.isArray(dest) && typeof (dest as any)._writev === 'function' &&
-        !scheduled && this.readableLength !== 0) {
-      cork(dest as any, 1, true)
-      // after readable-stream's resume_ (queued by super.resume()), which flows our buffer
-      process.nextTick(cork, dest, 1, false)
-    }
+    if (flush) corkOverResume(this._dests)
     return this
   }
 
@@ -900,17 +846,9 @@ export class Wire extends stream.Duplex {
   override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
     this._shutdown(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
-    const dests = this._dests
+    // a peer that broke the protocol gets its connection closed at once; otherwise ended cleanly
+    closeDestinations(this._dests, this._protocolFailure)
     this._dests = null
-    if (dests !== null) {
-      for (const dest of Array.isArray(dests) ? dests : [dests]) {
-        const d = dest as any
-        if (d.destroyed || d.writableEnded) continue
-        // a peer that broke the protocol gets its connection closed at once; otherwise end it cleanly
-        if (this._protocolFailure && typeof d.destroy === 'function') d.destroy()
-        else d.end?.()
-      }
-    }
     cb(err)
   }
 
@@ -979,7 +917,7 @@ export class Wire extends stream.Duplex {
     // that listener is not the application's. Unpipe such sources first (their listener goes).
     const sources = this._sources
     this._sources = null
-    if (sources !== null) for (const src of Array.isArray(sources) ? sources : [sources]) src.unpipe?.(this)
+    forEachStream(sources, src => src.unpipe?.(this))
     // A remote peer must never crash a process that attached no 'error' listener.
     if (this.listenerCount('error') > 0) this.destroy(err)
     else this.destroy()

@@ -262,6 +262,25 @@ export function decodeReserved (reserved: Uint8Array): Record<ReservedBitName, b
   }
 }
 
+/**
+ * The reserved bytes of our handshake, and the extensions they announce: BEP 10 on unless
+ * `extended: false`; dht, fast and v2 when true; any other known bit set by name (nat, xbtPex,
+ * location, azureus...); the raw bits of `extra` (8 bytes) OR'ed in. The four named options win over raw bits
+ * in what is announced.
+ */
+export function encodeOurReserved (opts: Record<string, unknown> | undefined, extra: Uint8Array | undefined): { reserved: Buffer, announced: Record<ReservedBitName, boolean> } {
+  if (extra !== undefined && extra.length !== 8) throw new Error('reserved must be 8 bytes')
+  const named = { extended: opts?.extended !== false, dht: opts?.dht === true, fast: opts?.fast === true, v2: opts?.v2 === true }
+  const reserved = encodeReserved(name => name in named ? named[name as keyof typeof named] : opts?.[name] === true, extra)
+  // assigned rather than spread into a new object, which V8 would give a separate property array
+  const announced = decodeReserved(reserved)
+  announced.extended = named.extended
+  announced.dht = named.dht
+  announced.fast = named.fast
+  announced.v2 = named.v2
+  return { reserved, announced }
+}
+
 // ---------------------------------------------------------------------------
 // BEP 52 hash messages
 
