@@ -22,7 +22,7 @@ import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
 import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, type ExtensionConstructor, type ExtensionHandler } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
-import { CALLED, Request, RequestList, RequestTimer, type RequestCallback } from './state/requests.js'
+import { OurRequests, Request, RequestList, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
 import { addStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './io/connection.js'
@@ -156,14 +156,12 @@ export class Wire extends stream.Duplex {
   private _downloadSpeed: ((delta?: number) => number) | null = null
   /** @internal */
   private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
-  /** @internal The request timeout (`setTimeout`), made on first use. */
-  private _requestTimer: RequestTimer | null = null
   /** @internal Streams we pipe into (io/connection.ts). */
   private _dests: Streams<PipeDest> = null
   /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
   private _sources: Streams<PipeSource> = null
   // Created on first use: an idle wire may never need them.
-  /** @internal */ _requestList: RequestList | null = null
+  /** @internal Our requests (state/requests.ts), made on the first. */ _ours: OurRequests | null = null
   /** @internal */ _peerRequestList: RequestList | null = null
   /** @internal */ _ext: ExtensionRegistry | null = null
   /** @internal */
@@ -185,7 +183,7 @@ export class Wire extends stream.Duplex {
   /** @internal What helper modules reach the wire through (io/host.ts), made on first use. */
   private _wireHost: WireHost | null = null
   /** @internal Everything we send goes through the output queue (io/output.ts). */
-  private readonly _out: OutputQueue
+  readonly _out: OutputQueue
   /** @internal The peer's extended messages for our plugins, held while the output is over the watermark. */
   private _heldExtended: Array<[name: string, payload: Buffer]> | null = null
   /** @internal The `_write` callback held back while `_heldExtended` is full: the connection is not read meanwhile. */
@@ -294,7 +292,7 @@ export class Wire extends stream.Duplex {
 
   /** Our pending requests {piece, offset, length}. */
   get requests (): Request[] {
-    return this._requests().list
+    return this._requests().list.list
   }
 
   /** The peer's pending requests {piece, offset, length}. */
@@ -326,8 +324,8 @@ export class Wire extends stream.Duplex {
   }
 
   /** @internal */
-  _requests (): RequestList {
-    return (this._requestList ??= new RequestList())
+  _requests (): OurRequests {
+    return (this._ours ??= new OurRequests(this._host()))
   }
 
   /** @internal */
@@ -490,9 +488,7 @@ export class Wire extends stream.Duplex {
 
   /** Fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
   setTimeout (ms: number, unref?: boolean): void {
-    const timer = (this._requestTimer ??= new RequestTimer(() => this._onTimeout()))
-    timer.configure(ms, !!unref)
-    timer.reset(this._requestList !== null && this._requestList.length > 0)
+    this._requests().setTimeout(ms, unref === true)
   }
 
   /** Our current upload speed in bytes/s. */
@@ -619,7 +615,6 @@ export class Wire extends stream.Duplex {
     checkUint32(offset, 'offset')
     checkUint32(length, 'length')
     this._requests().add(new Request(index, offset, length, callback))
-    if (this._requestTimer !== null && !this._requestTimer.running) this._requestTimer.reset(true)
     this._push(codec.encodeBlock(MessageId.REQUEST, index, offset, length))
   }
 
@@ -636,8 +631,9 @@ export class Wire extends stream.Duplex {
 
   /** Cancel a request: its callback gets an error, and the peer is told. */
   cancel (index: number, offset: number, length: number): void {
-    const req = this._requestList?.pull(index, offset, length) ?? null
-    if (req !== null) this._callback(req, new WireError(ErrorCodes.REQUEST_CANCELLED, 'request was cancelled'), null)
+    const ours = this._ours
+    const req = ours !== null ? ours.list.pull(index, offset, length) : null
+    if (req !== null) ours!.settle(req, new WireError(ErrorCodes.REQUEST_CANCELLED, 'request was cancelled'), null)
     this._push(codec.encodeBlock(MessageId.CANCEL, index, offset, length))
   }
 
@@ -766,7 +762,7 @@ export class Wire extends stream.Duplex {
     if (this._finished || this.writableEnded) return super.destroy(err ?? undefined)
     this._flags |= F_DESTROYING
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
-    this._failPending(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
+    this._ours?.failAll(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
     this._emitLocalClose()
     if (err != null) return super.destroy(err)
     this.end()
@@ -864,11 +860,6 @@ export class Wire extends stream.Duplex {
     if ((this._flags & F_DESTROYING) !== 0) setTimeout(() => { if (!this.destroyed) super.destroy() }, 0)
   }
 
-  /** @internal Fail every request of ours that is pending. */
-  private _failPending (err: Error): void {
-    if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
-  }
-
   /** @internal Stop everything: timers, reader; fail every pending request. */
   private _shutdown (err: Error): void {
     if (this._finished) return
@@ -882,9 +873,9 @@ export class Wire extends stream.Duplex {
     this._peerRequestList?.clear()
     this._heldExtended = null
     if (this._heldWrite !== null) { const cb = this._heldWrite; this._heldWrite = null; cb() }
-    this._failPending(err)
+    this._ours?.failAll(err)
     this._hashMessages?.clear(err)
-    this._requestTimer?.stop()
+    this._ours?.stop()
     this._timers?.stop()
   }
 
@@ -1020,7 +1011,7 @@ export class Wire extends stream.Duplex {
     this.emit('choke')
     if (!this.hasFast) {
       const err = new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking')
-      if (this._requestList !== null) for (const req of this._requestList.clear().reverse()) this._callback(req, err, null)
+      this._ours?.failAll(err)
     }
   }
 
@@ -1166,9 +1157,9 @@ export class Wire extends stream.Duplex {
 
   /** @internal */
   _onPiece (index: number, offset: number, block: Buffer): void {
-    const list = this._requestList
-    const req = list !== null ? list.pull(index, offset, block.length) : null
-    if (req !== null) this._callback(req, null, block)
+    const ours = this._ours
+    const req = ours !== null ? ours.list.pull(index, offset, block.length) : null
+    if (req !== null) ours!.settle(req, null, block)
     this.downloaded += block.length
     this.downloadSpeed(block.length)
     this.emit('download', block.length)
@@ -1220,8 +1211,9 @@ export class Wire extends stream.Duplex {
   private _onReject (index: number, offset: number, length: number): void {
     // any length: a reject only fails what we asked for (code may request 0 bytes of itself)
     if (!this._fastOnly('reject') || !this._checkIndex(index, 'reject')) return
-    const req = this._requestList?.pull(index, offset, length) ?? null
-    if (req !== null) this._callback(req, new WireError(ErrorCodes.REQUEST_REJECTED, 'request was rejected'), null)
+    const ours = this._ours
+    const req = ours !== null ? ours.list.pull(index, offset, length) : null
+    if (req !== null) ours!.settle(req, new WireError(ErrorCodes.REQUEST_REJECTED, 'request was rejected'), null)
     this.emit('reject', index, offset, length)
   }
 
@@ -1331,26 +1323,9 @@ export class Wire extends stream.Duplex {
 
   /** @internal The WireHost of this wire: helper modules reach it only through this. */
   _host (): WireHost {
-    if (this._wireHost !== null) return this._wireHost
-    const wire = this
-    const host: WireHost = {
-      send: data => wire._push(data),
-      sendRaw: data => wire._pushRaw(data),
-      sendRefusal: data => wire._pushRefusal(data),
-      divert: fn => { wire._intercept = fn },
-      feed: chunk => { if (!wire._finished) wire._reader.write(chunk) },
-      setCiphers: (encrypt, decrypt) => { wire._out.cipher = encrypt; wire._decrypt = decrypt },
-      fail: err => wire._failWith(err),
-      emit: (event, ...args) => wire.emit(event as any, ...args),
-      listenerCount: event => wire.listenerCount(event),
-      get finished () { return wire._finished },
-      get destroyed () { return wire.destroyed },
-      get maxPeerRequests () { return wire.maxPeerRequests },
-      countDropped: () => { wire.droppedPeerRequests++ },
-      get type () { return wire.type }
-    }
-    return (this._wireHost = host)
+    return (this._wireHost ??= new Host(this))
   }
+
 
   /** @internal */
   _hashes (): HashMessages {
@@ -1383,30 +1358,39 @@ export class Wire extends stream.Duplex {
     if (!this.hasFast) throw new Error('fast extension is disabled')
   }
 
-  /**
-   * Run a request's callback, once: plugins call it too (lt_donthave, after removing the
-   * request from `wire.requests` itself), so it stays in the published types.
-   */
+  /** Run a request's callback, once: plugins call it too (lt_donthave, after editing `wire.requests`). */
   _callback (req: Request, err: Error | null, block: Buffer | null): void {
-    const callback = req.callback
-    if (callback === CALLED) return
-    req.callback = CALLED
-    this._requestTimer?.reset(!this.peerChoking && !this._finished && this._requestList !== null && this._requestList.length > 0)
-    callback(err, block)
-  }
-
-  /** @internal */
-  private _onTimeout (): void {
-    if (debug.enabled) this._debug('request timed out')
-    const req = this._requestList?.shift()
-    if (req !== undefined) this._callback(req, new WireError(ErrorCodes.REQUEST_TIMEOUT, 'request has timed out'), null)
-    this.emit('timeout')
+    this._requests().settle(req, err, block)
   }
 
   /** @internal */
   _debug (fmt: string, ...args: unknown[]): void {
     debug('[' + this._debugId + '] ' + fmt, ...args)
   }
+}
+
+/** The WireHost of one wire (io/host.ts): one small object, its methods on the prototype. */
+class Host implements WireHost {
+  constructor (private readonly _w: Wire) {}
+  send (data: Uint8Array): void { this._w._push(data) }
+  sendRaw (data: Uint8Array): void { this._w._pushRaw(data) }
+  sendRefusal (data: Uint8Array): void { this._w._pushRefusal(data) }
+  divert (fn: ((chunk: Buffer) => void) | null): void { this._w._intercept = fn }
+  feed (chunk: Buffer): void { if (!this._w._finished) this._w._reader.write(chunk) }
+  setCiphers (encrypt: (data: Uint8Array) => Buffer, decrypt: (data: Uint8Array) => Buffer): void {
+    this._w._out.cipher = encrypt
+    this._w._decrypt = decrypt
+  }
+
+  fail (err: WireError): void { this._w._failWith(err) }
+  emit (event: string | symbol, ...args: any[]): boolean { return this._w.emit(event as any, ...args) }
+  listenerCount (event: string | symbol): number { return this._w.listenerCount(event) }
+  get finished (): boolean { return this._w._finished }
+  get destroyed (): boolean { return this._w.destroyed }
+  get maxPeerRequests (): number { return this._w.maxPeerRequests }
+  countDropped (): void { this._w.droppedPeerRequests++ }
+  get type (): string | null { return this._w.type }
+  get peerChoking (): boolean { return this._w.peerChoking }
 }
 
 function responder (wire: Wire, req: Request): (err: Error | null, block?: Uint8Array) => void {

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { OutputQueue, REJECT_BACKLOG } from '../dist/esm/io/output.js'
 import { ConnectionTimeouts } from '../dist/esm/io/timeouts.js'
-import { RequestTimer } from '../dist/esm/state/requests.js'
+import { RequestTimer, OurRequests, Request } from '../dist/esm/state/requests.js'
 import { MessageReader } from '../dist/esm/protocol/reader.js'
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
@@ -120,4 +120,30 @@ test('MessageReader: a large body in many segments is assembled in a buffer that
   assert.equal(got.length, 1)
   assert.equal(got[0][0], 99)
   assert.deepEqual(got[0][1], body)
+})
+
+test('OurRequests: each callback runs once; failAll fails the newest first; the timeout fails the oldest and emits timeout', async () => {
+  const events = []
+  let timedOut
+  const firstTimeout = new Promise(resolve => { timedOut = resolve })
+  const host = { peerChoking: false, finished: false, emit: e => { events.push(e); timedOut() } }
+  const ours = new OurRequests(host)
+  const calls = []
+  const cb = name => (err, block) => calls.push([name, err?.code ?? null, block ? block.length : null])
+  ours.add(new Request(0, 0, 10, cb('a')))
+  ours.add(new Request(0, 10, 10, cb('b')))
+  ours.add(new Request(0, 20, 10, cb('c')))
+  const b = ours.list.pull(0, 10, 10)
+  ours.settle(b, null, Buffer.alloc(10))
+  ours.settle(b, null, Buffer.alloc(10)) // a plugin running it again: nothing
+  assert.deepEqual(calls, [['b', null, 10]])
+  ours.setTimeout(30, true)
+  await firstTimeout
+  assert.deepEqual(calls.slice(1), [['a', 'ERR_BT_REQUEST_TIMEOUT', null]])
+  assert.deepEqual(events, ['timeout'])
+  ours.add(new Request(1, 0, 10, cb('d')))
+  ours.failAll(Object.assign(new Error('x'), { code: 'X' }))
+  assert.deepEqual(calls.slice(2).map(c => c[0]), ['d', 'c'])
+  assert.equal(ours.list.length, 0)
+  ours.stop()
 })

@@ -32,4 +32,6 @@ export interface WireHost {
   countDropped (): void
   /** The wire's connection type. */
   readonly type: string | null
+  /** The peer is choking us. */
+  readonly peerChoking: boolean
 }

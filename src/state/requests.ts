@@ -17,6 +17,8 @@
  * read sees new requests at once and answered ones leave its front 32 at a time.
  */
 
+import { ErrorCodes, WireError } from '../errors.js'
+
 export type RequestCallback = (err: Error | null, block?: any) => void
 
 /**
@@ -264,5 +266,64 @@ export class RequestTimer {
     if (this._timer !== null) clearTimeout(this._timer)
     this._timer = null
     this._expiresAt = 0
+  }
+}
+
+/** What our requests need of their wire. */
+export interface RequestsHost {
+  readonly peerChoking: boolean
+  readonly finished: boolean
+  emit (event: 'timeout'): boolean
+}
+
+/**
+ * Our requests to the peer: the pending list (`wire.requests`), each callback run once, the
+ * request timeout, and failing them all (a choke without BEP 6, the wire closing). Made on a
+ * wire's first request (or `setTimeout`): an idle wire holds none.
+ */
+export class OurRequests {
+  readonly list = new RequestList()
+  private _timer: RequestTimer | null = null
+
+  constructor (private readonly _host: RequestsHost) {}
+
+  add (req: Request): void {
+    this.list.add(req)
+    if (this._timer !== null && !this._timer.running) this._timer.reset(true)
+  }
+
+  /**
+   * Run a request's callback, once (plugins run it too: lt_donthave, after removing the request
+   * from `wire.requests` itself, calls `wire._callback`). The timeout runs on while requests are
+   * pending and the peer is not choking us.
+   */
+  settle (req: Request, err: Error | null, block: Uint8Array | null): void {
+    const callback = req.callback
+    if (callback === CALLED) return
+    req.callback = CALLED
+    if (this._timer !== null) this._timer.reset(!this._host.peerChoking && !this._host.finished && this.list.length > 0)
+    callback(err, block)
+  }
+
+  /** Fail every pending request, the newest first (as 3.5.5 does). */
+  failAll (err: Error): void {
+    for (const req of this.list.clear().reverse()) this.settle(req, err, null)
+  }
+
+  /** `wire.setTimeout(ms)`: fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
+  setTimeout (ms: number, unref: boolean): void {
+    const timer = (this._timer ??= new RequestTimer(() => this._expire()))
+    timer.configure(ms, unref)
+    timer.reset(this.list.length > 0)
+  }
+
+  stop (): void {
+    this._timer?.stop()
+  }
+
+  private _expire (): void {
+    const req = this.list.shift()
+    if (req !== undefined) this.settle(req, new WireError(ErrorCodes.REQUEST_TIMEOUT, 'request has timed out'), null)
+    this._host.emit('timeout')
   }
 }
