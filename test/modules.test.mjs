@@ -137,7 +137,7 @@ test('OurRequests: each callback runs once; failAll fails the newest first; the 
   ours.settle(b, null, Buffer.alloc(10))
   ours.settle(b, null, Buffer.alloc(10)) // a plugin running it again: nothing
   assert.deepEqual(calls, [['b', null, 10]])
-  ours.setTimeout(30, true)
+  ours.setTimeout(30, false)
   await firstTimeout
   assert.deepEqual(calls.slice(1), [['a', 'ERR_BT_REQUEST_TIMEOUT', null]])
   assert.deepEqual(events, ['timeout'])
