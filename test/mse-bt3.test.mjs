@@ -103,8 +103,8 @@ test('our initiator -> bt3 (3.5.5) incoming with PE over TCP, handshake in IA', 
     wire.once('pe1', () => wire.sendPe2())
     wire.once('pe3', hash => { pe3Hash = hash; wire.sendPe4(IH) })
     wire.once('handshake', (ih, id) => { theirHandshake = [ih, id]; wire.handshake(IH, THEIR_ID); wire.interested() })
-    // our side: 'require' offers only RC4 (0x02), which is what 3.5.5 understands
-    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'require', ia: btHandshake(IH, OUR_ID), timeout: 15000 }), client)
+    // our side: 'rc4' offers only RC4 (0x02), which is what 3.5.5 understands
+    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, payload: 'rc4', ia: btHandshake(IH, OUR_ID), timeout: 15000 }), client)
     a.hs.start()
     await a.settled
     assert.equal(a.error, null, a.error?.message)
@@ -152,7 +152,7 @@ test('bt3 initiator vs a plaintext-only responder, and a prefer initiator vs bt3
     wire.on('error', () => {})
     client.pipe(wire).pipe(client)
     wire.once('pe2', () => wire.sendPe3(IH))
-    const b = ours(new MseHandshake({ role: 'responder', infoHashes: [IH], policy: 'plaintext', timeout: 15000 }), serverSocket)
+    const b = ours(new MseHandshake({ role: 'responder', infoHashes: [IH], payload: 'plaintext', timeout: 15000 }), serverSocket)
     wire.sendPe1()
     await b.settled
     assert.equal(b.error?.code, CODE)
@@ -172,7 +172,7 @@ test('bt3 initiator vs a plaintext-only responder, and a prefer initiator vs bt3
     wire.once('pe1', () => wire.sendPe2())
     wire.once('pe3', () => wire.sendPe4(IH))
     wire.on('close', () => serverSocket.destroy())
-    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'prefer', timeout: 15000 }), client)
+    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, payload: 'any', timeout: 15000 }), client)
     const closed = once(client, 'close')
     a.hs.start()
     await held(closed)
@@ -191,7 +191,7 @@ test('a 3.5.5 peer with a 95-byte key (its bug, 1 key in 256): our initiator fai
     serverSocket.pipe(wire).pipe(serverSocket)
     wire.once('pe1', () => wire.sendPe2())
     wire.once('pe3', () => wire.sendPe4(IH))
-    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, policy: 'require', ia: btHandshake(IH, OUR_ID), timeout: 1500 }), client)
+    const a = ours(new MseHandshake({ role: 'initiator', infoHash: IH, payload: 'rc4', ia: btHandshake(IH, OUR_ID), timeout: 1500 }), client)
     a.hs.start()
     await a.settled
     assert.equal(a.error?.code, CODE)

@@ -308,13 +308,13 @@ test('mse: createMseCiphers gives the streams the handshake used (3.5.5 setEncry
   assert.deepEqual(a.result.decrypt.update(cb.encrypt.update(x)), x)
 })
 
-test('mse: policy combinations', async () => {
-  const policies = ['require', 'prefer', 'plaintext']
-  for (const pa of policies) {
-    for (const pb of policies) {
-      const { a, b } = await runPair({ a: { policy: pa }, b: { policy: pb } })
+test('mse: payload combinations', async () => {
+  const payloads = ['rc4', 'any', 'plaintext']
+  for (const pa of payloads) {
+    for (const pb of payloads) {
+      const { a, b } = await runPair({ a: { payload: pa }, b: { payload: pb } })
       const rc4 = pa !== 'plaintext' && pb !== 'plaintext'
-      const none = (pa === 'require' && pb === 'plaintext') || (pa === 'plaintext' && pb === 'require')
+      const none = (pa === 'rc4' && pb === 'plaintext') || (pa === 'plaintext' && pb === 'rc4')
       if (none) {
         assert.equal(b.error?.code, CODE, `${pa}/${pb}`)
         assert.match(b.error.message, /crypto_provide/)
@@ -334,8 +334,8 @@ test('mse: policy combinations', async () => {
 
 test('mse: initial payload reaches the responder decrypted (0, 68, 65535 bytes)', async () => {
   for (const ia of [Buffer.alloc(0), btHandshake(IH, 'aa'.repeat(20)), crypto.randomBytes(65535)]) {
-    for (const policy of ['prefer', 'plaintext']) {
-      const { a, b } = await runPair({ a: { ia, policy }, max: 5000 })
+    for (const offer of ['any', 'plaintext']) {
+      const { a, b } = await runPair({ a: { ia, payload: offer }, max: 5000 })
       assert.deepEqual(b.result.ia, ia)
       assert.equal(a.result.ia.length, 0)
     }
@@ -346,8 +346,8 @@ test('mse: initial payload reaches the responder decrypted (0, 68, 65535 bytes)'
 test('mse: chunked delivery at random split points, including single bytes and sync delivery', async () => {
   for (let i = 0; i < 40; i++) {
     const max = [1, 2, 7, 50, 600, 5000][i % 6]
-    const policy = i % 3 === 0 ? 'plaintext' : 'prefer'
-    const { a, b } = await runPair({ a: { policy, ia: crypto.randomBytes(randInt(200)) }, b: { policy: 'prefer' }, max })
+    const offer = i % 3 === 0 ? 'plaintext' : 'any'
+    const { a, b } = await runPair({ a: { payload: offer, ia: crypto.randomBytes(randInt(200)) }, b: { payload: 'any' }, max })
     assert.equal(a.error, null, a.error?.message); assert.equal(b.error, null, b.error?.message)
     await exchange(a, b, 3000)
   }
@@ -357,9 +357,9 @@ test('mse: chunked delivery at random split points, including single bytes and s
 })
 
 test('mse: bytes that follow the handshake in the same chunk come out in rest, decrypted', async () => {
-  for (const policy of ['prefer', 'plaintext']) {
+  for (const offer of ['any', 'plaintext']) {
     // responder -> initiator: step 4 and payload in one chunk
-    const a = endpoint(new MseHandshake({ role: 'initiator', infoHash: IH, policy, timeout: 2000 }))
+    const a = endpoint(new MseHandshake({ role: 'initiator', infoHash: IH, payload: offer, timeout: 2000 }))
     const b = endpoint(new MseHandshake({ role: 'responder', infoHashes: [IH], timeout: 2000 }))
     const extraB = crypto.randomBytes(1000)
     const extraA = crypto.randomBytes(333)
@@ -376,9 +376,9 @@ test('mse: bytes that follow the handshake in the same chunk come out in rest, d
     a.input(chunk)
     await held(a.settled)
     assert.deepEqual(a.data(), extraB)
-    assert.equal(a.result.method, policy === 'plaintext' ? 'plaintext' : 'rc4')
+    assert.equal(a.result.method, offer === 'plaintext' ? 'plaintext' : 'rc4')
     // initiator -> responder: IA and payload after it in one chunk (initiator that knows the method)
-    const c = endpoint(new MseHandshake({ role: 'initiator', infoHash: IH, policy, timeout: 2000, manual: true }))
+    const c = endpoint(new MseHandshake({ role: 'initiator', infoHash: IH, payload: offer, timeout: 2000, manual: true }))
     const d = endpoint(new MseHandshake({ role: 'responder', infoHashes: [IH], timeout: 2000 }))
     c.hs.on('send', buf => d.input(buf))
     d.hs.on('send', buf => c.input(buf))
@@ -393,8 +393,8 @@ test('mse: bytes that follow the handshake in the same chunk come out in rest, d
       const S = c.hs.sharedSecret
       const enc = createRc4(sha1('keyA', S, Buffer.from(IH, 'hex')))
       enc.update(Buffer.alloc(step3.length - 40))
-      const payload = policy === 'plaintext' ? extraA : enc.update(extraA)
-      d.input(Buffer.concat([step3, policy === 'plaintext' ? extraA : payload]))
+      const payload = offer === 'plaintext' ? extraA : enc.update(extraA)
+      d.input(Buffer.concat([step3, offer === 'plaintext' ? extraA : payload]))
     })
     c.hs.start()
     await held(d.settled)
@@ -440,7 +440,7 @@ test('mse: SKEY resolvers: sync, async, null, wrong, throwing, rejecting', async
 // Manual driving, as WebTorrent drives bittorrent-protocol 3.5.5
 
 test('mse: manual mode, sendPe* inside the pe listeners (3.5.5 / WebTorrent 1.x)', async () => {
-  const a = endpoint(new MseHandshake({ role: 'initiator', manual: true, policy: 'require', timeout: 2000 }))
+  const a = endpoint(new MseHandshake({ role: 'initiator', manual: true, payload: 'rc4', timeout: 2000 }))
   const b = endpoint(new MseHandshake({ role: 'responder', manual: true, timeout: 2000 }))
   link(a, b)
   let hashSeen = null
@@ -495,7 +495,7 @@ test('mse: sendPe4 with the wrong info hash fails; sendPe* from the wrong side t
   const c = new MseHandshake({ role: 'initiator', timeout: 0 })
   assert.throws(() => c.sendPe3(IH), /pe2/)
   assert.throws(() => new MseHandshake({ role: 'responder', infoHash: 'xyz' }), TypeError)
-  assert.throws(() => new MseHandshake({ role: 'responder', policy: 'never' }), TypeError)
+  assert.throws(() => new MseHandshake({ role: 'responder', payload: 'never' }), TypeError)
 })
 
 // ---------------------------------------------------------------------------------------
@@ -580,7 +580,7 @@ test('mse: over-long or malformed fields end with a coded error naming the step'
     [initiatorAgainst(craftResponder({ padD: 513 })), /PadD/],
     [initiatorAgainst(craftResponder({ select: 0x03 })), /crypto_select/],
     [initiatorAgainst(craftResponder({ select: 0x00 })), /crypto_select/],
-    [initiatorAgainst(craftResponder({ select: 0x01 }), { policy: 'require' }), /crypto_select/],
+    [initiatorAgainst(craftResponder({ select: 0x01 }), { payload: 'rc4' }), /crypto_select/],
     // a wrong VC cannot be told from PadB until the window is full: here, it times out
     [initiatorAgainst(craftResponder({ vc: Buffer.alloc(8, 1) })), /timed out after 500 ms in step 4 \(VC sync\)/]
   ]
@@ -755,11 +755,11 @@ async function tcpPair ({ initiatorIsClient = true, a: aOpts = {}, b: bOpts = {}
 
 test('mse over TCP: both directions, RC4 and plaintext, 1 MiB each way', async () => {
   for (const initiatorIsClient of [true, false]) {
-    for (const policy of ['require', 'plaintext']) {
-      const { a, b, close } = await tcpPair({ initiatorIsClient, a: { policy, ia: btHandshake(IH, 'ab'.repeat(20)) }, b: { policy: 'prefer' } })
+    for (const offer of ['rc4', 'plaintext']) {
+      const { a, b, close } = await tcpPair({ initiatorIsClient, a: { payload: offer, ia: btHandshake(IH, 'ab'.repeat(20)) }, b: { payload: 'any' } })
       try {
         assert.equal(a.error, null, a.error?.message); assert.equal(b.error, null, b.error?.message)
-        assert.equal(a.result.method, policy === 'require' ? 'rc4' : 'plaintext')
+        assert.equal(a.result.method, offer === 'rc4' ? 'rc4' : 'plaintext')
         assert.deepEqual(b.result.ia, btHandshake(IH, 'ab'.repeat(20)))
         await exchange(a, b, 1 << 20)
       } finally {
@@ -770,7 +770,7 @@ test('mse over TCP: both directions, RC4 and plaintext, 1 MiB each way', async (
 })
 
 test('mse over TCP: require vs plaintext-only and wrong info hash fail with a coded error, socket closed', async () => {
-  let r = await tcpPair({ a: { policy: 'require' }, b: { policy: 'plaintext' } })
+  let r = await tcpPair({ a: { payload: 'rc4' }, b: { payload: 'plaintext' } })
   assert.equal(r.b.error?.code, CODE)
   assert.equal(r.a.result, null)
   r.close()

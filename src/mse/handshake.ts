@@ -27,7 +27,7 @@
  *
  * ## API
  *
- *   const hs = new MseHandshake({ role: 'initiator', infoHash, policy: 'prefer', ia })
+ *   const hs = new MseHandshake({ role: 'initiator', infoHash, payload: 'any', ia })
  *   hs.on('send', (buf: Buffer) => socket.write(buf))       // raw bytes for the peer
  *   hs.on('done', (r: MseResult) => { ... })                  // r.method, r.encrypt, r.decrypt, r.ia, r.rest
  *   hs.on('error', (err: WireError) => socket.destroy())      // err.code === 'ERR_BT_MSE_FAILED'
@@ -64,7 +64,7 @@
  *   'pe3'(hashHex)      (incoming)  'pe3'(hex of HASH('req2', SKEY)), right after the sync
  *   wire.sendPe4(ihHex) (incoming)  hs.sendPe4(ih): SKEY := ih (checked against the hash);
  *                                   step 4 goes out once the rest of step 3 (VC, provide,
- *                                   PadC, IA) is in, with crypto_select chosen by policy
+ *                                   PadC, IA) is in, with crypto_select chosen by payload
  *   'pe4'               (outgoing)  'pe4': step 4 fully read; emitted after 'done'
  *   wire.setEncrypt(S, ih)          createMseCiphers(role, S, ih); sendPe3/sendPe4 derive the keys
  *                                   themselves, so the Wire needs it only for API parity
@@ -93,14 +93,16 @@ export const DEFAULT_MAX_BUFFERED = 256 * 1024
 export const MAX_IA_LENGTH = 0xffff
 
 /**
- * What to accept for the payload after the (always obfuscated) handshake:
- * - 'require':   RC4 only (crypto_provide 0x02). A peer that cannot do RC4 fails.
- * - 'prefer':    RC4 when the peer can, otherwise plaintext (crypto_provide 0x03).
+ * The payload methods offered (initiator) or accepted (responder) after the (always obfuscated)
+ * handshake, the same strings as `EncryptOptions.payload` (a connection-level `policy` of
+ * `encrypt()` is another thing: whether MSE runs at all):
+ * - 'rc4':       RC4 only (crypto_provide 0x02). A peer that cannot do RC4 fails.
+ * - 'any':       RC4 when the peer can, otherwise plaintext (crypto_provide 0x03).
  * - 'plaintext': plaintext payload only (crypto_provide 0x01): the handshake is hidden,
  *                the data is not (saves the RC4 cost).
  * The responder selects RC4 whenever both sides allow it, unless `preferPlaintext` is set.
  */
-export type MsePolicy = 'require' | 'prefer' | 'plaintext'
+export type MsePayload = 'rc4' | 'any' | 'plaintext'
 export type MseRole = 'initiator' | 'responder'
 export type MseMethod = 'rc4' | 'plaintext'
 /** An info hash: 20 bytes, or 40 hex characters. */
@@ -114,8 +116,8 @@ export type SkeyResolver = (skeyHash: Buffer) => SkeyLookupResult | Promise<Skey
 
 export interface MseHandshakeOptions {
   role: MseRole
-  /** Default 'prefer'. */
-  policy?: MsePolicy
+  /** Default 'any'. */
+  payload?: MsePayload
   /**
    * Initiator: the SKEY (info hash) sent in step 3 when driven automatically.
    * Responder: the one SKEY we accept (same as `infoHashes: [infoHash]`).
@@ -197,12 +199,12 @@ const EMPTY = Buffer.alloc(0)
 const VC = Buffer.alloc(VC_LENGTH)
 const PROTOCOL_HEADER = Buffer.from('\u0013BitTorrent protocol', 'latin1')
 
-function policyBits (policy: MsePolicy): number {
-  switch (policy) {
-    case 'require': return CRYPTO_RC4
-    case 'prefer': return CRYPTO_RC4 | CRYPTO_PLAINTEXT
+function payloadBits (payload: MsePayload): number {
+  switch (payload) {
+    case 'rc4': return CRYPTO_RC4
+    case 'any': return CRYPTO_RC4 | CRYPTO_PLAINTEXT
     case 'plaintext': return CRYPTO_PLAINTEXT
-    default: throw new TypeError(`unknown MSE policy ${String(policy)}`)
+    default: throw new TypeError(`unknown MSE payload ${String(payload)}`)
   }
 }
 
@@ -332,7 +334,7 @@ export interface MseHandshakeEvents {
 
 export class MseHandshake extends EventEmitter {
   readonly role: MseRole
-  readonly policy: MsePolicy
+  readonly payload: MsePayload
   readonly manual: boolean
   /** The result, once 'done' was emitted. */
   result: MseResult | null = null
@@ -373,8 +375,8 @@ export class MseHandshake extends EventEmitter {
     super()
     if (opts.role !== 'initiator' && opts.role !== 'responder') throw new TypeError('MSE role must be "initiator" or "responder"')
     this.role = opts.role
-    this.policy = opts.policy ?? 'prefer'
-    this.bits = policyBits(this.policy)
+    this.payload = opts.payload ?? 'any'
+    this.bits = payloadBits(this.payload)
     this.manual = !!opts.manual
     this.padMax = Math.max(0, Math.min(MAX_PAD, Math.floor(opts.padMax ?? MAX_PAD)))
     this.maxIaLength = Math.max(0, Math.min(MAX_IA_LENGTH, Math.floor(opts.maxIaLength ?? MAX_IA_LENGTH)))
@@ -634,7 +636,7 @@ export class MseHandshake extends EventEmitter {
         this.peerCrypto = d.readUInt32BE(VC_LENGTH)
         const common = this.peerCrypto & this.bits
         if ((common & (CRYPTO_RC4 | CRYPTO_PLAINTEXT)) === 0) {
-          return this.fail(`${STEP_NAMES.vc}: peer offers crypto 0x${this.peerCrypto.toString(16)}, policy '${this.policy}' needs 0x${this.bits.toString(16)}`)
+          return this.fail(`${STEP_NAMES.vc}: peer offers crypto 0x${this.peerCrypto.toString(16)}, payload '${this.payload}' needs 0x${this.bits.toString(16)}`)
         }
         this.method = (common & CRYPTO_RC4) !== 0 && !(this.preferPlaintext && (common & CRYPTO_PLAINTEXT) !== 0) ? 'rc4' : 'plaintext'
         this.padLen = d.readUInt16BE(VC_LENGTH + 4)

@@ -22,7 +22,7 @@ import { Buffer } from 'buffer'
 import { ErrorCodes, WireError } from '../errors.js'
 import {
   MseHandshake, detectHandshake, toInfoHash, DEFAULT_MSE_TIMEOUT,
-  type MsePolicy, type MseResult, type SkeyResolver, type InfoHashLike
+  type MseResult, type SkeyResolver, type InfoHashLike
 } from './handshake.js'
 import { nativeRc4Available } from './rc4.js'
 import type { WireHost } from '../io/host.js'
@@ -156,11 +156,10 @@ export class WireMse {
   private _start (role: 'initiator' | 'responder'): void {
     const opts = this._opts
     const payload = opts.payload ?? (opts.policy === 'prefer' ? 'any' : 'rc4')
-    const policy: MsePolicy = payload === 'any' ? 'prefer' : payload === 'plaintext' ? 'plaintext' : 'require'
     const infoHashes = opts.infoHashes !== undefined ? opts.infoHashes : (role === 'responder' && opts.infoHash !== undefined ? [opts.infoHash] : undefined)
     const hs = new MseHandshake({
       role,
-      policy,
+      payload,
       manual: this._manual,
       infoHash: role === 'initiator' ? opts.infoHash : undefined,
       infoHashes,
