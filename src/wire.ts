@@ -1326,6 +1326,15 @@ export class Wire extends stream.Duplex {
     return (this._wireHost ??= new Host(this))
   }
 
+  /**
+   * @internal A WireHost for one call into a module that keeps none (state/extensions.ts): the
+   * wire's own if it has one, else a passing one (32 bytes, young garbage), so a wire that only
+   * exchanged extended handshakes holds no host.
+   */
+  _hostForCall (): WireHost {
+    return this._wireHost ?? new Host(this)
+  }
+
 
   /** @internal */
   _hashes (): HashMessages {
@@ -1391,6 +1400,8 @@ class Host implements WireHost {
   countDropped (): void { this._w.droppedPeerRequests++ }
   get type (): string | null { return this._w.type }
   get peerChoking (): boolean { return this._w.peerChoking }
+  get outputOpen (): boolean { return this._w._out.open() }
+  debug (fmt: string, ...args: unknown[]): void { if (debug.enabled) this._w._debug(fmt, ...args) }
 }
 
 function responder (wire: Wire, req: Request): (err: Error | null, block?: Uint8Array) => void {

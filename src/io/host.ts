@@ -1,7 +1,9 @@
 /**
- * WireHost: the one way the helper modules (BEP 52 hash messages, the MSE adapter) reach the
- * wire they serve. The Wire makes one for itself on first use (wire.ts); the helpers never see
- * the Wire's own members, and can be tested against a fake host.
+ * WireHost: the one way the helper modules (BEP 52 hash messages, the MSE adapter, our requests,
+ * the BEP 10 extensions) reach the wire they serve. The Wire makes one for itself on first use
+ * (wire.ts); the helpers never see the Wire's own members, and can be tested against a fake host.
+ * A module that keeps state keeps the host it was made with; state/extensions.ts is handed one
+ * with each call instead (a wire that only exchanged extended handshakes then holds no host).
  */
 import type { Buffer } from 'buffer'
 import type { WireError } from '../errors.js'
@@ -34,4 +36,12 @@ export interface WireHost {
   readonly type: string | null
   /** The peer is choking us. */
   readonly peerChoking: boolean
+  /**
+   * The output is under the send watermark (io/output.ts): work whose answer adds to it (a
+   * plugin answering a ut_metadata request) may go ahead now. Once it was read false, the
+   * wire's `_read` hands out what waited when the connection has read the output down.
+   */
+  readonly outputOpen: boolean
+  /** A line of debug output, prefixed with the wire's id (nothing unless DEBUG names bittorrent-protocol). */
+  debug (fmt: string, ...args: unknown[]): void
 }
