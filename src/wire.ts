@@ -5,13 +5,12 @@
  *
  * Bytes from the peer are framed by the MessageReader (reader.ts) and dispatched
  * here; outgoing messages are encoded by the codec (codec.ts); pending requests
- * live in RequestLists (requests.ts); BEP 10 extensions in the ExtensionRegistry
+ * live in RequestLists (requests.ts); BEP 10 extensions in Extensions
  * (extensions.ts). Every byte from the peer is treated as hostile: a malformed
  * message destroys the wire with a coded WireError, never a throw.
  */
 import { Buffer } from 'buffer'
 import stream from './stream.js'
-import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
 import { BitField, HaveAllBitField } from './bitfield.js'
 import type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 import createDebug from 'debug'
@@ -20,7 +19,7 @@ import speedometer from 'speedometer'
 import * as codec from './protocol/codec.js'
 import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
-import { ExtensionRegistry, EXTENDED_HANDSHAKE_BUDGET, parseExtendedHandshake, type ExtensionConstructor, type ExtensionHandler } from './state/extensions.js'
+import { Extensions, extensionName, extendedId, extendedPayload, ourExtendedHandshake, type ExtensionConstructor } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { OurRequests, Request, RequestList, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
@@ -41,11 +40,6 @@ const debugIds = new WeakMap<object, string>()
 const KEEP_ALIVE_INTERVAL = 55000
 const ALLOWED_FAST_SET_MAX_LENGTH = 100
 /**
- * Extended messages for our plugins held while the output is over the send watermark; past
- * this many, the wire stops reading from the connection until they are handed out.
- */
-const HELD_EXTENDED_MAX = 32
-/**
  * Requests of 0 bytes or over 128 KiB from a peer are refused and counted; past this many the
  * wire closes. libtorrent likewise rejects them and disconnects a peer past 300 of them.
  */
@@ -53,7 +47,7 @@ export const DEFAULT_MAX_INVALID_REQUESTS = 300
 /**
  * Bytes written to us that may wait before write() asks the writer to wait for 'drain'. Our
  * _write consumes each chunk at once, so bytes wait only while a chunk is being processed (a
- * piped peer's replies), the wire is corked, or it holds back reading (HELD_EXTENDED_MAX):
+ * piped peer's replies), the wire is corked, or it holds back reading (state/extensions.ts):
  * then this bounds what the connection writes into us before it is paused. At the default
  * 16 KiB every 16 KiB block or socket chunk paused its source, and 'drain' resumed it a tick
  * later: 1/3 of the instructions of a piped 16 KiB block in the mixed bench (callgrind, 16384
@@ -163,19 +157,14 @@ export class Wire extends stream.Duplex {
   // Created on first use: an idle wire may never need them.
   /** @internal Our requests (state/requests.ts), made on the first. */ _ours: OurRequests | null = null
   /** @internal */ _peerRequestList: RequestList | null = null
-  /** @internal */ _ext: ExtensionRegistry | null = null
-  /** @internal */
-  private _peerExtendedMapping: Record<string, number> | null = null
-  /** @internal */
-  private _peerExtendedHandshake: Record<string, any> | null = null
+  /** @internal BEP 10 state (state/extensions.ts). */
+  _ext: Extensions | null = null
   /** @internal The peer's 8 reserved bytes: hex until `peerReserved` is read, then that Buffer. */
   private _peerReserved: Buffer | string | null = null
   /** @internal */
   private _peerIdBuffer: Buffer | null = null
   /** @internal */
   private _peerPieces: BitField | HaveAllBitField | null = null
-  /** @internal */
-  private _extendedHandshake: Record<string, any> | null = null
   /** @internal */
   private _allowedFastSet: number[] | null = null
   /** @internal */
@@ -184,12 +173,6 @@ export class Wire extends stream.Duplex {
   private _wireHost: WireHost | null = null
   /** @internal Everything we send goes through the output queue (io/output.ts). */
   readonly _out: OutputQueue
-  /** @internal The peer's extended messages for our plugins, held while the output is over the watermark. */
-  private _heldExtended: Array<[name: string, payload: Buffer]> | null = null
-  /** @internal The `_write` callback held back while `_heldExtended` is full: the connection is not read meanwhile. */
-  private _heldWrite: (() => void) | null = null
-  /** @internal Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
-  private _extendedHandshakeBytes = 0
   /** @internal */
   private _timers: ConnectionTimeouts | null = null
   /** @internal Message stream encryption (mse/wire-adapter.ts), on a wire that encrypts. */
@@ -302,25 +285,25 @@ export class Wire extends stream.Duplex {
 
   /** Our extension ids: id -> name. */
   get extendedMapping (): Record<number, string> {
-    return this._extensions().mapping
+    return this._extensions()._registry().mapping
   }
 
   /** The peer's extension ids: name -> id. */
   get peerExtendedMapping (): Record<string, number> {
-    return (this._peerExtendedMapping ??= {})
+    return (this._extensions()._peerMapping ??= {})
   }
 
   set peerExtendedMapping (value: Record<string, number>) {
-    this._peerExtendedMapping = value
+    this._extensions()._peerMapping = value
   }
 
   /** The peer's extended handshake, decoded ({} until it arrives). */
   get peerExtendedHandshake (): Record<string, any> {
-    return (this._peerExtendedHandshake ??= {})
+    return (this._extensions()._peerHandshake ??= {})
   }
 
   set peerExtendedHandshake (value: Record<string, any>) {
-    this._peerExtendedHandshake = value
+    this._extensions()._peerHandshake = value
   }
 
   /** @internal */
@@ -334,8 +317,8 @@ export class Wire extends stream.Duplex {
   }
 
   /** @internal */
-  _extensions (): ExtensionRegistry {
-    return (this._ext ??= new ExtensionRegistry())
+  _extensions (): Extensions {
+    return (this._ext ??= new Extensions())
   }
 
   /** @internal Our handshake went out. */
@@ -378,11 +361,11 @@ export class Wire extends stream.Duplex {
 
   /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
   get extendedHandshake (): Record<string, any> {
-    return (this._extendedHandshake ??= {})
+    return (this._extensions()._registry()._fields ??= {})
   }
 
   set extendedHandshake (value: Record<string, any>) {
-    this._extendedHandshake = value
+    this._extensions()._registry()._fields = value
   }
 
   /** BEP 6: pieces we allow the peer to request while choked. */
@@ -505,15 +488,9 @@ export class Wire extends stream.Duplex {
 
   /** Use a BEP 10 extension: `new Extension(wire)`, reachable as `wire[name]`. */
   use (Extension: ExtensionConstructor): void {
-    const name = Extension?.prototype?.name
-    if (!name) throw new Error('Extension class requires a "name" property on the prototype')
+    const name = extensionName(Extension)
     if (debug.enabled) this._debug('use extension.name=%s', name)
-    const handler: ExtensionHandler = new Extension(this)
-    if (typeof handler.onHandshake !== 'function') handler.onHandshake = noop
-    if (typeof handler.onExtendedHandshake !== 'function') handler.onExtendedHandshake = noop
-    if (typeof handler.onMessage !== 'function') handler.onMessage = noop
-    this._extensions().add(name, handler)
-    ;(this as any)[name] = handler
+    ;(this as any)[name] = this._extensions().use(name, new Extension(this))
   }
 
   // ---------------------------------------------------------------------------
@@ -705,13 +682,8 @@ export class Wire extends stream.Duplex {
 
   /** Send an extended message by the peer's name for it, or by id. Objects are bencoded. */
   extended (ext: string | number, obj: unknown): void {
-    let id: number | undefined
-    if (typeof ext === 'string') id = this._peerExtendedMapping?.[ext]
-    else if (typeof ext === 'number') id = ext
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 255) {
-      throw new Error(`Unrecognized extension: ${String(ext)}`)
-    }
-    const payload: Uint8Array = obj instanceof Uint8Array ? obj : bencode.encode(obj)
+    const id = extendedId(this._ext, ext)
+    const payload = extendedPayload(obj)
     this._push(codec.encodeExtendedHeader(id, payload.length))
     if (payload.length > 0) this._push(payload)
   }
@@ -776,7 +748,7 @@ export class Wire extends stream.Duplex {
   override _read (): void {
     if (!this._out.onRead()) return
     if (this._maybeWaiting) this._releaseRequests()
-    if (this._heldExtended !== null) this._releaseExtended()
+    if (this._ext !== null && this._ext.holding) this._ext.release(this._hostForCall())
     if (this._finished) return
     if (this._out.open()) this.emit('output-drain')
   }
@@ -807,10 +779,7 @@ export class Wire extends stream.Duplex {
     }
     // too many of the peer's extended messages wait for our output to drain: stop reading
     // from the connection (TCP holds the peer back) until they are handed out, see `_read`
-    if (this._heldExtended !== null && this._heldExtended.length >= HELD_EXTENDED_MAX && !this._finished) {
-      this._heldWrite = cb
-      return
-    }
+    if (this._ext !== null && !this._finished && this._ext.holdWrite(cb)) return
     cb()
   }
 
@@ -871,8 +840,7 @@ export class Wire extends stream.Duplex {
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
     this._keepAliveInterval = null
     this._peerRequestList?.clear()
-    this._heldExtended = null
-    if (this._heldWrite !== null) { const cb = this._heldWrite; this._heldWrite = null; cb() }
+    if (this._ext !== null) this._ext.shutdown()
     this._ours?.failAll(err)
     this._hashMessages?.clear(err)
     this._ours?.stop()
@@ -953,15 +921,7 @@ export class Wire extends stream.Duplex {
     this._timers?.handshakeDone()
     this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
-    const registry = this._ext
-    if (registry !== null) {
-      const handlers = registry.handlers
-      for (const name in handlers) {
-        const err = registry.guard(name, () => handlers[name].onHandshake!(infoHash, peerId, extensions))
-        if (err !== null) return this._failWith(err)
-        if (this._finished) return
-      }
-    }
+    if (this._ext !== null && !this._ext.onHandshake(this._hostForCall(), infoHash, peerId, extensions)) return
     if (extensions.extended && this._handshakeSent && this.extensions.extended && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
@@ -985,7 +945,7 @@ export class Wire extends stream.Duplex {
       case MessageId.HAVE_NONE: return this._onHaveNone()
       case MessageId.REJECT: return this._onReject(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
-      case MessageId.EXTENDED: return this._onExtended(buf[start], buf.subarray(start + 1, end))
+      case MessageId.EXTENDED: return this._extensions().onMessage(this._hostForCall(), buf[start], buf.subarray(start + 1, end))
       case MessageId.HASH_REQUEST:
         return this._hashMessagesOn() ? this._hashes().onRequest(buf, start) : this._onUnknown(id, buf, start, end)
       case MessageId.HASHES:
@@ -1228,96 +1188,12 @@ export class Wire extends stream.Duplex {
     this.emit('allowed-fast', index)
   }
 
-  /** @internal */
-  private _onExtended (ext: number, payload: Buffer): void {
-    if (ext === 0) return this._onExtendedHandshake(payload)
-    const registry = this._ext
-    const name = registry !== null ? registry.mapping[ext] : undefined
-    if (name === undefined) {
-      this.emit('extended', ext, payload)
-      return
-    }
-    // extendedMapping is public: a name may be mapped without a handler (the application
-    // then handles the 'extended' event itself)
-    const handler = registry!.handlers[name]
-    if (handler !== undefined) {
-      // over the send watermark, plugins (ut_metadata answering with 16 KiB per request) wait
-      // for the output to drain; the message is copied, as it is a view of the peer's chunk
-      if (this._heldExtended !== null || !this._out.open()) {
-        (this._heldExtended ??= []).push([name, Buffer.from(payload)])
-        return
-      }
-      this._deliverExtended(name, payload)
-      return
-    }
-    this.emit('extended', name, payload)
-  }
-
-  /** @internal */
-  private _deliverExtended (name: string, payload: Buffer): void {
-    const registry = this._ext!
-    // BEP 10: a peer sends a message of one of our extensions only once it has announced
-    // that extension itself (libtorrent drops it otherwise); a plugin answering such a
-    // message would have no id to answer to
-    if (!this._peerExtendedMapping?.[name]) {
-      if (debug.enabled) this._debug('dropping %s message: the peer has not announced %s', name, name)
-      return
-    }
-    const err = registry.deliver(name, registry.handlers[name], payload)
-    if (err !== null) return this._failWith(err)
-    if (this._finished) return
-    this.emit('extended', name, payload)
-  }
-
-  /** @internal The output drained: hand the held extended messages to their plugins while it stays under the watermark. */
-  private _releaseExtended (): void {
-    const held = this._heldExtended!
-    let i = 0
-    while (i < held.length && !this._finished && this._out.open()) {
-      const [name, payload] = held[i++]
-      this._deliverExtended(name, payload)
-    }
-    if (this._finished) return
-    held.splice(0, i)
-    if (held.length === 0) this._heldExtended = null
-    if (held.length < HELD_EXTENDED_MAX && this._heldWrite !== null) {
-      const cb = this._heldWrite
-      this._heldWrite = null
-      cb()
-    }
-  }
-
-  /** @internal */
-  private _onExtendedHandshake (payload: Buffer): void {
-    this._extendedHandshakeBytes += payload.length
-    if (this._extendedHandshakeBytes > EXTENDED_HANDSHAKE_BUDGET) {
-      return this._fail(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `extended handshakes of more than ${EXTENDED_HANDSHAKE_BUDGET} bytes in all`)
-    }
-    const handshake = parseExtendedHandshake(payload)
-    if (handshake instanceof WireError) return this._failWith(handshake)
-    this._peerExtendedHandshake = handshake
-    const registry = this._ext
-    this._peerExtendedMapping = ExtensionRegistry.applyPeerMapping(this._peerExtendedMapping, handshake.m, registry?.handlers)
-    if (registry !== null) {
-      const handlers = registry.handlers
-      for (const name in handlers) {
-        if (!this._peerExtendedMapping?.[name]) continue
-        const err = registry.guard(name, () => handlers[name].onExtendedHandshake!(handshake))
-        if (err !== null) return this._failWith(err)
-        if (this._finished) return
-      }
-    }
-    this.emit('extended', 'handshake', handshake)
-  }
-
   // ---------------------------------------------------------------------------
   // Helpers
 
   /** @internal */
   private _sendExtendedHandshake (): void {
-    const msg = Object.assign({}, this._extendedHandshake)
-    msg.m = this._ext !== null ? this._ext.m() : {}
-    this.extended(0, bencode.encode(msg))
+    this.extended(0, ourExtendedHandshake(this._ext))
     this._extendedHandshakeSent = true
   }
 

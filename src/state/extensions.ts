@@ -1,6 +1,7 @@
 /**
- * The BEP 10 extension registry: `wire.use(Extension)`, the id <-> name maps, the peer's
- * extended handshake, and the calls into extensions.
+ * BEP 10, the extension protocol, for one wire: our extensions (`wire.use(Extension)`) and their
+ * ids, the extended handshake both ways, and the peer's extended messages on their way to our
+ * plugins or to the 'extended' event.
  *
  * Our ids start at 1 in `use()` order. The peer's ids come from its extended
  * handshake `m` dictionary; entries that are not integers in 0..255 are ignored,
@@ -10,10 +11,25 @@
  * (ut_metadata answering a peer that never mapped ut_metadata, say) must fail its wire, not
  * the process. Every call into a handler goes through `guard`, which turns a throw into a
  * coded error (ERR_BT_EXTENSION_FAILED, naming the extension) for the wire to fail with.
+ *
+ * The send watermark (io/output.ts) holds plugins back too: a ut_metadata request answered at
+ * once adds 16 KiB to our output. While the output is over the watermark the peer's messages for
+ * our plugins wait here, in order, and go out from `release` (the wire's `_read`) once the
+ * connection has read the output down. At HELD_EXTENDED_MAX waiting, `holdWrite` keeps the
+ * wire's `_write` callback, so the wire stops reading and TCP holds the peer back.
+ *
+ * Memory: the wire makes its Extensions on first use (a plugin, the peer's extended handshake,
+ * an extension getter); an idle wire whose peer sent no extended handshake has none. It holds
+ * four fields and no link to the wire: calls that may send, fail or emit are given the wire's
+ * host (io/host.ts), so a wire after the extended handshakes holds what it held when these were
+ * Wire fields. Our side (plugins, our extra handshake fields, held messages) is one more object,
+ * made only when used.
  */
 import { Buffer } from 'buffer'
+import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
 import { ErrorCodes, WireError } from '../errors.js'
 import { checkDictionary, decodeStrict } from '../protocol/bencode.js'
+import type { WireHost } from '../io/host.js'
 
 /** Largest extended handshake (its bencoded payload) a peer may send; honest ones are well under 1 KiB. */
 export const MAX_EXTENDED_HANDSHAKE_LENGTH = 64 * 1024
@@ -27,6 +43,11 @@ export const EXTENDED_HANDSHAKE_BUDGET = 1024 * 1024
 export const MAX_PEER_EXTENSIONS = 128
 /** Longest extension name kept (libtorrent's names are under 20 bytes). */
 export const MAX_EXTENSION_NAME_LENGTH = 64
+/**
+ * @internal Extended messages for our plugins held while the output is over the send watermark; at this
+ * many, the wire stops reading from the connection until they are handed out.
+ */
+export const HELD_EXTENDED_MAX = 32
 
 /**
  * Extensions whose messages start with a bencoded dictionary, which their plugins decode with
@@ -48,12 +69,26 @@ export interface ExtensionConstructor {
   prototype: { name?: string }
 }
 
+function noop (): void {}
+/** The hooks an extension may leave out (they become no-ops). */
+const HOOKS = ['onHandshake', 'onExtendedHandshake', 'onMessage'] as const
+
+/**
+ * @internal Our side of BEP 10: our extensions and their ids, the extra fields of our extended
+ * handshake, and the peer's messages for our plugins that wait for the output.
+ */
 export class ExtensionRegistry {
   /** Our id -> name. */
   readonly mapping: Record<number, string> = {}
   /** Name -> handler. */
   readonly handlers: Record<string, ExtensionHandler> = {}
   private _next = 1
+  /** Extra fields of the extended handshake we send (`wire.extendedHandshake`; "m" is ours). */
+  _fields: Record<string, any> | null = null
+  /** The peer's messages for our plugins, waiting for the output to drain (null: none). */
+  _held: Array<[name: string, payload: Buffer]> | null = null
+  /** The wire's `_write` callback, kept while HELD_EXTENDED_MAX messages wait. */
+  _heldWrite: (() => void) | null = null
 
   add (name: string, handler: ExtensionHandler): number {
     if (this._next > 255) throw new Error('too many extensions: ids are one byte')
@@ -150,4 +185,179 @@ export function parseExtendedHandshake (payload: Uint8Array): Record<string, any
     if (err instanceof WireError) return err
     throw err
   }
+}
+
+/** @internal The name of an extension class (`Extension.prototype.name`): `use()` refuses a class without one. */
+export function extensionName (Extension: ExtensionConstructor): string {
+  const name = Extension?.prototype?.name
+  if (!name) throw new Error('Extension class requires a "name" property on the prototype')
+  return name
+}
+
+/**
+ * @internal The id to send extension `ext` under: for a name, the peer's id for it (from its extended
+ * handshake); a number is the id itself. Throws when there is none in 0..255.
+ */
+export function extendedId (state: Extensions | null, ext: string | number): number {
+  let id: number | undefined
+  if (typeof ext === 'string') id = state?._peerMapping?.[ext]
+  else if (typeof ext === 'number') id = ext
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 255) {
+    throw new Error(`Unrecognized extension: ${String(ext)}`)
+  }
+  return id
+}
+
+/** @internal The payload of an extended message we send: bytes as they are, anything else bencoded. */
+export function extendedPayload (obj: unknown): Uint8Array {
+  return obj instanceof Uint8Array ? obj : bencode.encode(obj)
+}
+
+/** @internal Our extended handshake (message 20/0): the extra fields (`wire.extendedHandshake`) and our `m`. */
+export function ourExtendedHandshake (state: Extensions | null): Uint8Array {
+  const ours = state?._ours ?? null
+  const msg = Object.assign({}, ours?._fields)
+  msg.m = ours !== null ? ours.m() : {}
+  return bencode.encode(msg)
+}
+
+/** @internal One wire's BEP 10 state. See the header for what calls it and when it exists. */
+export class Extensions {
+  /** Our side: made by `use()` or by reading our mapping / handshake fields. */
+  _ours: ExtensionRegistry | null = null
+  /** The peer's name -> id (`wire.peerExtendedMapping`), made when there is something in it. */
+  _peerMapping: Record<string, number> | null = null
+  /** The peer's extended handshake, decoded (`wire.peerExtendedHandshake`). */
+  _peerHandshake: Record<string, any> | null = null
+  /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
+  private _peerBytes = 0
+
+  _registry (): ExtensionRegistry {
+    return (this._ours ??= new ExtensionRegistry())
+  }
+
+  /** Add `handler` (just made by `new Extension(wire)`) as extension `name`; its missing hooks become no-ops. */
+  use (name: string, handler: ExtensionHandler): ExtensionHandler {
+    for (const hook of HOOKS) if (typeof handler[hook] !== 'function') handler[hook] = noop
+    this._registry().add(name, handler)
+    return handler
+  }
+
+  /**
+   * The peer's BitTorrent handshake arrived (and the 'handshake' event ran): each plugin's
+   * onHandshake, guarded. False when a plugin failed the wire or it was shut down meanwhile.
+   */
+  onHandshake (host: WireHost, infoHash: string, peerId: string, extensions: unknown): boolean {
+    return this._callPlugins(host, false, h => h.onHandshake!(infoHash, peerId, extensions))
+  }
+
+  /** An extended message (BEP 10, id 20) from the peer: `id` is its first byte, `payload` the rest (a view of the peer's chunk). */
+  onMessage (host: WireHost, id: number, payload: Buffer): void {
+    if (id === 0) return this._onPeerHandshake(host, payload)
+    const ours = this._ours
+    const name = ours?.mapping[id]
+    // not one of our ids: the event names the id; extendedMapping is public, so a name may be
+    // mapped without a handler (the application handles the 'extended' event itself)
+    if (name === undefined || ours!.handlers[name] === undefined) {
+      host.emit('extended', name ?? id, payload)
+      return
+    }
+    // over the send watermark, plugins (ut_metadata answering with 16 KiB per request) wait
+    // for the output to drain; the message is copied, as it is a view of the peer's chunk
+    if (ours!._held !== null || !host.outputOpen) {
+      (ours!._held ??= []).push([name, Buffer.from(payload)])
+      return
+    }
+    this._deliver(host, name, payload)
+  }
+
+  /** Messages for our plugins wait for the output to drain. */
+  get holding (): boolean {
+    return this._ours !== null && this._ours._held !== null
+  }
+
+  /** The output drained (the wire's `_read`): hand the held messages to their plugins, in order, while it stays under the watermark. */
+  release (host: WireHost): void {
+    const ours = this._ours
+    const held = ours !== null ? ours._held : null
+    if (held === null) return
+    let i = 0
+    while (i < held.length && !host.finished && host.outputOpen) {
+      const [name, payload] = held[i++]
+      this._deliver(host, name, payload)
+    }
+    if (host.finished) return
+    held.splice(0, i)
+    if (held.length === 0) ours!._held = null
+    if (held.length < HELD_EXTENDED_MAX) writeOn(ours!)
+  }
+
+  /**
+   * The wire's `_write` is done with a chunk: at HELD_EXTENDED_MAX held messages its callback
+   * is kept (true) and called by `release` or `shutdown`, so the connection is not read meanwhile.
+   */
+  holdWrite (cb: () => void): boolean {
+    const ours = this._ours
+    if (ours === null || ours._held === null || ours._held.length < HELD_EXTENDED_MAX) return false
+    ours._heldWrite = cb
+    return true
+  }
+
+  /** The wire shut down: drop the held messages, let a held write go. */
+  shutdown (): void {
+    const ours = this._ours
+    if (ours === null) return
+    ours._held = null
+    writeOn(ours)
+  }
+
+  /**
+   * Call `fn` on each plugin (only those the peer announced, when `announced`), guarded. False
+   * when one failed the wire or the wire shut down meanwhile.
+   */
+  private _callPlugins (host: WireHost, announced: boolean, fn: (handler: ExtensionHandler) => void): boolean {
+    const ours = this._ours
+    if (ours === null) return true
+    const handlers = ours.handlers
+    for (const name in handlers) {
+      if (announced && !this._peerMapping?.[name]) continue
+      const err = ours.guard(name, () => fn(handlers[name]))
+      if (err !== null) { host.fail(err); return false }
+      if (host.finished) return false
+    }
+    return true
+  }
+
+  private _deliver (host: WireHost, name: string, payload: Buffer): void {
+    const ours = this._ours!
+    // BEP 10: a peer sends a message of one of our extensions only once it has announced
+    // that extension itself (libtorrent drops it otherwise); a plugin answering such a
+    // message would have no id to answer to
+    if (!this._peerMapping?.[name]) {
+      host.debug('dropping %s message: the peer has not announced %s', name, name)
+      return
+    }
+    const err = ours.deliver(name, ours.handlers[name], payload)
+    if (err !== null) return host.fail(err)
+    if (host.finished) return
+    host.emit('extended', name, payload)
+  }
+
+  private _onPeerHandshake (host: WireHost, payload: Buffer): void {
+    this._peerBytes += payload.length
+    if (this._peerBytes > EXTENDED_HANDSHAKE_BUDGET) {
+      return host.fail(new WireError(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `extended handshakes of more than ${EXTENDED_HANDSHAKE_BUDGET} bytes in all`))
+    }
+    const handshake = parseExtendedHandshake(payload)
+    if (handshake instanceof WireError) return host.fail(handshake)
+    this._peerHandshake = handshake
+    this._peerMapping = ExtensionRegistry.applyPeerMapping(this._peerMapping, handshake.m, this._ours?.handlers)
+    if (this._callPlugins(host, true, h => h.onExtendedHandshake!(handshake))) host.emit('extended', 'handshake', handshake)
+  }
+}
+
+/** Let the wire's kept `_write` callback go (the connection is read again). */
+function writeOn (ours: ExtensionRegistry): void {
+  const cb = ours._heldWrite
+  if (cb !== null) { ours._heldWrite = null; cb() }
 }
