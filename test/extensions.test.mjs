@@ -1,0 +1,234 @@
+// state/extensions.ts on its own against a fake host (no Wire, no stream): the peer's messages
+// for our plugins held while the output is over the watermark, the write held at 32, guarded
+// plugins, messages before the peer announced the extension, the extended-handshake budget.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  Extensions, HELD_EXTENDED_MAX, EXTENDED_HANDSHAKE_BUDGET, MAX_EXTENDED_HANDSHAKE_LENGTH,
+  extendedId, ourExtendedHandshake, extensionName
+} from '../dist/esm/state/extensions.js'
+
+/** A WireHost that records what the module does to it; `open` is the watermark gate. */
+function fakeHost () {
+  const host = {
+    open: true,
+    events: [],
+    failures: [],
+    debugLines: [],
+    finished: false,
+    destroyed: false,
+    type: null,
+    maxPeerRequests: 500,
+    get outputOpen () { return this.open },
+    send () { throw new Error('the module sends nothing itself') },
+    sendRaw () { throw new Error('unexpected sendRaw') },
+    sendRefusal () { throw new Error('unexpected sendRefusal') },
+    divert () {},
+    feed () {},
+    setCiphers () {},
+    countDropped () {},
+    listenerCount: () => 0,
+    fail (err) { this.failures.push(err); this.finished = true },
+    emit (event, ...args) { this.events.push([event, ...args]); return true },
+    debug (fmt, ...args) { this.debugLines.push([fmt, ...args]) }
+  }
+  return host
+}
+
+/** A plugin recording what it is handed; `throwOn` names the hook that throws. */
+function plugin (throwOn = null) {
+  return {
+    calls: [],
+    onHandshake (...args) { this.calls.push(['handshake', ...args]); if (throwOn === 'onHandshake') throw new Error('boom') },
+    onExtendedHandshake (hs) { this.calls.push(['extended-handshake', hs]); if (throwOn === 'onExtendedHandshake') throw new Error('boom') },
+    onMessage (buf) { this.calls.push(['message', buf.toString()]); if (throwOn === 'onMessage') throw new Error('boom') }
+  }
+}
+
+/** An extended handshake announcing `m` (bencoded). */
+function handshake (m) {
+  const entries = Object.keys(m).sort().map(k => `${k.length}:${k}i${m[k]}e`).join('')
+  return Buffer.from(`d1:md${entries}ee`)
+}
+
+/** Extensions with plugin `ut_test` (our id 1), the peer having announced it as its id 7. */
+function announced (p = plugin()) {
+  const ext = new Extensions()
+  const host = fakeHost()
+  ext.use('ut_test', p)
+  ext.onMessage(host, 0, handshake({ ut_test: 7 }))
+  host.events.length = 0
+  p.calls.length = 0
+  return { ext, host, p }
+}
+
+test('Extensions: messages for a plugin wait while the output is over the watermark, and go in order when it drains', () => {
+  const { ext, host, p } = announced()
+  host.open = false
+  for (let i = 0; i < 5; i++) ext.onMessage(host, 1, Buffer.from('m' + i))
+  assert.equal(ext.holding, true)
+  assert.deepEqual(p.calls, [], 'nothing handed out over the watermark')
+  // the held copies do not alias the peer's chunk
+  const chunk = Buffer.from('xx')
+  ext.onMessage(host, 1, chunk)
+  chunk.write('yy')
+  // the output drains for two messages only, then shuts again
+  host.open = true
+  let n = 0
+  const gate = Object.getOwnPropertyDescriptor(host, 'outputOpen')
+  Object.defineProperty(host, 'outputOpen', { get: () => n++ < 2, configurable: true })
+  ext.release(host)
+  assert.deepEqual(p.calls.map(c => c[1]), ['m0', 'm1'])
+  assert.equal(ext.holding, true)
+  // a message arriving now queues behind the held ones, even if the output is open
+  Object.defineProperty(host, 'outputOpen', gate)
+  ext.onMessage(host, 1, Buffer.from('late'))
+  assert.equal(p.calls.length, 2)
+  ext.release(host)
+  assert.deepEqual(p.calls.map(c => c[1]), ['m0', 'm1', 'm2', 'm3', 'm4', 'xx', 'late'])
+  assert.deepEqual(host.events.map(e => [e[0], e[1], e[2].toString()]), p.calls.map(c => ['extended', 'ut_test', c[1]]))
+  assert.equal(ext.holding, false)
+  // open output: straight through
+  ext.onMessage(host, 1, Buffer.from('now'))
+  assert.equal(p.calls.at(-1)[1], 'now')
+  assert.deepEqual(host.failures, [])
+})
+
+test(`Extensions: at ${HELD_EXTENDED_MAX} held messages the write callback is kept, and let go when they are handed out`, () => {
+  const { ext, host, p } = announced()
+  host.open = false
+  let acked = 0
+  const cb = () => { acked++ }
+  for (let i = 0; i < HELD_EXTENDED_MAX - 1; i++) ext.onMessage(host, 1, Buffer.from('m' + i))
+  assert.equal(ext.holdWrite(cb), false, `${HELD_EXTENDED_MAX - 1} held: the chunk is acknowledged`)
+  ext.onMessage(host, 1, Buffer.from('m' + (HELD_EXTENDED_MAX - 1)))
+  assert.equal(ext.holdWrite(cb), true, `${HELD_EXTENDED_MAX} held: the callback is kept`)
+  ext.release(host) // still over the watermark
+  assert.equal(acked, 0)
+  host.open = true
+  ext.release(host)
+  assert.equal(acked, 1, 'released once')
+  assert.equal(p.calls.length, HELD_EXTENDED_MAX)
+  ext.release(host)
+  assert.equal(acked, 1, 'not twice')
+
+  // shutdown lets a kept write go too, and drops what waits
+  const b = announced()
+  b.host.open = false
+  for (let i = 0; i < HELD_EXTENDED_MAX; i++) b.ext.onMessage(b.host, 1, Buffer.from('m' + i))
+  let bAcked = 0
+  assert.equal(b.ext.holdWrite(() => { bAcked++ }), true)
+  b.ext.shutdown()
+  assert.equal(bAcked, 1)
+  assert.equal(b.ext.holding, false)
+  assert.deepEqual(b.p.calls, [])
+})
+
+test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAILED, naming it', () => {
+  const { ext, host } = announced(plugin('onMessage'))
+  ext.onMessage(host, 1, Buffer.from('x'))
+  assert.equal(host.failures.length, 1)
+  const err = host.failures[0]
+  assert.equal(err.code, 'ERR_BT_EXTENSION_FAILED')
+  assert.match(err.message, /ut_test/)
+  assert.equal(err.cause.message, 'boom')
+  assert.deepEqual(host.events, [], 'no event for the failed message')
+
+  // in the peer's extended handshake: no 'extended' 'handshake' event after the failure
+  const e2 = new Extensions()
+  const h2 = fakeHost()
+  e2.use('ut_test', plugin('onExtendedHandshake'))
+  e2.onMessage(h2, 0, handshake({ ut_test: 3 }))
+  assert.deepEqual(h2.failures.map(e => e.code), ['ERR_BT_EXTENSION_FAILED'])
+  assert.deepEqual(h2.events, [])
+
+  // in the BitTorrent handshake: the loop stops and says so
+  const e3 = new Extensions()
+  const h3 = fakeHost()
+  const second = plugin()
+  e3.use('a', plugin('onHandshake'))
+  e3.use('b', second)
+  assert.equal(e3.onHandshake(h3, 'ih', 'id', {}), false)
+  assert.deepEqual(h3.failures.map(e => e.code), ['ERR_BT_EXTENSION_FAILED'])
+  assert.deepEqual(second.calls, [], 'the next plugin is not called on a failed wire')
+  const e4 = new Extensions()
+  const p4 = plugin()
+  e4.use('a', p4)
+  assert.equal(e4.onHandshake(fakeHost(), 'ih', 'id', { dht: true }), true)
+  assert.deepEqual(p4.calls, [['handshake', 'ih', 'id', { dht: true }]])
+})
+
+test('Extensions: a message for our plugin before the peer announced the extension is dropped', () => {
+  const ext = new Extensions()
+  const host = fakeHost()
+  const p = plugin()
+  ext.use('ut_test', p)
+  ext.onMessage(host, 1, Buffer.from('early'))
+  assert.deepEqual(p.calls, [])
+  assert.deepEqual(host.events, [])
+  assert.equal(host.debugLines.length, 1)
+  // announced, then the same message reaches the plugin
+  ext.onMessage(host, 0, handshake({ ut_test: 9 }))
+  ext.onMessage(host, 1, Buffer.from('later'))
+  assert.deepEqual(p.calls.map(c => c[0] === 'message' ? c[1] : c[0]), ['extended-handshake', 'later'])
+  // and removed (BEP 10: id 0 disables it): dropped again
+  ext.onMessage(host, 0, handshake({ ut_test: 0 }))
+  ext.onMessage(host, 1, Buffer.from('gone'))
+  assert.equal(p.calls.filter(c => c[0] === 'message').length, 1)
+  // ids that are not ours, and our names without a handler, go to the event
+  ext._registry().mapping[2] = 'app_only'
+  ext.onMessage(host, 2, Buffer.from('a'))
+  ext.onMessage(host, 42, Buffer.from('b'))
+  assert.deepEqual(host.events.filter(e => e[1] !== 'handshake').map(e => [e[1], e[2].toString()]), [['ut_test', 'later'], ['app_only', 'a'], [42, 'b']])
+  assert.deepEqual(host.failures, [])
+})
+
+test('Extensions: the extended-handshake budget (64 KiB each, 1 MiB per wire)', () => {
+  const pad = n => {
+    // a dictionary of exactly n bytes: d1:m de + 1:x <len>:<bytes> e
+    const fixed = 'd1:mde1:x'.length + 'e'.length
+    const body = n - fixed
+    const digits = String(body).length
+    const s = body - digits - 1
+    return Buffer.from(`d1:mde1:x${s}:${'a'.repeat(s)}e`)
+  }
+  assert.equal(pad(1000).length, 1000)
+  const ext = new Extensions()
+  const host = fakeHost()
+  const big = pad(MAX_EXTENDED_HANDSHAKE_LENGTH)
+  let sent = 0
+  while (sent + big.length <= EXTENDED_HANDSHAKE_BUDGET) {
+    ext.onMessage(host, 0, big)
+    sent += big.length
+  }
+  assert.equal(host.failures.length, 0, `${sent} bytes in ${sent / big.length} handshakes are within the budget`)
+  assert.equal(host.events.length, sent / big.length, "each one is an 'extended' 'handshake' event")
+  assert.equal(ext._peerHandshake.x.length, big.length - 'd1:mde1:x65520:e'.length)
+  ext.onMessage(host, 0, Buffer.from('d1:mdee'))
+  assert.deepEqual(host.failures.map(e => e.code), ['ERR_BT_BAD_EXTENDED_HANDSHAKE'])
+  assert.match(host.failures[0].message, /in all/)
+
+  // one handshake over 64 KiB fails at once; so does one that is not a dictionary
+  const h2 = fakeHost()
+  new Extensions().onMessage(h2, 0, pad(MAX_EXTENDED_HANDSHAKE_LENGTH + 1))
+  const h3 = fakeHost()
+  new Extensions().onMessage(h3, 0, Buffer.from('li1ee'))
+  assert.deepEqual([...h2.failures, ...h3.failures].map(e => e.code), ['ERR_BT_BAD_EXTENDED_HANDSHAKE', 'ERR_BT_BAD_EXTENDED_HANDSHAKE'])
+})
+
+test('Extensions: our extended handshake, the ids we send under, use() defaults', () => {
+  assert.equal(ourExtendedHandshake(null).toString(), 'd1:mdee', 'no state: an empty m')
+  const ext = new Extensions()
+  ext.use('ut_b', {})
+  const a = ext.use('ut_a', {})
+  assert.equal(typeof a.onMessage, 'function', 'missing hooks become no-ops')
+  ext._registry()._fields = { v: 'x', metadata_size: 5 }
+  assert.equal(ourExtendedHandshake(ext).toString(), 'd1:md4:ut_ai2e4:ut_bi1ee13:metadata_sizei5e1:v1:xe')
+  assert.throws(() => extendedId(ext, 'ut_a'), /Unrecognized extension: ut_a/, 'the peer has not announced it')
+  ext.onMessage(fakeHost(), 0, handshake({ ut_a: 4 }))
+  assert.equal(extendedId(ext, 'ut_a'), 4)
+  assert.equal(extendedId(null, 0), 0)
+  assert.throws(() => extendedId(null, 256), /Unrecognized/)
+  assert.throws(() => extendedId(ext, 'constructor'), /Unrecognized/)
+  assert.throws(() => extensionName(class {}), /requires a "name"/)
+})
