@@ -19,7 +19,7 @@ import speedometer from 'speedometer'
 import * as codec from './protocol/codec.js'
 import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
-import { Extensions, extensionName, extendedId, extendedPayload, ourExtendedHandshake, type ExtensionConstructor } from './state/extensions.js'
+import { Extensions, OurExtensions, extensionName, extendedId, extendedPayload, ourExtendedHandshake, type ExtensionConstructor } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { OurRequests, Request, RequestList, type RequestCallback } from './state/requests.js'
 import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
@@ -285,7 +285,7 @@ export class Wire extends stream.Duplex {
 
   /** Our extension ids: id -> name. */
   get extendedMapping (): Record<number, string> {
-    return this._extensions()._registry().mapping
+    return this._ourExtensions().mapping
   }
 
   /** The peer's extension ids: name -> id. */
@@ -319,6 +319,12 @@ export class Wire extends stream.Duplex {
   /** @internal */
   _extensions (): Extensions {
     return (this._ext ??= new Extensions())
+  }
+
+  /** @internal Our side of BEP 10 (plugins, our ids and handshake fields): the state grows into OurExtensions, once. */
+  _ourExtensions (): OurExtensions {
+    const ext = this._ext
+    return ext instanceof OurExtensions ? ext : (this._ext = new OurExtensions(ext))
   }
 
   /** @internal Our handshake went out. */
@@ -361,11 +367,11 @@ export class Wire extends stream.Duplex {
 
   /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
   get extendedHandshake (): Record<string, any> {
-    return (this._extensions()._registry()._fields ??= {})
+    return (this._ourExtensions()._fields ??= {})
   }
 
   set extendedHandshake (value: Record<string, any>) {
-    this._extensions()._registry()._fields = value
+    this._ourExtensions()._fields = value
   }
 
   /** BEP 6: pieces we allow the peer to request while choked. */
@@ -490,7 +496,7 @@ export class Wire extends stream.Duplex {
   use (Extension: ExtensionConstructor): void {
     const name = extensionName(Extension)
     if (debug.enabled) this._debug('use extension.name=%s', name)
-    ;(this as any)[name] = this._extensions().use(name, new Extension(this))
+    ;(this as any)[name] = this._ourExtensions().use(name, new Extension(this))
   }
 
   // ---------------------------------------------------------------------------

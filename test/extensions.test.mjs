@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  Extensions, HELD_EXTENDED_MAX, EXTENDED_HANDSHAKE_BUDGET, MAX_EXTENDED_HANDSHAKE_LENGTH,
+  Extensions, OurExtensions, HELD_EXTENDED_MAX, EXTENDED_HANDSHAKE_BUDGET, MAX_EXTENDED_HANDSHAKE_LENGTH,
   extendedId, ourExtendedHandshake, extensionName
 } from '../dist/esm/state/extensions.js'
 
@@ -53,7 +53,7 @@ function handshake (m) {
 
 /** Extensions with plugin `ut_test` (our id 1), the peer having announced it as its id 7. */
 function announced (p = plugin()) {
-  const ext = new Extensions()
+  const ext = new OurExtensions(null)
   const host = fakeHost()
   ext.use('ut_test', p)
   ext.onMessage(host, 0, handshake({ ut_test: 7 }))
@@ -135,7 +135,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.deepEqual(host.events, [], 'no event for the failed message')
 
   // in the peer's extended handshake: no 'extended' 'handshake' event after the failure
-  const e2 = new Extensions()
+  const e2 = new OurExtensions(null)
   const h2 = fakeHost()
   e2.use('ut_test', plugin('onExtendedHandshake'))
   e2.onMessage(h2, 0, handshake({ ut_test: 3 }))
@@ -143,7 +143,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.deepEqual(h2.events, [])
 
   // in the BitTorrent handshake: the loop stops and says so
-  const e3 = new Extensions()
+  const e3 = new OurExtensions(null)
   const h3 = fakeHost()
   const second = plugin()
   e3.use('a', plugin('onHandshake'))
@@ -151,7 +151,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.equal(e3.onHandshake(h3, 'ih', 'id', {}), false)
   assert.deepEqual(h3.failures.map(e => e.code), ['ERR_BT_EXTENSION_FAILED'])
   assert.deepEqual(second.calls, [], 'the next plugin is not called on a failed wire')
-  const e4 = new Extensions()
+  const e4 = new OurExtensions(null)
   const p4 = plugin()
   e4.use('a', p4)
   assert.equal(e4.onHandshake(fakeHost(), 'ih', 'id', { dht: true }), true)
@@ -159,7 +159,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
 })
 
 test('Extensions: a message for our plugin before the peer announced the extension is dropped', () => {
-  const ext = new Extensions()
+  const ext = new OurExtensions(null)
   const host = fakeHost()
   const p = plugin()
   ext.use('ut_test', p)
@@ -176,7 +176,7 @@ test('Extensions: a message for our plugin before the peer announced the extensi
   ext.onMessage(host, 1, Buffer.from('gone'))
   assert.equal(p.calls.filter(c => c[0] === 'message').length, 1)
   // ids that are not ours, and our names without a handler, go to the event
-  ext._registry().mapping[2] = 'app_only'
+  ext.mapping[2] = 'app_only'
   ext.onMessage(host, 2, Buffer.from('a'))
   ext.onMessage(host, 42, Buffer.from('b'))
   assert.deepEqual(host.events.filter(e => e[1] !== 'handshake').map(e => [e[1], e[2].toString()]), [['ut_test', 'later'], ['app_only', 'a'], [42, 'b']])
@@ -218,11 +218,12 @@ test('Extensions: the extended-handshake budget (64 KiB each, 1 MiB per wire)', 
 
 test('Extensions: our extended handshake, the ids we send under, use() defaults', () => {
   assert.equal(ourExtendedHandshake(null).toString(), 'd1:mdee', 'no state: an empty m')
-  const ext = new Extensions()
+  assert.equal(ourExtendedHandshake(new Extensions()).toString(), 'd1:mdee', 'no side of ours: an empty m')
+  const ext = new OurExtensions(null)
   ext.use('ut_b', {})
   const a = ext.use('ut_a', {})
   assert.equal(typeof a.onMessage, 'function', 'missing hooks become no-ops')
-  ext._registry()._fields = { v: 'x', metadata_size: 5 }
+  ext._fields = { v: 'x', metadata_size: 5 }
   assert.equal(ourExtendedHandshake(ext).toString(), 'd1:md4:ut_ai2e4:ut_bi1ee13:metadata_sizei5e1:v1:xe')
   assert.throws(() => extendedId(ext, 'ut_a'), /Unrecognized extension: ut_a/, 'the peer has not announced it')
   ext.onMessage(fakeHost(), 0, handshake({ ut_a: 4 }))
@@ -231,4 +232,25 @@ test('Extensions: our extended handshake, the ids we send under, use() defaults'
   assert.throws(() => extendedId(null, 256), /Unrecognized/)
   assert.throws(() => extendedId(ext, 'constructor'), /Unrecognized/)
   assert.throws(() => extensionName(class {}), /requires a "name"/)
+})
+
+test('Extensions without our side: every message is the application\'s; OurExtensions takes the peer\'s side over', () => {
+  const ext = new Extensions()
+  const host = fakeHost()
+  ext.onMessage(host, 0, handshake({ ut_x: 3 }))
+  ext.onMessage(host, 1, Buffer.from('a'))
+  assert.deepEqual(host.events.map(e => [e[1], e[1] === 'handshake' ? e[2] : e[2].toString()]), [['handshake', { m: { ut_x: 3 } }], [1, 'a']])
+  assert.equal(ext.holding, false)
+  assert.equal(ext.holdWrite(() => {}), false)
+  assert.equal(ext.onHandshake(host, 'ih', 'id', {}), true)
+  // grown: the peer's map, handshake and budget come along
+  const ours = new OurExtensions(ext)
+  assert.deepEqual(ours._peerMapping, { ut_x: 3 })
+  assert.equal(ours._peerHandshake, ext._peerHandshake)
+  assert.equal(ours._peerBytes, ext._peerBytes)
+  const p = plugin()
+  ours.use('ut_x', p)
+  ours.onMessage(host, 1, Buffer.from('b'))
+  assert.deepEqual(p.calls, [['message', 'b']], 'announced before our use(): delivered')
+  assert.deepEqual(host.failures, [])
 })

@@ -18,12 +18,12 @@
  * connection has read the output down. At HELD_EXTENDED_MAX waiting, `holdWrite` keeps the
  * wire's `_write` callback, so the wire stops reading and TCP holds the peer back.
  *
- * Memory: the wire makes its Extensions on first use (a plugin, the peer's extended handshake,
- * an extension getter); an idle wire whose peer sent no extended handshake has none. It holds
- * four fields and no link to the wire: calls that may send, fail or emit are given the wire's
- * host (io/host.ts), so a wire after the extended handshakes holds what it held when these were
- * Wire fields. Our side (plugins, our extra handshake fields, held messages) is one more object,
- * made only when used.
+ * Memory: the wire makes its state on first use (the peer's extended handshake or message, an
+ * extension getter, `use()`); an idle wire whose peer sent no extended handshake has none. It
+ * keeps no link to the wire: calls that may send, fail or emit are given the wire's host
+ * (io/host.ts). A wire without extensions of its own holds an `Extensions` (the peer's side,
+ * three fields); `use()` or our side's getters turn it into an `OurExtensions`, one object with
+ * both sides. Either way a wire holds what it held when these were Wire fields and a registry.
  */
 import { Buffer } from 'buffer'
 import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
@@ -74,95 +74,46 @@ function noop (): void {}
 const HOOKS = ['onHandshake', 'onExtendedHandshake', 'onMessage'] as const
 
 /**
- * @internal Our side of BEP 10: our extensions and their ids, the extra fields of our extended
- * handshake, and the peer's messages for our plugins that wait for the output.
+ * Call `fn` on the handler of extension `name`; a throw becomes the WireError returned (null
+ * when it ran cleanly). Nothing an extension throws leaves here.
  */
-export class ExtensionRegistry {
-  /** Our id -> name. */
-  readonly mapping: Record<number, string> = {}
-  /** Name -> handler. */
-  readonly handlers: Record<string, ExtensionHandler> = {}
-  private _next = 1
-  /** Extra fields of the extended handshake we send (`wire.extendedHandshake`; "m" is ours). */
-  _fields: Record<string, any> | null = null
-  /** The peer's messages for our plugins, waiting for the output to drain (null: none). */
-  _held: Array<[name: string, payload: Buffer]> | null = null
-  /** The wire's `_write` callback, kept while HELD_EXTENDED_MAX messages wait. */
-  _heldWrite: (() => void) | null = null
-
-  add (name: string, handler: ExtensionHandler): number {
-    if (this._next > 255) throw new Error('too many extensions: ids are one byte')
-    // A name used again gets a new id and replaces the handler, as in 3.5.5 (its earlier ids keep
-    // naming it): WebTorrent 1.9.7 runs its whole wire setup twice on an incoming encrypted
-    // connection (peer.js and conn-pool.js both call onHandshake) and use()s each extension twice.
-    const id = this._next++
-    this.mapping[id] = name
-    this.handlers[name] = handler
-    return id
+export function guard (name: string, fn: () => void): WireError | null {
+  try {
+    fn()
+    return null
+  } catch (err) {
+    const e = new WireError(ErrorCodes.EXTENSION_FAILED, `extension "${name}" failed: ${(err as Error)?.message ?? String(err)}`)
+    ;(e as { cause?: unknown }).cause = err
+    return e
   }
+}
 
-  /** The `m` dictionary of our extended handshake. */
-  m (): Record<string, number> {
-    const m: Record<string, number> = {}
-    for (const id in this.mapping) m[this.mapping[id]] = Number(id)
-    return m
-  }
-
-  /**
-   * Call `fn` on the handler of extension `name`; a throw becomes the WireError returned
-   * (null when it ran cleanly). Nothing an extension throws leaves here.
-   */
-  guard (name: string, fn: () => void): WireError | null {
-    try {
-      fn()
-      return null
-    } catch (err) {
-      const e = new WireError(ErrorCodes.EXTENSION_FAILED, `extension "${name}" failed: ${(err as Error)?.message ?? String(err)}`)
-      ;(e as { cause?: unknown }).cause = err
-      return e
+/**
+ * Apply a peer's `m` dictionary to its name -> id map, skipping entries that are not ids.
+ * Returns the map, created only when there is something to put in it. At most
+ * MAX_PEER_EXTENSIONS names are kept: past that, names we do not use (`ours`) are not added
+ * (changes and removals of names already there still apply, as BEP 10's additive rule says).
+ */
+export function applyPeerMapping (target: Record<string, number> | null, m: unknown, ours?: Record<string, unknown>): Record<string, number> | null {
+  if (m === null || typeof m !== 'object' || ArrayBuffer.isView(m) || Array.isArray(m)) return target
+  let size = target === null ? 0 : Object.keys(target).length
+  for (const name of Object.keys(m)) {
+    if (name === '__proto__' || name === 'constructor' || name === 'prototype') continue
+    if (name.length > MAX_EXTENSION_NAME_LENGTH) continue
+    const v = (m as Record<string, unknown>)[name]
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) continue
+    const known = target !== null && Object.prototype.hasOwnProperty.call(target, name)
+    if (v === 0) {
+      if (known) { delete target![name]; size-- }
+      continue
     }
-  }
-
-  /**
-   * Hand a peer's message for our extension `name` to its handler, guarded. For the bencoded
-   * extensions the message must start with a well-formed dictionary (else ERR_BT_BAD_BENCODE)
-   * before the plugin's own decoder sees it.
-   */
-  deliver (name: string, handler: ExtensionHandler, payload: Buffer): WireError | null {
-    if (BENCODED_EXTENSIONS.has(name)) {
-      const end = checkDictionary(payload)
-      if (typeof end !== 'number') return end
+    if (!known) {
+      if (size >= MAX_PEER_EXTENSIONS && !(ours !== undefined && Object.prototype.hasOwnProperty.call(ours, name))) continue
+      size++
     }
-    return this.guard(name, () => handler.onMessage!(payload))
+    (target ??= {})[name] = v
   }
-
-  /**
-   * Apply a peer's `m` dictionary to its name -> id map, skipping entries that are not ids.
-   * Returns the map, created only when there is something to put in it. At most
-   * MAX_PEER_EXTENSIONS names are kept: past that, names we do not use are not added (changes
-   * and removals of names already there still apply, as BEP 10's additive rule says).
-   */
-  static applyPeerMapping (target: Record<string, number> | null, m: unknown, ours?: Record<string, unknown>): Record<string, number> | null {
-    if (m === null || typeof m !== 'object' || ArrayBuffer.isView(m) || Array.isArray(m)) return target
-    let size = target === null ? 0 : Object.keys(target).length
-    for (const name of Object.keys(m)) {
-      if (name === '__proto__' || name === 'constructor' || name === 'prototype') continue
-      if (name.length > MAX_EXTENSION_NAME_LENGTH) continue
-      const v = (m as Record<string, unknown>)[name]
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) continue
-      const known = target !== null && Object.prototype.hasOwnProperty.call(target, name)
-      if (v === 0) {
-        if (known) { delete target![name]; size-- }
-        continue
-      }
-      if (!known) {
-        if (size >= MAX_PEER_EXTENSIONS && !(ours !== undefined && Object.prototype.hasOwnProperty.call(ours, name))) continue
-        size++
-      }
-      (target ??= {})[name] = v
-    }
-    return target
-  }
+  return target
 }
 
 /**
@@ -215,132 +166,71 @@ export function extendedPayload (obj: unknown): Uint8Array {
 
 /** @internal Our extended handshake (message 20/0): the extra fields (`wire.extendedHandshake`) and our `m`. */
 export function ourExtendedHandshake (state: Extensions | null): Uint8Array {
-  const ours = state?._ours ?? null
-  const msg = Object.assign({}, ours?._fields)
-  msg.m = ours !== null ? ours.m() : {}
+  if (!(state instanceof OurExtensions)) return bencode.encode({ m: {} })
+  const msg = Object.assign({}, state._fields)
+  msg.m = state.m()
   return bencode.encode(msg)
 }
 
-/** @internal One wire's BEP 10 state. See the header for what calls it and when it exists. */
+/**
+ * @internal One wire's BEP 10 state while it has no extensions of its own: the peer's side (its
+ * name -> id map, its extended handshake and the budget for them); every extended message goes
+ * to the 'extended' event. `OurExtensions` adds our side; see the header for when each exists.
+ */
 export class Extensions {
-  /** Our side: made by `use()` or by reading our mapping / handshake fields. */
-  _ours: ExtensionRegistry | null = null
   /** The peer's name -> id (`wire.peerExtendedMapping`), made when there is something in it. */
   _peerMapping: Record<string, number> | null = null
   /** The peer's extended handshake, decoded (`wire.peerExtendedHandshake`). */
   _peerHandshake: Record<string, any> | null = null
   /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
-  private _peerBytes = 0
-
-  _registry (): ExtensionRegistry {
-    return (this._ours ??= new ExtensionRegistry())
-  }
-
-  /** Add `handler` (just made by `new Extension(wire)`) as extension `name`; its missing hooks become no-ops. */
-  use (name: string, handler: ExtensionHandler): ExtensionHandler {
-    for (const hook of HOOKS) if (typeof handler[hook] !== 'function') handler[hook] = noop
-    this._registry().add(name, handler)
-    return handler
-  }
+  _peerBytes = 0
 
   /**
    * The peer's BitTorrent handshake arrived (and the 'handshake' event ran): each plugin's
    * onHandshake, guarded. False when a plugin failed the wire or it was shut down meanwhile.
    */
-  onHandshake (host: WireHost, infoHash: string, peerId: string, extensions: unknown): boolean {
-    return this._callPlugins(host, false, h => h.onHandshake!(infoHash, peerId, extensions))
+  onHandshake (_host: WireHost, _infoHash: string, _peerId: string, _extensions: unknown): boolean {
+    return true
   }
 
   /** An extended message (BEP 10, id 20) from the peer: `id` is its first byte, `payload` the rest (a view of the peer's chunk). */
   onMessage (host: WireHost, id: number, payload: Buffer): void {
-    if (id === 0) return this._onPeerHandshake(host, payload)
-    const ours = this._ours
-    const name = ours?.mapping[id]
-    // not one of our ids: the event names the id; extendedMapping is public, so a name may be
-    // mapped without a handler (the application handles the 'extended' event itself)
-    if (name === undefined || ours!.handlers[name] === undefined) {
-      host.emit('extended', name ?? id, payload)
-      return
-    }
-    // over the send watermark, plugins (ut_metadata answering with 16 KiB per request) wait
-    // for the output to drain; the message is copied, as it is a view of the peer's chunk
-    if (ours!._held !== null || !host.outputOpen) {
-      (ours!._held ??= []).push([name, Buffer.from(payload)])
-      return
-    }
-    this._deliver(host, name, payload)
+    if (id === 0) this._onPeerHandshake(host, payload)
+    else this._onExtensionMessage(host, id, payload)
   }
 
   /** Messages for our plugins wait for the output to drain. */
   get holding (): boolean {
-    return this._ours !== null && this._ours._held !== null
+    return false
   }
 
   /** The output drained (the wire's `_read`): hand the held messages to their plugins, in order, while it stays under the watermark. */
-  release (host: WireHost): void {
-    const ours = this._ours
-    const held = ours !== null ? ours._held : null
-    if (held === null) return
-    let i = 0
-    while (i < held.length && !host.finished && host.outputOpen) {
-      const [name, payload] = held[i++]
-      this._deliver(host, name, payload)
-    }
-    if (host.finished) return
-    held.splice(0, i)
-    if (held.length === 0) ours!._held = null
-    if (held.length < HELD_EXTENDED_MAX) writeOn(ours!)
-  }
+  release (_host: WireHost): void {}
 
   /**
    * The wire's `_write` is done with a chunk: at HELD_EXTENDED_MAX held messages its callback
    * is kept (true) and called by `release` or `shutdown`, so the connection is not read meanwhile.
    */
-  holdWrite (cb: () => void): boolean {
-    const ours = this._ours
-    if (ours === null || ours._held === null || ours._held.length < HELD_EXTENDED_MAX) return false
-    ours._heldWrite = cb
-    return true
+  holdWrite (_cb: () => void): boolean {
+    return false
   }
 
   /** The wire shut down: drop the held messages, let a held write go. */
-  shutdown (): void {
-    const ours = this._ours
-    if (ours === null) return
-    ours._held = null
-    writeOn(ours)
+  shutdown (): void {}
+
+  /** A message under an id of ours (there are none here): the application's. */
+  protected _onExtensionMessage (host: WireHost, id: number, payload: Buffer): void {
+    host.emit('extended', id, payload)
   }
 
-  /**
-   * Call `fn` on each plugin (only those the peer announced, when `announced`), guarded. False
-   * when one failed the wire or the wire shut down meanwhile.
-   */
-  private _callPlugins (host: WireHost, announced: boolean, fn: (handler: ExtensionHandler) => void): boolean {
-    const ours = this._ours
-    if (ours === null) return true
-    const handlers = ours.handlers
-    for (const name in handlers) {
-      if (announced && !this._peerMapping?.[name]) continue
-      const err = ours.guard(name, () => fn(handlers[name]))
-      if (err !== null) { host.fail(err); return false }
-      if (host.finished) return false
-    }
+  /** Our handlers by name (none here): their names are kept past MAX_PEER_EXTENSIONS. */
+  protected _handlers (): Record<string, ExtensionHandler> | undefined {
+    return undefined
+  }
+
+  /** Tell our plugins of the peer's extended handshake (none here); false when the wire failed. */
+  protected _announce (_host: WireHost, _handshake: Record<string, any>): boolean {
     return true
-  }
-
-  private _deliver (host: WireHost, name: string, payload: Buffer): void {
-    const ours = this._ours!
-    // BEP 10: a peer sends a message of one of our extensions only once it has announced
-    // that extension itself (libtorrent drops it otherwise); a plugin answering such a
-    // message would have no id to answer to
-    if (!this._peerMapping?.[name]) {
-      host.debug('dropping %s message: the peer has not announced %s', name, name)
-      return
-    }
-    const err = ours.deliver(name, ours.handlers[name], payload)
-    if (err !== null) return host.fail(err)
-    if (host.finished) return
-    host.emit('extended', name, payload)
   }
 
   private _onPeerHandshake (host: WireHost, payload: Buffer): void {
@@ -351,13 +241,159 @@ export class Extensions {
     const handshake = parseExtendedHandshake(payload)
     if (handshake instanceof WireError) return host.fail(handshake)
     this._peerHandshake = handshake
-    this._peerMapping = ExtensionRegistry.applyPeerMapping(this._peerMapping, handshake.m, this._ours?.handlers)
-    if (this._callPlugins(host, true, h => h.onExtendedHandshake!(handshake))) host.emit('extended', 'handshake', handshake)
+    this._peerMapping = applyPeerMapping(this._peerMapping, handshake.m, this._handlers())
+    if (this._announce(host, handshake)) host.emit('extended', 'handshake', handshake)
   }
 }
 
-/** Let the wire's kept `_write` callback go (the connection is read again). */
-function writeOn (ours: ExtensionRegistry): void {
-  const cb = ours._heldWrite
-  if (cb !== null) { ours._heldWrite = null; cb() }
+/**
+ * @internal A wire's BEP 10 state with our side: our extensions (`use()`) and their ids, the extra
+ * fields of our extended handshake, and the peer's messages for our plugins that wait for the
+ * output. The wire makes it from its Extensions when first needed (it takes over the peer's side),
+ * so a wire without extensions of its own holds the smaller object.
+ */
+export class OurExtensions extends Extensions {
+  /** Our id -> name. */
+  readonly mapping: Record<number, string> = {}
+  /** Name -> handler. */
+  readonly handlers: Record<string, ExtensionHandler> = {}
+  private _next = 1
+  /** Extra fields of the extended handshake we send (`wire.extendedHandshake`; "m" is ours). */
+  _fields: Record<string, any> | null = null
+  /** The peer's messages for our plugins, waiting for the output to drain (null: none). */
+  private _held: Array<[name: string, payload: Buffer]> | null = null
+  /** The wire's `_write` callback, kept while HELD_EXTENDED_MAX messages wait. */
+  private _heldWrite: (() => void) | null = null
+
+  constructor (from: Extensions | null) {
+    super()
+    if (from !== null) {
+      this._peerMapping = from._peerMapping
+      this._peerHandshake = from._peerHandshake
+      this._peerBytes = from._peerBytes
+    }
+  }
+
+  /** Add `handler` (just made by `new Extension(wire)`) as extension `name`; its missing hooks become no-ops. */
+  use (name: string, handler: ExtensionHandler): ExtensionHandler {
+    for (const hook of HOOKS) if (typeof handler[hook] !== 'function') handler[hook] = noop
+    this.add(name, handler)
+    return handler
+  }
+
+  add (name: string, handler: ExtensionHandler): number {
+    if (this._next > 255) throw new Error('too many extensions: ids are one byte')
+    // A name used again gets a new id and replaces the handler, as in 3.5.5 (its earlier ids keep
+    // naming it): WebTorrent 1.9.7 runs its whole wire setup twice on an incoming encrypted
+    // connection (peer.js and conn-pool.js both call onHandshake) and use()s each extension twice.
+    const id = this._next++
+    this.mapping[id] = name
+    this.handlers[name] = handler
+    return id
+  }
+
+  /** The `m` dictionary of our extended handshake. */
+  m (): Record<string, number> {
+    const m: Record<string, number> = {}
+    for (const id in this.mapping) m[this.mapping[id]] = Number(id)
+    return m
+  }
+
+  override onHandshake (host: WireHost, infoHash: string, peerId: string, extensions: unknown): boolean {
+    return this._callPlugins(host, false, h => h.onHandshake!(infoHash, peerId, extensions))
+  }
+
+  override get holding (): boolean {
+    return this._held !== null
+  }
+
+  override release (host: WireHost): void {
+    const held = this._held
+    if (held === null) return
+    let i = 0
+    while (i < held.length && !host.finished && host.outputOpen) {
+      const [name, payload] = held[i++]
+      this._deliver(host, name, payload)
+    }
+    if (host.finished) return
+    held.splice(0, i)
+    if (held.length === 0) this._held = null
+    if (held.length < HELD_EXTENDED_MAX) this._letWriteGo()
+  }
+
+  override holdWrite (cb: () => void): boolean {
+    if (this._held === null || this._held.length < HELD_EXTENDED_MAX) return false
+    this._heldWrite = cb
+    return true
+  }
+
+  override shutdown (): void {
+    this._held = null
+    this._letWriteGo()
+  }
+
+  protected override _onExtensionMessage (host: WireHost, id: number, payload: Buffer): void {
+    const name = this.mapping[id]
+    // not one of our ids: the event names the id; extendedMapping is public, so a name may be
+    // mapped without a handler (the application handles the 'extended' event itself)
+    if (name === undefined || this.handlers[name] === undefined) {
+      host.emit('extended', name ?? id, payload)
+      return
+    }
+    // over the send watermark, plugins (ut_metadata answering with 16 KiB per request) wait
+    // for the output to drain; the message is copied, as it is a view of the peer's chunk
+    if (this._held !== null || !host.outputOpen) {
+      (this._held ??= []).push([name, Buffer.from(payload)])
+      return
+    }
+    this._deliver(host, name, payload)
+  }
+
+  protected override _handlers (): Record<string, ExtensionHandler> {
+    return this.handlers
+  }
+
+  protected override _announce (host: WireHost, handshake: Record<string, any>): boolean {
+    return this._callPlugins(host, true, h => h.onExtendedHandshake!(handshake))
+  }
+
+  /** Let the wire's kept `_write` callback go (the connection is read again). */
+  private _letWriteGo (): void {
+    const cb = this._heldWrite
+    if (cb !== null) { this._heldWrite = null; cb() }
+  }
+
+  /**
+   * Call `fn` on each plugin (only those the peer announced, when `announced`), guarded. False
+   * when one failed the wire or the wire shut down meanwhile.
+   */
+  private _callPlugins (host: WireHost, announced: boolean, fn: (handler: ExtensionHandler) => void): boolean {
+    const handlers = this.handlers
+    for (const name in handlers) {
+      if (announced && !this._peerMapping?.[name]) continue
+      const err = guard(name, () => fn(handlers[name]))
+      if (err !== null) { host.fail(err); return false }
+      if (host.finished) return false
+    }
+    return true
+  }
+
+  /**
+   * Hand a peer's message for our extension `name` to its handler, guarded. BEP 10: a peer
+   * sends a message of one of our extensions only once it has announced that extension itself
+   * (libtorrent drops it otherwise; a plugin answering it would have no id to answer to). For
+   * the bencoded extensions the message must start with a well-formed dictionary (else
+   * ERR_BT_BAD_BENCODE) before the plugin's own decoder sees it.
+   */
+  private _deliver (host: WireHost, name: string, payload: Buffer): void {
+    if (!this._peerMapping?.[name]) {
+      host.debug('dropping %s message: the peer has not announced %s', name, name)
+      return
+    }
+    const end = BENCODED_EXTENSIONS.has(name) ? checkDictionary(payload) : 0
+    const err = typeof end !== 'number' ? end : guard(name, () => this.handlers[name].onMessage!(payload))
+    if (err !== null) return host.fail(err)
+    if (host.finished) return
+    host.emit('extended', name, payload)
+  }
 }
