@@ -44,8 +44,8 @@ export const MAX_PEER_EXTENSIONS = 128
 /** Longest extension name kept (libtorrent's names are under 20 bytes). */
 export const MAX_EXTENSION_NAME_LENGTH = 64
 /**
- * @internal Extended messages for our plugins held while the output is over the send watermark; at this
- * many, the wire stops reading from the connection until they are handed out.
+ * @internal Extended messages for our plugins held while the output is over the send watermark;
+ * at this many, the wire stops reading from the connection until they are handed out.
  */
 export const HELD_EXTENDED_MAX = 32
 
@@ -74,7 +74,7 @@ function noop (): void {}
 const HOOKS = ['onHandshake', 'onExtendedHandshake', 'onMessage'] as const
 
 /**
- * Call `fn` on the handler of extension `name`; a throw becomes the WireError returned (null
+ * @internal Call `fn` on the handler of extension `name`; a throw becomes the WireError returned (null
  * when it ran cleanly). Nothing an extension throws leaves here.
  */
 export function guard (name: string, fn: () => void): WireError | null {
@@ -89,7 +89,7 @@ export function guard (name: string, fn: () => void): WireError | null {
 }
 
 /**
- * Apply a peer's `m` dictionary to its name -> id map, skipping entries that are not ids.
+ * @internal Apply a peer's `m` dictionary to its name -> id map, skipping entries that are not ids.
  * Returns the map, created only when there is something to put in it. At most
  * MAX_PEER_EXTENSIONS names are kept: past that, names we do not use (`ours`) are not added
  * (changes and removals of names already there still apply, as BEP 10's additive rule says).
