@@ -95,6 +95,9 @@ const F_PROTOCOL_FAILURE = 16
 const F_MAYBE_WAITING = 32
 const F_FINISH_LISTENED = 128
 const F_DESTROYING = 256
+/** Inside `_consume`: a chunk written into us now waits in `_inbox`. */
+const F_CONSUMING = 512
+const EMPTY = Buffer.alloc(0)
 
 type PipeDest = NodeJS.WritableStream
 type PipeSource = { unpipe?: (dest: any) => unknown }
@@ -175,6 +178,8 @@ export class Wire extends stream.Duplex {
   readonly _out: OutputQueue
   /** @internal */
   private _timers: ConnectionTimeouts | null = null
+  /** @internal Chunks written into us while we consume one (see `write`). */
+  private _inbox: Buffer[] | null = null
   /** @internal Message stream encryption (mse/wire-adapter.ts), on a wire that encrypts. */
   _mse: WireEncryption | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
@@ -767,8 +772,51 @@ export class Wire extends stream.Duplex {
     return this
   }
 
+  /**
+   * A chunk written while nothing waits on our writable side is consumed at once, without
+   * readable-stream's bookkeeping of a write (a process.nextTick per write() in readable-stream
+   * 3): `_write` consumes every chunk synchronously, so nothing would wait anyway. A write with
+   * a callback or an encoding, while corked, ending, destroyed, or with a write pending or held
+   * back, takes the stream's own path. A write into us from inside our own processing (piped
+   * in memory, the peer answers at once) waits in `_inbox` and is consumed right after.
+   */
+  override write (chunk: any, encoding?: any, cb?: any): boolean {
+    const ws = (this as any)._writableState
+    if (encoding !== undefined || cb !== undefined || ws.length !== 0 || ws.writing || ws.corked !== 0 || ws.ending ||
+        ws.destroyed || !Buffer.isBuffer(chunk)) return super.write(chunk, encoding, cb)
+    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); return true }
+    this._consume(chunk)
+    // too many of the peer's extended messages wait: an empty write parks in `_write`, so the
+    // next ones wait in the stream (and the connection is paused) until they are handed out
+    if (this._ext !== null && !this._finished && this._ext.mustHoldWrite) super.write(EMPTY)
+    return true
+  }
+
   override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
-    if (this._finished) { cb(); return }
+    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); cb(); return }
+    this._consume(chunk)
+    // too many of the peer's extended messages wait for our output to drain: stop reading
+    // from the connection (TCP holds the peer back) until they are handed out, see `_read`
+    if (this._ext !== null && !this._finished && this._ext.holdWrite(cb)) return
+    cb()
+  }
+
+  /** @internal Process bytes from the peer, then any written into us meanwhile. */
+  private _consume (chunk: Buffer): void {
+    this._flags |= F_CONSUMING
+    try {
+      this._consumeOne(chunk)
+      const inbox = this._inbox
+      if (inbox !== null) for (let i = 0; i < inbox.length; i++) this._consumeOne(inbox[i])
+    } finally {
+      this._flags &= ~F_CONSUMING
+      if (this._inbox !== null) this._inbox.length = 0
+    }
+  }
+
+  /** @internal */
+  private _consumeOne (chunk: Buffer): void {
+    if (this._finished) return
     if (this._timers !== null) this._timers.received()
     if (this._decrypt !== null) chunk = this._decrypt(chunk)
     // What we send while this chunk is processed (replies to its requests...) leaves in as
@@ -783,10 +831,6 @@ export class Wire extends stream.Duplex {
     } finally {
       out.endBatch(dests as any, corked)
     }
-    // too many of the peer's extended messages wait for our output to drain: stop reading
-    // from the connection (TCP holds the peer back) until they are handed out, see `_read`
-    if (this._ext !== null && !this._finished && this._ext.holdWrite(cb)) return
-    cb()
   }
 
   /** @internal MSE's stream cipher for what we send (null: plaintext). */

@@ -109,6 +109,28 @@ test('watermark: extended messages for plugins wait in order; too many stop the 
   assert.equal(w.peerPieces.get(3), true)
 })
 
+test('watermark: too many held extended messages hold back writes without a callback too (as pipe() writes)', async () => {
+  const Ext = makeExtension('ut_test')
+  const w = unread({}, [Ext])
+  w.write(ext(0, 'd1:md7:ut_testi7eee'))
+  w.on('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length)))
+  w.write(Buffer.concat(Array.from({ length: 5 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
+  const many = Array.from({ length: 40 }, (_, i) => ext(1, 'm' + i))
+  w.write(Buffer.concat(many))
+  assert.equal(w.ut_test.messages.length, 0, 'held while over the watermark')
+  // the next chunk is not read: it waits in the stream until the held messages are handed out
+  w.write(msg(ID.have, 3))
+  await settle()
+  assert.equal(w.peerPieces.get(3), false, 'not read while held')
+  assert.ok(w.writableLength > 0, 'waiting in the stream')
+  w.resume()
+  for (let i = 0; i < 20 && w.ut_test.messages.length < 40; i++) await settle()
+  assert.deepEqual(w.ut_test.messages.map(b => b.toString()), many.map((_, i) => 'm' + i))
+  await settle()
+  assert.equal(w.peerPieces.get(3), true)
+  assert.equal(w.writableLength, 0)
+})
+
 test('no deadlock: two piped wires uploading flat out to each other both finish', async () => {
   const a = new Wire({ sendWatermark: 256 * KiB })
   const b = new Wire({ sendWatermark: 256 * KiB })

@@ -215,6 +215,11 @@ export class Extensions {
     return false
   }
 
+  /** HELD_EXTENDED_MAX messages are held: the wire's next write should be held back. */
+  get mustHoldWrite (): boolean {
+    return false
+  }
+
   /** The wire shut down: drop the held messages, let a held write go. */
   shutdown (): void {}
 
@@ -321,8 +326,12 @@ export class OurExtensions extends Extensions {
     if (held.length < HELD_EXTENDED_MAX) this._letWriteGo()
   }
 
+  override get mustHoldWrite (): boolean {
+    return this._held !== null && this._held.length >= HELD_EXTENDED_MAX
+  }
+
   override holdWrite (cb: () => void): boolean {
-    if (this._held === null || this._held.length < HELD_EXTENDED_MAX) return false
+    if (!this.mustHoldWrite) return false
     this._heldWrite = cb
     return true
   }
