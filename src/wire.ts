@@ -21,8 +21,10 @@ import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
 import { Extensions, OurExtensions, extensionName, extendedId, extendedPayload, ourExtendedHandshake, type ExtensionConstructor } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
-import { OurRequests, Request, RequestList, type RequestCallback } from './state/requests.js'
-import { ipv4ToUint32, checkUint32, toBuffer } from './util.js'
+import { OurRequests, Request, type RequestCallback } from './state/requests.js'
+import { Serving, type Respond } from './state/serving.js'
+import { FastState, autoAllowedFast, fastOnly, requireFast, type AllowedFastSetFn } from './state/fast.js'
+import { checkUint32, toBuffer } from './util.js'
 import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
 import { addStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './io/connection.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
@@ -31,14 +33,11 @@ import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
 import type { MseSupport, WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
 
-type AllowedFastSetFn = (ip: string | Uint8Array | number, infoHash: Uint8Array, numPieces: number, k?: number) => number[]
-
 const debug = createDebug('bittorrent-protocol')
 /** A short random id per wire in debug output, made only when debug output is on. */
 const debugIds = new WeakMap<object, string>()
 
 const KEEP_ALIVE_INTERVAL = 55000
-const ALLOWED_FAST_SET_MAX_LENGTH = 100
 /**
  * Requests of 0 bytes or over 128 KiB from a peer are refused and counted; past this many the
  * wire closes. libtorrent likewise rejects them and disconnects a peer past 300 of them.
@@ -92,7 +91,6 @@ const F_HANDSHAKE_RECEIVED = 2
 const F_EXTENDED_HANDSHAKE_SENT = 4
 const F_FINISHED = 8
 const F_PROTOCOL_FAILURE = 16
-const F_MAYBE_WAITING = 32
 const F_FINISH_LISTENED = 128
 const F_DESTROYING = 256
 /** Inside `_consume`: a chunk written into us now waits in `_inbox`. */
@@ -101,18 +99,6 @@ const EMPTY = Buffer.alloc(0)
 
 type PipeDest = NodeJS.WritableStream
 type PipeSource = { unpipe?: (dest: any) => unknown }
-
-interface AutoAllowedFast {
-  ip: number | null
-  pieces: number
-  k: number
-  /** Our info hash, once our handshake went out. */
-  infoHash: Buffer | null
-  /** Our bitfield / have-all / have-none went out. */
-  haveSent: boolean
-  /** The set was sent (or cannot be). */
-  done: boolean
-}
 
 export class Wire extends stream.Duplex {
   /** Remote peer id (hex). */
@@ -129,10 +115,6 @@ export class Wire extends stream.Duplex {
   hasFast = false
   uploaded = 0
   downloaded = 0
-  /** Requests from the peer we did not queue because its queue was full. */
-  droppedPeerRequests = 0
-  /** Requests from the peer of 0 bytes or over 128 KiB (refused: rejected under BEP 6, else dropped). */
-  invalidPeerRequests = 0
 
   readonly maxMessageLength: number
   readonly maxPieces: number
@@ -159,7 +141,7 @@ export class Wire extends stream.Duplex {
   private _sources: Streams<PipeSource> = null
   // Created on first use: an idle wire may never need them.
   /** @internal Our requests (state/requests.ts), made on the first. */ _ours: OurRequests | null = null
-  /** @internal */ _peerRequestList: RequestList | null = null
+  /** @internal Serving the peer's requests (state/serving.ts), made on its first. */ _serving: Serving | null = null
   /** @internal BEP 10 state (state/extensions.ts). */
   _ext: Extensions | null = null
   /** @internal The peer's 8 reserved bytes: hex until `peerReserved` is read, then that Buffer. */
@@ -169,9 +151,8 @@ export class Wire extends stream.Duplex {
   /** @internal */
   private _peerPieces: BitField | HaveAllBitField | null = null
   /** @internal */
-  private _allowedFastSet: number[] | null = null
-  /** @internal */
-  private _peerAllowedFastSet: number[] | null = null
+  /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
+  _fast: FastState | null = null
   /** @internal What helper modules reach the wire through (io/host.ts), made on first use. */
   private _wireHost: WireHost | null = null
   /** @internal Everything we send goes through the output queue (io/output.ts). */
@@ -184,11 +165,6 @@ export class Wire extends stream.Duplex {
   _mse: WireEncryption | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
   _hashMessages: HashMessages | null = null
-  /**
-   * @internal BEP 6 automatic allowed-fast set: options, our info hash (once our handshake went
-   * out), whether our have-message went out, whether the set was sent.
-   */
-  _autoAllowedFast: AutoAllowedFast | null = null
 
   /** @internal The Node entry's subclass gives the allowed-fast set (SHA-1 from node:crypto); null in browser builds. */
   static _allowedFastSetFn: AllowedFastSetFn | null = null
@@ -211,17 +187,7 @@ export class Wire extends stream.Duplex {
     this._out = new OutputQueue(this, positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'))
     this.maxInvalidRequests = positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests')
     if (opts.allowedFast !== undefined) {
-      const af = opts.allowedFast
-      if (af === null || typeof af !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
-      if ((this.constructor as typeof Wire)._allowedFastSetFn === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
-      this._autoAllowedFast = {
-        ip: ipv4ToUint32(af.ip),
-        pieces: positive(af.pieces ?? NaN, 0, 'allowedFast.pieces'),
-        k: positive(af.k, 10, 'allowedFast.k'),
-        infoHash: null,
-        haveSent: false,
-        done: false
-      }
+      this._fast = new FastState(this._host(), autoAllowedFast(opts.allowedFast, (this.constructor as typeof Wire)._allowedFastSetFn))
     }
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
@@ -285,8 +251,16 @@ export class Wire extends stream.Duplex {
 
   /** The peer's pending requests {piece, offset, length}. */
   get peerRequests (): Request[] {
-    return this._peerRequests().list
+    return this._serve().requests.list
   }
+
+  /** Requests from the peer we did not queue because its queue was full. */
+  get droppedPeerRequests (): number { return this._serving === null ? 0 : this._serving.dropped }
+  set droppedPeerRequests (n: number) { this._serve().dropped = n }
+
+  /** Requests from the peer of 0 bytes or over 128 KiB (refused: rejected under BEP 6, else dropped). */
+  get invalidPeerRequests (): number { return this._serving === null ? 0 : this._serving.invalid }
+  set invalidPeerRequests (n: number) { this._serve().invalid = n }
 
   /** Our extension ids: id -> name. */
   get extendedMapping (): Record<number, string> {
@@ -317,8 +291,13 @@ export class Wire extends stream.Duplex {
   }
 
   /** @internal */
-  _peerRequests (): RequestList {
-    return (this._peerRequestList ??= new RequestList())
+  _serve (): Serving {
+    return (this._serving ??= new Serving(this._host(), this._out))
+  }
+
+  /** @internal */
+  _fastState (): FastState {
+    return (this._fast ??= new FastState(this._host(), null))
   }
 
   /** @internal */
@@ -352,10 +331,6 @@ export class Wire extends stream.Duplex {
   private get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
   /** @internal */
   private set _protocolFailure (on: boolean) { this._setFlag(F_PROTOCOL_FAILURE, on) }
-  /** @internal Some of the peer's requests may be waiting for the output to drain (no `request` event yet). */
-  private get _maybeWaiting (): boolean { return (this._flags & F_MAYBE_WAITING) !== 0 }
-  /** @internal */
-  private set _maybeWaiting (on: boolean) { this._setFlag(F_MAYBE_WAITING, on) }
   /** @internal */
   private _setFlag (flag: number, on: boolean): void {
     this._flags = on ? this._flags | flag : this._flags & ~flag
@@ -381,20 +356,20 @@ export class Wire extends stream.Duplex {
 
   /** BEP 6: pieces we allow the peer to request while choked. */
   get allowedFastSet (): number[] {
-    return (this._allowedFastSet ??= [])
+    return this._fastState().allowed
   }
 
   set allowedFastSet (value: number[]) {
-    this._allowedFastSet = value
+    this._fastState().allowed = value
   }
 
   /** BEP 6: pieces the peer allows us to request while choked. */
   get peerAllowedFastSet (): number[] {
-    return (this._peerAllowedFastSet ??= [])
+    return this._fastState().peerAllowed
   }
 
   set peerAllowedFastSet (value: number[]) {
-    this._peerAllowedFastSet = value
+    this._fastState().peerAllowed = value
   }
 
   /** @internal `socket.pipe(wire)`: the wire ends with its connection (io/connection.ts). */
@@ -517,7 +492,6 @@ export class Wire extends stream.Duplex {
     if (this._handshakeSent) throw new Error('handshake already sent')
     // 3.5.5: a handshake before sendPe1() on an outgoing MSE wire means a plain connection
     this._mse?.abandon()
-    if (this._autoAllowedFast !== null) this._autoAllowedFast.infoHash = infoHashBuffer
     const raw = extensions?.reserved
     const { reserved, announced } = codec.encodeOurReserved(extensions, raw === undefined ? undefined : toBuffer(raw, 'reserved'))
     this.extensions = announced
@@ -528,7 +502,7 @@ export class Wire extends stream.Duplex {
     if (this.peerExtensions.extended && this.extensions.extended && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
-    this._sendAutoAllowedFast()
+    this._fast?.handshakeSent(infoHashBuffer)
   }
 
   keepAlive (): void {
@@ -539,20 +513,8 @@ export class Wire extends stream.Duplex {
     if (this.amChoking) return
     this.amChoking = true
     this._push(codec.CHOKE)
-    if (this.hasFast) {
-      // BEP 6: reject every pending request except those in the allowed-fast set
-      const allowed = this.allowedFastSet
-      const list = this._peerRequestList
-      if (list !== null) {
-        for (const req of list.removeWhere(r => !allowed.includes(r.piece))) {
-          this._forgetPeerRequest(req)
-          this._push(codec.encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length))
-        }
-      }
-    } else {
-      this._peerRequestList?.clear()
-      this._out.committed = 0
-    }
+    // BEP 6: pending requests are rejected but for allowed-fast pieces; without it, forgotten
+    this._serving?.onChoke()
   }
 
   unchoke (): void {
@@ -584,8 +546,7 @@ export class Wire extends stream.Duplex {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bitfield must be a BitField, Buffer or Uint8Array')
     this._push(codec.encodeHeader(MessageId.BITFIELD, bytes.length))
     if (bytes.length > 0) this._push(bytes)
-    if (this._autoAllowedFast !== null) this._autoAllowedFast.haveSent = true
-    this._sendAutoAllowedFast()
+    this._fast?.haveSent()
   }
 
   /** Request a block; `cb(err, block)` when it arrives, or with an error at once when the peer chokes us. */
@@ -595,7 +556,7 @@ export class Wire extends stream.Duplex {
       callback(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'))
       return
     }
-    if (this.peerChoking && !(this.hasFast && this.peerAllowedFastSet.includes(index))) {
+    if (this.peerChoking && !(this.hasFast && this._fast !== null && this._fast.peerAllows(index))) {
       callback(new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking'))
       return
     }
@@ -631,37 +592,33 @@ export class Wire extends stream.Duplex {
   }
 
   suggest (index: number): void {
-    this._requireFast()
+    requireFast(this.hasFast)
     checkUint32(index, 'index')
     this._push(codec.encodeIndex(MessageId.SUGGEST, index))
   }
 
   haveAll (): void {
-    this._requireFast()
+    requireFast(this.hasFast)
     this._push(codec.HAVE_ALL)
-    if (this._autoAllowedFast !== null) this._autoAllowedFast.haveSent = true
-    this._sendAutoAllowedFast()
+    this._fast?.haveSent()
   }
 
   haveNone (): void {
-    this._requireFast()
+    requireFast(this.hasFast)
     this._push(codec.HAVE_NONE)
-    if (this._autoAllowedFast !== null) this._autoAllowedFast.haveSent = true
-    this._sendAutoAllowedFast()
+    this._fast?.haveSent()
   }
 
   reject (index: number, offset: number, length: number): void {
-    this._requireFast()
-    const req = this._peerRequestList?.pull(index, offset, length) ?? null
-    if (req !== null) this._forgetPeerRequest(req)
+    requireFast(this.hasFast)
+    this._serving?.pull(index, offset, length)
     this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
   allowedFast (index: number): void {
-    this._requireFast()
+    requireFast(this.hasFast)
     checkUint32(index, 'index')
-    if (!this.allowedFastSet.includes(index)) this.allowedFastSet.push(index)
-    this._push(codec.encodeIndex(MessageId.ALLOWED_FAST, index))
+    this._fastState().allow(index)
   }
 
   /**
@@ -758,7 +715,8 @@ export class Wire extends stream.Duplex {
    */
   override _read (): void {
     if (!this._out.onRead()) return
-    if (this._maybeWaiting) this._releaseRequests()
+    const serving = this._serving
+    if (serving !== null && serving.waiting) serving.release()
     if (this._ext !== null && this._ext.holding) this._ext.release(this._hostForCall())
     if (this._finished) return
     if (this._out.open()) this.emit('output-drain')
@@ -889,7 +847,7 @@ export class Wire extends stream.Duplex {
     this._mse?.destroy()
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
     this._keepAliveInterval = null
-    this._peerRequestList?.clear()
+    this._serving?.clear()
     if (this._ext !== null) this._ext.shutdown()
     this._ours?.failAll(err)
     this._hashMessages?.clear(err)
@@ -975,7 +933,7 @@ export class Wire extends stream.Duplex {
     if (extensions.extended && this._handshakeSent && this.extensions.extended && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
-    this._sendAutoAllowedFast()
+    this._fast?.sendAutoWhenDue()
   }
 
   /** @internal */
@@ -987,14 +945,14 @@ export class Wire extends stream.Duplex {
       case MessageId.NOT_INTERESTED: return this._onNotInterested()
       case MessageId.HAVE: return this._onHave(u32(buf, start))
       case MessageId.BITFIELD: return this._onBitfield(buf, start, end)
-      case MessageId.REQUEST: return this._onRequest(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
+      case MessageId.REQUEST: return this._serve().onRequest(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.CANCEL: return this._onCancel(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.PORT: return this._onPort((buf[start] << 8) | buf[start + 1])
       case MessageId.SUGGEST: return this._onSuggest(u32(buf, start))
       case MessageId.HAVE_ALL: return this._onHaveAll()
       case MessageId.HAVE_NONE: return this._onHaveNone()
       case MessageId.REJECT: return this._onReject(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
-      case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
+      case MessageId.ALLOWED_FAST: return this._fastState().onAllowedFast(u32(buf, start))
       case MessageId.EXTENDED: return this._extensions().onMessage(this._hostForCall(), buf[start], buf.subarray(start + 1, end))
       case MessageId.HASH_REQUEST:
         return this._hashMessagesOn() ? this._hashes().onRequest(buf, start) : this._onUnknown(id, buf, start, end)
@@ -1044,7 +1002,7 @@ export class Wire extends stream.Duplex {
   }
 
   /** @internal */
-  private _checkIndex (index: number, what: string): boolean {
+  _checkIndex (index: number, what: string): boolean {
     if (index < this.maxPieces) return true
     this._fail(ErrorCodes.PIECE_INDEX_OUT_OF_RANGE, `${what} for piece ${index}, beyond the ${this.maxPieces} pieces this wire accepts`)
     return false
@@ -1069,103 +1027,6 @@ export class Wire extends stream.Duplex {
   }
 
   /** @internal */
-  private _onRequest (index: number, offset: number, length: number): void {
-    if (!this._checkIndex(index, 'request')) return
-    if (length === 0 || length > codec.MAX_BLOCK_LENGTH) { this._onInvalidRequest(index, offset, length); return }
-    if (this.amChoking && !(this.hasFast && this.allowedFastSet.includes(index))) {
-      if (this.hasFast) this._rejectUnqueued(index, offset, length)
-      return
-    }
-    const peerRequests = this._peerRequests()
-    if (peerRequests.length >= this.maxPeerRequests) {
-      this.droppedPeerRequests++
-      if (this.hasFast) this._rejectUnqueued(index, offset, length)
-      return
-    }
-    const req = new Request(index, offset, length, noop)
-    peerRequests.add(req)
-    // the send watermark (io/output.ts): while our output is over it, the request waits in
-    // peerRequests (capped, cancelable, rejected on choke like any other) and its 'request'
-    // event comes from `_read` once the connection has read our output down
-    if (this._maybeWaiting || !this._out.open()) {
-      this._maybeWaiting = true
-      return
-    }
-    this._emitRequest(req)
-  }
-
-  /** @internal Hand the peer's request to the application. A request waiting for that still has `noop` as callback. */
-  private _emitRequest (req: Request): void {
-    // the application's `respond` must name its request: the one allocation per request
-    // besides the Request itself, a closure over just (wire, request)
-    const respond = responder(this, req)
-    req.callback = respond
-    this._out.committed += req.length
-    this.emit('request', req.piece, req.offset, req.length, respond)
-  }
-
-  /** @internal The output drained: emit the waiting requests, oldest first, while it stays under the watermark. */
-  private _releaseRequests (): void {
-    const list = this._peerRequestList
-    if (list === null) { this._maybeWaiting = false; return }
-    // a copy: answers given inside the event take requests out of the list
-    const pending = list.list.slice()
-    for (let i = 0; i < pending.length; i++) {
-      const req = pending[i]
-      if (req.callback !== noop) continue
-      if (this._finished || !this._out.open()) return
-      this._emitRequest(req)
-    }
-    this._maybeWaiting = false
-  }
-
-  /** @internal A request of the peer's left peerRequests unanswered (cancelled, rejected): its bytes are no longer committed. */
-  private _forgetPeerRequest (req: Request): void {
-    if (req.callback !== noop) this._out.committed -= req.length
-  }
-
-  /** @internal The application answered the peer's request `req`. */
-  _respond (req: Request, err: Error | null, block: Uint8Array | undefined): void {
-    const { piece: index, offset, length } = req
-    if (this._peerRequestList === null || !this._peerRequestList.remove(req)) return
-    this._out.committed -= length
-    if (err || block === undefined || block === null) {
-      if (debug.enabled) this._debug('error satisfying request index=%d offset=%d length=%d (%s)', index, offset, length, err?.message)
-      if (this.hasFast) this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
-      return
-    }
-    this.piece(index, offset, block)
-  }
-
-  /**
-   * BEP 6 says a request we will not serve gets a reject (BEP 52 likewise for hash requests).
-   * A peer that floods requests and never reads would make those rejects pile up without end:
-   * past REJECT_BACKLOG bytes of unread output they are dropped instead (io/output.ts).
-   * @internal
-   */
-  _pushRefusal (message: Uint8Array): void {
-    if (this._out.refusalFits()) this._push(message)
-  }
-
-  /** @internal
-   * A request of 0 bytes or over 128 KiB: refused as libtorrent does (rejected under BEP 6,
-   * dropped otherwise) and counted; the wire stays open until `maxInvalidRequests` of them.
-   */
-  private _onInvalidRequest (index: number, offset: number, length: number): void {
-    if (++this.invalidPeerRequests > this.maxInvalidRequests) {
-      this._fail(ErrorCodes.REQUEST_TOO_LARGE, `more than ${this.maxInvalidRequests} requests of 0 bytes or over ${codec.MAX_BLOCK_LENGTH} (last: ${length} bytes)`)
-      return
-    }
-    if (debug.enabled) this._debug('refusing request index=%d offset=%d length=%d', index, offset, length)
-    if (this.hasFast) this._rejectUnqueued(index, offset, length)
-  }
-
-  /** @internal */
-  private _rejectUnqueued (index: number, offset: number, length: number): void {
-    this._pushRefusal(codec.encodeBlock(MessageId.REJECT, index, offset, length))
-  }
-
-  /** @internal */
   _onPiece (index: number, offset: number, block: Buffer): void {
     const ours = this._ours
     const req = ours !== null ? ours.list.pull(index, offset, block.length) : null
@@ -1180,8 +1041,7 @@ export class Wire extends stream.Duplex {
   private _onCancel (index: number, offset: number, length: number): void {
     // any length: a cancel only removes what is pending (a request of a bad length never is)
     if (!this._checkIndex(index, 'cancel')) return
-    const req = this._peerRequestList?.pull(index, offset, length) ?? null
-    if (req !== null) this._forgetPeerRequest(req)
+    this._serving?.pull(index, offset, length)
     this.emit('cancel', index, offset, length)
   }
 
@@ -1192,9 +1052,7 @@ export class Wire extends stream.Duplex {
 
   /** @internal */
   private _fastOnly (what: string): boolean {
-    if (this.hasFast) return true
-    this._fail(ErrorCodes.FAST_NOT_NEGOTIATED, `${what} from a peer that did not negotiate the fast extension`)
-    return false
+    return this.hasFast || fastOnly(this._host(), what)
   }
 
   /** @internal */
@@ -1225,17 +1083,6 @@ export class Wire extends stream.Duplex {
     const req = ours !== null ? ours.list.pull(index, offset, length) : null
     if (req !== null) ours!.settle(req, new WireError(ErrorCodes.REQUEST_REJECTED, 'request was rejected'), null)
     this.emit('reject', index, offset, length)
-  }
-
-  /** @internal */
-  private _onAllowedFast (index: number): void {
-    if (!this._fastOnly('allowed-fast') || !this._checkIndex(index, 'allowed-fast')) return
-    const set = this.peerAllowedFastSet
-    if (!set.includes(index)) {
-      set.push(index)
-      if (set.length > ALLOWED_FAST_SET_MAX_LENGTH) set.shift()
-    }
-    this.emit('allowed-fast', index)
   }
 
   // ---------------------------------------------------------------------------
@@ -1278,21 +1125,6 @@ export class Wire extends stream.Duplex {
       this.listenerCount('hash-request') > 0
   }
 
-  /** @internal BEP 6 automatic allowed-fast set: once fast is on and our bitfield / have-all / have-none went out. */
-  private _sendAutoAllowedFast (): void {
-    const af = this._autoAllowedFast
-    if (af === null || af.done || !this.hasFast || !af.haveSent || af.infoHash === null) return
-    af.done = true
-    const fn = (this.constructor as typeof Wire)._allowedFastSetFn
-    if (af.ip === null || fn === null || this._finished) return
-    for (const index of fn(af.ip, af.infoHash, af.pieces, af.k)) this.allowedFast(index)
-  }
-
-  /** @internal */
-  private _requireFast (): void {
-    if (!this.hasFast) throw new Error('fast extension is disabled')
-  }
-
   /** Run a request's callback, once: plugins call it too (lt_donthave, after editing `wire.requests`). */
   _callback (req: Request, err: Error | null, block: Buffer | null): void {
     this._requests().settle(req, err, block)
@@ -1309,7 +1141,8 @@ class Host implements WireHost {
   constructor (private readonly _w: Wire) {}
   send (data: Uint8Array): void { this._w._push(data) }
   sendRaw (data: Uint8Array): void { this._w._pushRaw(data) }
-  sendRefusal (data: Uint8Array): void { this._w._pushRefusal(data) }
+  // past REJECT_BACKLOG bytes of unread output refusals are dropped, not queued (io/output.ts)
+  sendRefusal (data: Uint8Array): void { if (this._w._out.refusalFits()) this._w._push(data) }
   divert (fn: ((chunk: Buffer) => void) | null): void { this._w._intercept = fn }
   feed (chunk: Buffer): void { if (!this._w._finished) this._w._reader.write(chunk) }
   setCiphers (encrypt: (data: Uint8Array) => Buffer, decrypt: (data: Uint8Array) => Buffer): void {
@@ -1323,16 +1156,20 @@ class Host implements WireHost {
   get finished (): boolean { return this._w._finished }
   get destroyed (): boolean { return this._w.destroyed }
   get maxPeerRequests (): number { return this._w.maxPeerRequests }
-  countDropped (): void { this._w.droppedPeerRequests++ }
+  countDropped (): void { this._w._serve().dropped++ }
   get type (): string | null { return this._w.type }
   get peerChoking (): boolean { return this._w.peerChoking }
   get outputOpen (): boolean { return this._w._out.open() }
+  get amChoking (): boolean { return this._w.amChoking }
+  get hasFast (): boolean { return this._w.hasFast }
+  get maxInvalidRequests (): number { return this._w.maxInvalidRequests }
+  checkIndex (index: number, what: string): boolean { return this._w._checkIndex(index, what) }
+  allowsFast (index: number): boolean { const w = this._w; return w.hasFast && w._fast !== null && w._fast.allows(index) }
+  sendPiece (index: number, offset: number, block: Uint8Array): void { this._w.piece(index, offset, block) }
+  emitRequest (index: number, offset: number, length: number, respond: Respond): void { this._w.emit('request', index, offset, length, respond) }
   debug (fmt: string, ...args: unknown[]): void { if (debug.enabled) this._w._debug(fmt, ...args) }
 }
 
-function responder (wire: Wire, req: Request): (err: Error | null, block?: Uint8Array) => void {
-  return (err, block) => wire._respond(req, err, block)
-}
 
 
 

@@ -1,7 +1,8 @@
 /**
  * WireHost: the one way the helper modules (BEP 52 hash messages, the MSE adapter, our requests,
- * the BEP 10 extensions) reach the wire they serve. The Wire makes one for itself on first use
- * (wire.ts); the helpers never see the Wire's own members, and can be tested against a fake host.
+ * serving the peer's requests, BEP 6 state, the BEP 10 extensions) reach the wire they serve. The
+ * Wire makes one for itself on first use (wire.ts); the helpers never see the Wire's own members,
+ * and can be tested against a fake host.
  * A module that keeps state keeps the host it was made with; state/extensions.ts is handed one
  * with each call instead (a wire that only exchanged extended handshakes then holds no host).
  */
@@ -13,8 +14,16 @@ export interface WireHost {
   send (data: Uint8Array): void
   /** Bytes that bypass encryption and holding: the MSE exchange itself. */
   sendRaw (data: Uint8Array): void
-  /** A refusal (reject, hash reject): dropped instead when the peer has left too much of our output unread. */
+  /**
+   * A refusal (reject, hash reject): BEP 6 / BEP 52 answer a request we will not serve with one,
+   * but a peer that floods requests and never reads would make them pile up without end, so past
+   * REJECT_BACKLOG bytes of unread output (io/output.ts) they are dropped instead.
+   */
   sendRefusal (data: Uint8Array): void
+  /** Send a block (`wire.piece`: counted in `uploaded`, with the 'upload' event). */
+  sendPiece (index: number, offset: number, block: Uint8Array): void
+  /** Hand the peer's request to the application: the 'request' event. */
+  emitRequest (index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void): void
   /** Bytes from the peer go to `fn` instead of the message reader (null: back to the reader). */
   divert (fn: ((chunk: Buffer) => void) | null): void
   /** Hand bytes to the message reader (after MSE: its initial payload and what followed). */
@@ -23,6 +32,8 @@ export interface WireHost {
   setCiphers (encrypt: (data: Uint8Array) => Buffer, decrypt: (data: Uint8Array) => Buffer): void
   /** Fail the wire with a coded error (the peer broke the protocol). */
   fail (err: WireError): void
+  /** Whether a piece index from the peer is in range (under `maxPieces`); else the wire fails, naming `what`. */
+  checkIndex (index: number, what: string): boolean
   emit (event: string | symbol, ...args: any[]): boolean
   listenerCount (event: string | symbol): number
   /** The wire is shut down (ended, destroyed or failed): nothing more is sent or read. */
@@ -30,6 +41,8 @@ export interface WireHost {
   readonly destroyed: boolean
   /** The cap on the peer's pending requests. */
   readonly maxPeerRequests: number
+  /** Requests of a bad length the peer may send before the wire fails. */
+  readonly maxInvalidRequests: number
   /** Count one of the peer's requests refused at the cap (`droppedPeerRequests`). */
   countDropped (): void
   /** The wire's connection type. */
@@ -44,4 +57,10 @@ export interface WireHost {
   readonly outputOpen: boolean
   /** A line of debug output, prefixed with the wire's id (nothing unless DEBUG names bittorrent-protocol). */
   debug (fmt: string, ...args: unknown[]): void
+  /** We are choking the peer. */
+  readonly amChoking: boolean
+  /** Both sides announced BEP 6 (fast) in their handshakes. */
+  readonly hasFast: boolean
+  /** Whether BEP 6 lets the peer request `index` while we choke it (fast on, and in our allowed-fast set). */
+  allowsFast (index: number): boolean
 }
