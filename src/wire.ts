@@ -556,7 +556,7 @@ export class Wire extends stream.Duplex {
       callback(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'))
       return
     }
-    if (this.peerChoking && !(this.hasFast && this._fast !== null && this._fast.peerAllows(index))) {
+    if (this.peerChoking && !(this.hasFast && this._fast !== null && this._fast.peerAllowed.includes(index))) {
       callback(new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking'))
       return
     }
@@ -1164,7 +1164,7 @@ class Host implements WireHost {
   get hasFast (): boolean { return this._w.hasFast }
   get maxInvalidRequests (): number { return this._w.maxInvalidRequests }
   checkIndex (index: number, what: string): boolean { return this._w._checkIndex(index, what) }
-  allowsFast (index: number): boolean { const w = this._w; return w.hasFast && w._fast !== null && w._fast.allows(index) }
+  allowsFast (index: number): boolean { const w = this._w; return w.hasFast && w._fast !== null && w._fast.allowed.includes(index) }
   sendPiece (index: number, offset: number, block: Uint8Array): void { this._w.piece(index, offset, block) }
   emitRequest (index: number, offset: number, length: number, respond: Respond): void { this._w.emit('request', index, offset, length, respond) }
   debug (fmt: string, ...args: unknown[]): void { if (debug.enabled) this._w._debug(fmt, ...args) }

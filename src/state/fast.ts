@@ -3,8 +3,8 @@
  * allowed-fast set of the `allowedFast` option.
  *
  * - Ours (`wire.allowedFastSet`): pieces the peer may request while we choke it. The serving
- *   side (serving.ts) asks `allows(index)` when a request comes in while we choke, and when we
- *   choke (the requests for these pieces stay queued, the others are rejected).
+ *   side (serving.ts) asks the host whether a piece is in it when a request comes in while we
+ *   choke, and when we choke (requests for these pieces stay queued, the others are rejected).
  * - The peer's (`wire.peerAllowedFastSet`): pieces we may request while it chokes us, from its
  *   allowed-fast messages. BEP 6 suggests 10; a peer that sends more (any number, each a valid
  *   piece index) must not make us hold an unbounded list, so the last
@@ -92,16 +92,6 @@ export class FastState {
   peerAllowed: number[] = []
 
   constructor (private readonly _host: FastHost, private readonly _auto: AutoAllowedFast | null) {}
-
-  /** Whether the peer may request `index` while we choke it. */
-  allows (index: number): boolean {
-    return this.allowed.includes(index)
-  }
-
-  /** Whether we may request `index` while the peer chokes us. */
-  peerAllows (index: number): boolean {
-    return this.peerAllowed.includes(index)
-  }
 
   /** `wire.allowedFast(index)`: add the piece to our set and tell the peer. */
   allow (index: number): void {

@@ -116,7 +116,7 @@ export class Serving {
     const host = this._host
     if (err || block === undefined || block === null) {
       host.debug('error satisfying request index=%d offset=%d length=%d (%s)', req.piece, req.offset, req.length, err?.message)
-      if (host.hasFast) host.send(encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length))
+      if (host.hasFast) host.send(reject(req))
       return
     }
     host.sendPiece(req.piece, req.offset, block)
@@ -134,7 +134,7 @@ export class Serving {
     if (host.hasFast) {
       for (const req of this.requests.removeWhere(r => !host.allowsFast(r.piece))) {
         this._forget(req)
-        host.send(encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length))
+        host.send(reject(req))
       }
     } else {
       this.requests.clear()
@@ -174,6 +174,10 @@ export class Serving {
   private _refuse (index: number, offset: number, length: number): void {
     this._host.sendRefusal(encodeBlock(MessageId.REJECT, index, offset, length))
   }
+}
+
+function reject (req: Request): Uint8Array {
+  return encodeBlock(MessageId.REJECT, req.piece, req.offset, req.length)
 }
 
 function responder (serving: Serving, req: Request): Respond {
