@@ -94,7 +94,7 @@ await build({
     name: 'browser-shims',
     setup (b) {
       b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode)$/ }, args => ({ path: shims[args.path] }))
-      b.onResolve({ filter: /^\.\/random\.js$/ }, () => ({ path: join(root, 'dist/esm/random-browser.js') }))
+      b.onResolve({ filter: /^\.\.?\/random\.js$/ }, () => ({ path: join(root, 'dist/esm/random-browser.js') }))
       b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => fromRs3(args) ? { path: shim('stream-errors.js') } : undefined)

@@ -10,32 +10,26 @@
  * message destroys the wire with a coded WireError, never a throw.
  */
 import { Buffer } from 'buffer'
-import stream from './stream.js'
 import { BitField, HaveAllBitField } from './bitfield.js'
 import type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
-import createDebug from 'debug'
-import randombytes from './random.js'
+import { debug } from './log.js'
 import speedometer from 'speedometer'
 import * as codec from './protocol/codec.js'
 import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
-import { ErrorCodes, WireError, type ErrorCode } from './errors.js'
+import { ErrorCodes, WireError } from './errors.js'
 import { Extensions, OurExtensions, extensionName, extendedId, extendedPayload, ourExtendedHandshake, type ExtensionConstructor } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { OurRequests, Request, type RequestCallback } from './state/requests.js'
 import { Serving, type Respond } from './state/serving.js'
 import { FastState, autoAllowedFast, fastOnly, requireFast, type AllowedFastSetFn } from './state/fast.js'
 import { checkUint32, toBuffer } from './util.js'
-import { OutputQueue, DEFAULT_SEND_WATERMARK } from './io/output.js'
-import { addStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './io/connection.js'
+import { DEFAULT_SEND_WATERMARK } from './io/output.js'
+import { WireStream, FIRST_FREE_FLAG } from './io/wire-stream.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
 import { toWireOptions, positive } from './options.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
 import type { MseSupport, WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
-
-const debug = createDebug('bittorrent-protocol')
-/** A short random id per wire in debug output, made only when debug output is on. */
-const debugIds = new WeakMap<object, string>()
 
 const KEEP_ALIVE_INTERVAL = 55000
 /**
@@ -43,18 +37,6 @@ const KEEP_ALIVE_INTERVAL = 55000
  * wire closes. libtorrent likewise rejects them and disconnects a peer past 300 of them.
  */
 export const DEFAULT_MAX_INVALID_REQUESTS = 300
-/**
- * Bytes written to us that may wait before write() asks the writer to wait for 'drain'. Our
- * _write consumes each chunk at once, so bytes wait only while a chunk is being processed (a
- * piped peer's replies), the wire is corked, or it holds back reading (state/extensions.ts):
- * then this bounds what the connection writes into us before it is paused. At the default
- * 16 KiB every 16 KiB block or socket chunk paused its source, and 'drain' resumed it a tick
- * later: 1/3 of the instructions of a piped 16 KiB block in the mixed bench (callgrind, 16384
- * blocks: 282M -> 187M before the output queue, 296M -> 195M after; 64 KiB and 256 KiB alike).
- * 128 KiB: a whole socket read (64 KiB) and the next one do not pause it.
- */
-const WRITABLE_HIGH_WATER_MARK = 128 * 1024
-
 export type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
 
@@ -85,22 +67,12 @@ export interface Wire {
 
 function noop (): void {}
 
-// Bits of Wire._flags
-const F_HANDSHAKE_SENT = 1
-const F_HANDSHAKE_RECEIVED = 2
-const F_EXTENDED_HANDSHAKE_SENT = 4
-const F_FINISHED = 8
-const F_PROTOCOL_FAILURE = 16
-const F_FINISH_LISTENED = 128
-const F_DESTROYING = 256
-/** Inside `_consume`: a chunk written into us now waits in `_inbox`. */
-const F_CONSUMING = 512
-const EMPTY = Buffer.alloc(0)
+// Bits of `_flags` of ours (io/wire-stream.ts has the first ones)
+const F_HANDSHAKE_SENT = FIRST_FREE_FLAG
+const F_HANDSHAKE_RECEIVED = FIRST_FREE_FLAG << 1
+const F_EXTENDED_HANDSHAKE_SENT = FIRST_FREE_FLAG << 2
 
-type PipeDest = NodeJS.WritableStream
-type PipeSource = { unpipe?: (dest: any) => unknown }
-
-export class Wire extends stream.Duplex {
+export class Wire extends WireStream {
   /** Remote peer id (hex). */
   peerId: string | null = null
   type: WireType
@@ -122,12 +94,6 @@ export class Wire extends stream.Duplex {
   readonly maxInvalidRequests: number
 
   /** @internal */ _reader: MessageReader
-  /** @internal Internal yes/no state, one bit each (the F_ constants), read through the accessors below. */
-  private _flags = 0
-  /** @internal: set by MSE once a stream cipher is agreed. */
-  _decrypt: ((data: Uint8Array) => Buffer) | null = null
-  /** @internal: while an MSE handshake runs, incoming bytes go to it instead of the reader. */
-  _intercept: ((chunk: Buffer) => void) | null = null
 
   /** @internal */
   private _uploadSpeed: ((delta?: number) => number) | null = null
@@ -135,10 +101,6 @@ export class Wire extends stream.Duplex {
   private _downloadSpeed: ((delta?: number) => number) | null = null
   /** @internal */
   private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
-  /** @internal Streams we pipe into (io/connection.ts). */
-  private _dests: Streams<PipeDest> = null
-  /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
-  private _sources: Streams<PipeSource> = null
   // Created on first use: an idle wire may never need them.
   /** @internal Our requests (state/requests.ts), made on the first. */ _ours: OurRequests | null = null
   /** @internal Serving the peer's requests (state/serving.ts), made on its first. */ _serving: Serving | null = null
@@ -150,17 +112,10 @@ export class Wire extends stream.Duplex {
   private _peerIdBuffer: Buffer | null = null
   /** @internal */
   private _peerPieces: BitField | HaveAllBitField | null = null
-  /** @internal */
   /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
   _fast: FastState | null = null
   /** @internal What helper modules reach the wire through (io/host.ts), made on first use. */
   private _wireHost: WireHost | null = null
-  /** @internal Everything we send goes through the output queue (io/output.ts). */
-  readonly _out: OutputQueue
-  /** @internal */
-  private _timers: ConnectionTimeouts | null = null
-  /** @internal Chunks written into us while we consume one (see `write`). */
-  private _inbox: Buffer[] | null = null
   /** @internal Message stream encryption (mse/wire-adapter.ts), on a wire that encrypts. */
   _mse: WireEncryption | null = null
   /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
@@ -177,14 +132,13 @@ export class Wire extends stream.Duplex {
 
   /** See options.ts for the four forms (3.5.5's, 5.x's, an options object, none). */
   constructor (type: WireType | WireOptions = null, retries?: number, peEnabled?: boolean) {
-    super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK })
     const opts = toWireOptions(type, retries, peEnabled)
+    super(positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'))
     this.type = opts.type ?? null
     const retriesLeft = opts.retries ?? 0
     this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
     this.maxPeerRequests = positive(opts.maxPeerRequests, codec.DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests')
     this.maxMessageLength = positive(opts.maxMessageLength, codec.DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength')
-    this._out = new OutputQueue(this, positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'))
     this.maxInvalidRequests = positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests')
     if (opts.allowedFast !== undefined) {
       this._fast = new FastState(this._host(), autoAllowedFast(opts.allowedFast, (this.constructor as typeof Wire)._allowedFastSetFn))
@@ -197,8 +151,6 @@ export class Wire extends stream.Duplex {
         opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'),
         (code, message) => this._fail(code, message))
     }
-    // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
-    this.on('pipe', this._onPipe)
     const level = opts.encryptionLevel ?? 0
     if (level !== 0 && level !== 1 && level !== 2) throw new RangeError('encryptionLevel must be 0, 1 or 2')
     const pe = opts.peEnabled === true
@@ -211,17 +163,6 @@ export class Wire extends stream.Duplex {
       // wire that would run it cannot be made (3.5.5: incoming TCP, or outgoing TCP without retries)
       else if (level !== 0 ? /Incoming|Outgoing/.test(t) : t === 'tcpIncoming' || (t === 'tcpOutgoing' && retriesLeft === 0)) throw new Error('message stream encryption is not available in this build')
     }
-  }
-
-  /** A short random id for debug output (5.x reads it), made on first use. */
-  get _debugId (): string {
-    let id = debugIds.get(this)
-    if (id === undefined) debugIds.set(this, (id = randombytes(4).toString('hex')))
-    return id
-  }
-
-  set _debugId (id: string) {
-    debugIds.set(this, String(id))
   }
 
   /** The peer's id as 20 bytes (null before its handshake). */
@@ -323,14 +264,6 @@ export class Wire extends stream.Duplex {
   get _extendedHandshakeSent (): boolean { return (this._flags & F_EXTENDED_HANDSHAKE_SENT) !== 0 }
   /** @internal */
   set _extendedHandshakeSent (on: boolean) { this._setFlag(F_EXTENDED_HANDSHAKE_SENT, on) }
-  /** @internal The wire is shut down (ended, destroyed or failed): nothing more is sent or read. */
-  get _finished (): boolean { return (this._flags & F_FINISHED) !== 0 }
-  /** @internal */
-  set _finished (on: boolean) { this._setFlag(F_FINISHED, on) }
-  /** @internal The peer broke the protocol: its connection is destroyed rather than ended. */
-  private get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
-  /** @internal */
-  private set _protocolFailure (on: boolean) { this._setFlag(F_PROTOCOL_FAILURE, on) }
   /** @internal */
   private _setFlag (flag: number, on: boolean): void {
     this._flags = on ? this._flags | flag : this._flags & ~flag
@@ -370,22 +303,6 @@ export class Wire extends stream.Duplex {
 
   set peerAllowedFastSet (value: number[]) {
     this._fastState().peerAllowed = value
-  }
-
-  /** @internal `socket.pipe(wire)`: the wire ends with its connection (io/connection.ts). */
-  private _onPipe (src: PipeSource): void {
-    this._sources = addStream(this._sources, src)
-    followConnection(src, () => this._onConnectionGone())
-  }
-
-  /** @internal */
-  private _onConnectionGone (): void {
-    if (this.destroyed) return
-    // ending already (our end() or the peer's FIN): let 'end' and 'close' come as they do
-    if ((this._finished || this.writableEnded) && !this._protocolFailure) { if (this.readableFlowing !== true) this.resume(); return }
-    if (debug.enabled) this._debug('connection closed')
-    this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'connection closed'))
-    this.destroy()
   }
 
   // ---------------------------------------------------------------------------
@@ -656,65 +573,39 @@ export class Wire extends stream.Duplex {
     if (payload.length > 0) this._push(payload)
   }
 
+  /** Bytes of a message from the peer that has not arrived whole yet (what the reader holds). */
+  get inputBacklog (): number {
+    return this._reader.buffered
+  }
+  /** BEP 52: our hash requests awaiting hashes or a reject, oldest first. */
+  get hashRequests (): HashRequest[] {
+    return this._hashMessages === null ? [] : this._hashMessages.requests.map(p => p.req)
+  }
+  /** BEP 52: the peer's hash requests awaiting our answer, oldest first. */
+  get peerHashRequests (): HashRequest[] {
+    return this._hashMessages === null ? [] : this._hashMessages.peerRequests.slice()
+  }
+
   // ---------------------------------------------------------------------------
-  // Stream plumbing
+  // The stream layer's hooks (io/wire-stream.ts)
 
-  override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
-    this._dests = addStream(this._dests, dest)
-    followConnection(dest, () => this._onConnectionGone())
-    return super.pipe(dest, opts)
-  }
-
-  override end (...args: any[]): this {
-    // 'finish' only ever follows end(): listened for from here on, so an idle wire holds no
-    // listener for it (put first, as it shuts the wire down before anyone else hears 'finish')
-    if ((this._flags & F_FINISH_LISTENED) === 0) {
-      this._flags |= F_FINISH_LISTENED
-      this.prependListener('finish', this._onFinish)
-    }
-    if (!this._finished && !this.destroyed && (this._flags & F_DESTROYING) === 0) {
-      if (debug.enabled) this._debug('end')
-      this._emitLocalClose()
-    }
-    return (super.end as any)(...args)
-  }
+  /** @internal */
+  protected _onBytes (chunk: Buffer): void { this._reader.write(chunk) }
 
   /**
    * @internal Our own end, as 3.5.5 and 5.0.9 have it: the peer counts as not interested and
    * choking from now on, with the 'uninterested' and 'choke' events (pending requests fail).
    */
-  private _emitLocalClose (): void {
+  protected _onLocalEnd (): void {
     this._onNotInterested()
     this._onChoke()
   }
 
-  /**
-   * As in 3.5.5 and 5.0.9, `destroy()` runs the state changes of `end()`: pending requests fail
-   * (ERR_BT_WIRE_CLOSED), 'uninterested' and 'choke' are emitted, then 'finish', 'end' and
-   * 'close' follow. With an error: the same state changes, then 'error' and 'close'. A wire that
-   * already failed or ended is destroyed at once.
-   */
-  override destroy (err?: Error | null): this {
-    if (this.destroyed) return this
-    // while destroy() ends the wire: the stream's own autoDestroy after 'end' (or a later call)
-    // destroys it once 'finish' has shut it down; a second call before that changes nothing
-    if ((this._flags & F_DESTROYING) !== 0) return this._finished ? super.destroy(err ?? undefined) : this
-    if (this._finished || this.writableEnded) return super.destroy(err ?? undefined)
-    this._flags |= F_DESTROYING
-    if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
-    this._ours?.failAll(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
-    this._emitLocalClose()
-    if (err != null) return super.destroy(err)
-    this.end()
-    return this
-  }
+  /** @internal */
+  protected _onDestroying (err: Error): void { this._ours?.failAll(err) }
 
-  /**
-   * The connection read our output down: hand out what waited for that (the peer's requests,
-   * its extended messages), while the output stays under the watermark.
-   */
-  override _read (): void {
-    if (!this._out.onRead()) return
+  /** @internal The output drained: the peer's waiting requests, then its held extended messages. */
+  protected _onOutputRead (): void {
     const serving = this._serving
     if (serving !== null && serving.waiting) serving.release()
     if (this._ext !== null && this._ext.holding) this._ext.release(this._hostForCall())
@@ -722,127 +613,8 @@ export class Wire extends stream.Duplex {
     if (this._out.open()) this.emit('output-drain')
   }
 
-  /** A destination that asked us to wait resumes us: what we buffered leaves in one writev (io/connection.ts). */
-  override resume (): this {
-    const flush = (this as any)._readableState.resumeScheduled !== true && this.readableLength !== 0
-    super.resume()
-    if (flush) corkOverResume(this._dests)
-    return this
-  }
-
-  /**
-   * A chunk written while nothing waits on our writable side is consumed at once, without
-   * readable-stream's bookkeeping of a write (a process.nextTick per write() in readable-stream
-   * 3): `_write` consumes every chunk synchronously, so nothing would wait anyway. A write with
-   * a callback or an encoding, while corked, ending, destroyed, or with a write pending or held
-   * back, takes the stream's own path. A write into us from inside our own processing (piped
-   * in memory, the peer answers at once) waits in `_inbox` and is consumed right after.
-   */
-  override write (chunk: any, encoding?: any, cb?: any): boolean {
-    const ws = (this as any)._writableState
-    if (encoding !== undefined || cb !== undefined || ws.length !== 0 || ws.writing || ws.corked !== 0 || ws.ending ||
-        ws.destroyed || !Buffer.isBuffer(chunk)) return super.write(chunk, encoding, cb)
-    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); return true }
-    this._consume(chunk)
-    // too many of the peer's extended messages wait: an empty write parks in `_write`, so the
-    // next ones wait in the stream (and the connection is paused) until they are handed out
-    if (this._ext !== null && !this._finished && this._ext.mustHoldWrite) super.write(EMPTY)
-    return true
-  }
-
-  override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
-    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); cb(); return }
-    this._consume(chunk)
-    // too many of the peer's extended messages wait for our output to drain: stop reading
-    // from the connection (TCP holds the peer back) until they are handed out, see `_read`
-    if (this._ext !== null && !this._finished && this._ext.holdWrite(cb)) return
-    cb()
-  }
-
-  /** @internal Process bytes from the peer, then any written into us meanwhile. */
-  private _consume (chunk: Buffer): void {
-    this._flags |= F_CONSUMING
-    try {
-      this._consumeOne(chunk)
-      const inbox = this._inbox
-      if (inbox !== null) for (let i = 0; i < inbox.length; i++) this._consumeOne(inbox[i])
-    } finally {
-      this._flags &= ~F_CONSUMING
-      if (this._inbox !== null) this._inbox.length = 0
-    }
-  }
-
   /** @internal */
-  private _consumeOne (chunk: Buffer): void {
-    if (this._finished) return
-    if (this._timers !== null) this._timers.received()
-    if (this._decrypt !== null) chunk = this._decrypt(chunk)
-    // What we send while this chunk is processed (replies to its requests...) leaves in as
-    // few writes as possible: small messages are gathered (see `_push`), and the streams
-    // we pipe into are corked, so a socket sends the whole lot in one writev.
-    const dests = this._dests
-    const out = this._out
-    const corked = out.beginBatch(dests as any)
-    try {
-      if (this._intercept !== null) this._intercept(chunk)
-      else this._reader.write(chunk)
-    } finally {
-      out.endBatch(dests as any, corked)
-    }
-  }
-
-  /** @internal MSE's stream cipher for what we send (null: plaintext). */
-  get _encrypt (): ((data: Uint8Array) => Buffer) | null { return this._out.cipher }
-  /** @internal */
-  set _encrypt (fn: ((data: Uint8Array) => Buffer) | null) { this._out.cipher = fn }
-
-  /** Bytes of a message from the peer that has not arrived whole yet (what the reader holds). */
-  get inputBacklog (): number {
-    return this._reader.buffered
-  }
-
-  /** BEP 52: our hash requests awaiting hashes or a reject, oldest first. */
-  get hashRequests (): HashRequest[] {
-    return this._hashMessages === null ? [] : this._hashMessages.requests.map(p => p.req)
-  }
-
-  /** BEP 52: the peer's hash requests awaiting our answer, oldest first. */
-  get peerHashRequests (): HashRequest[] {
-    return this._hashMessages === null ? [] : this._hashMessages.peerRequests.slice()
-  }
-
-  /** Bytes we sent that the connection has not read yet (our readable side's buffer and what is gathered). */
-  get outputBacklog (): number {
-    return this._out.backlog
-  }
-
-  override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
-    if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
-    this._shutdown(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
-    // a peer that broke the protocol gets its connection closed at once; otherwise ended cleanly
-    closeDestinations(this._dests, this._protocolFailure)
-    this._dests = null
-    cb(err)
-  }
-
-  /** @internal */
-  private _onFinish (): void {
-    if (debug.enabled) this._debug('finish')
-    this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
-    this.push(null)
-    // nobody reads us: let 'end' (and so 'close') happen anyway
-    if (this.readableFlowing !== true) this.resume()
-    // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back
-    // (a destination that does not read), the wire is destroyed anyway
-    if ((this._flags & F_DESTROYING) !== 0) setTimeout(() => { if (!this.destroyed) super.destroy() }, 0)
-  }
-
-  /** @internal Stop everything: timers, reader; fail every pending request. */
-  private _shutdown (err: Error): void {
-    if (this._finished) return
-    this._out.close()
-    this._finished = true
-    this._intercept = null
+  protected _onShutdown (err: Error): void {
     this._reader.stop()
     this._mse?.destroy()
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
@@ -852,42 +624,18 @@ export class Wire extends stream.Duplex {
     this._ours?.failAll(err)
     this._hashMessages?.clear(err)
     this._ours?.stop()
-    this._timers?.stop()
   }
+
+  /** @internal Too many of the peer's extended messages wait for the output (state/extensions.ts). */
+  protected _mustHoldWrite (): boolean { return this._ext !== null && this._ext.mustHoldWrite }
+  /** @internal */
+  protected _holdWrite (cb: () => void): boolean { return this._ext !== null && this._ext.holdWrite(cb) }
 
   /** @internal Queue bytes for the peer (io/output.ts gathers, encrypts and bounds them). */
   _push (data: Uint8Array): void {
     if (this._finished || this.destroyed) return
     if (this._mse !== null && this._mse.holding) { this._mse.hold(data); return }
     this._out.send(data)
-  }
-
-  /** @internal Bytes for the peer that bypass encryption (the MSE exchange itself). */
-  _pushRaw (data: Uint8Array): void {
-    if (this._finished || this.destroyed) return
-    this._out.sendRaw(data)
-  }
-
-  /** @internal A protocol violation by the peer: close the wire with a coded error. */
-  _fail (code: ErrorCode, message: string): void {
-    this._failWith(new WireError(code, message))
-  }
-
-  /** @internal */
-  _failWith (err: WireError): void {
-    if (this.destroyed) return
-    if (debug.enabled) this._debug('protocol error %s: %s', err.code, err.message)
-    this._protocolFailure = true
-    this._reader.stop()
-    this._shutdown(err)
-    // `src.pipe(wire)` listens for 'error' on us and rethrows when its listener is the only one:
-    // that listener is not the application's. Unpipe such sources first (their listener goes).
-    const sources = this._sources
-    this._sources = null
-    forEachStream(sources, src => src.unpipe?.(this))
-    // A remote peer must never crash a process that attached no 'error' listener.
-    if (this.listenerCount('error') > 0) this.destroy(err)
-    else this.destroy()
   }
 
   // ---------------------------------------------------------------------------
@@ -1130,10 +878,7 @@ export class Wire extends stream.Duplex {
     this._requests().settle(req, err, block)
   }
 
-  /** @internal */
-  _debug (fmt: string, ...args: unknown[]): void {
-    debug('[' + this._debugId + '] ' + fmt, ...args)
-  }
+
 }
 
 /** The WireHost of one wire (io/host.ts): one small object, its methods on the prototype. */

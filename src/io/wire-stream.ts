@@ -1,0 +1,328 @@
+/**
+ * WireStream: the stream layer of a Wire, as libtorrent's peer_connection is to its
+ * bt_peer_connection: bytes in, bytes out, the streams it is piped with, and how it ends. It
+ * knows nothing of BitTorrent messages; the Wire (wire.ts) extends it and fills in the hooks at
+ * the bottom (what a chunk of the peer's bytes means, what our own end and shutdown do).
+ *
+ * - In: `write` consumes a chunk at once when nothing waits on the writable side (see there);
+ *   `_consume` decrypts it (MSE) and hands it to `_intercept` (an MSE exchange running) or to
+ *   `_onBytes`, with the output batched meanwhile.
+ * - Out: everything goes through the OutputQueue (io/output.ts): gathered, corked, encrypted,
+ *   bounded by the send watermark; `_read` (the connection read us down) calls `_onOutputRead`.
+ * - Piping: the streams we pipe into and those piped into us (io/connection.ts); the wire ends
+ *   with its connection.
+ * - Ending: `end()` and `destroy()` in 3.5.5's and 5.0.9's order of events; a protocol failure
+ *   (`_failWith`) closes the connection at once and never throws at an application that
+ *   attached no 'error' listener.
+ */
+import { Buffer } from 'buffer'
+import stream from '../stream.js'
+import randombytes from '../random.js'
+import { debug } from '../log.js'
+import { ErrorCodes, WireError, type ErrorCode } from '../errors.js'
+import { OutputQueue } from './output.js'
+import { addStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './connection.js'
+import type { ConnectionTimeouts } from './timeouts.js'
+
+/**
+ * Bytes written to us that may wait before write() asks the writer to wait for 'drain'. Our
+ * _write consumes each chunk at once, so bytes wait only while a chunk is being processed (a
+ * piped peer's replies), the wire is corked, or it holds back reading (state/extensions.ts):
+ * then this bounds what the connection writes into us before it is paused. At the default
+ * 16 KiB every 16 KiB block or socket chunk paused its source, and 'drain' resumed it a tick
+ * later: 1/3 of the instructions of a piped 16 KiB block in the mixed bench (callgrind, 16384
+ * blocks: 282M -> 187M before the output queue, 296M -> 195M after; 64 KiB and 256 KiB alike).
+ * 128 KiB: a whole socket read (64 KiB) and the next one do not pause it.
+ */
+const WRITABLE_HIGH_WATER_MARK = 128 * 1024
+
+// Bits of `_flags` this layer uses; a subclass takes bits from FIRST_FREE_FLAG on.
+const F_FINISHED = 1
+const F_PROTOCOL_FAILURE = 2
+const F_FINISH_LISTENED = 4
+const F_DESTROYING = 8
+/** Inside `_consume`: a chunk written into us now waits in `_inbox`. */
+const F_CONSUMING = 16
+/** @internal */
+export const FIRST_FREE_FLAG = 32
+
+const EMPTY = Buffer.alloc(0)
+/** A short random id per wire in debug output, made only when debug output is on. */
+const debugIds = new WeakMap<object, string>()
+
+type PipeDest = NodeJS.WritableStream
+type PipeSource = { unpipe?: (dest: any) => unknown }
+
+export abstract class WireStream extends stream.Duplex {
+  /** @internal Yes/no state, one bit each (the F_ constants here, then the subclass's). */
+  _flags = 0
+  /** @internal: set by MSE once a stream cipher is agreed. */
+  _decrypt: ((data: Uint8Array) => Buffer) | null = null
+  /** @internal: while an MSE handshake runs, incoming bytes go to it instead of `_onBytes`. */
+  _intercept: ((chunk: Buffer) => void) | null = null
+  /** @internal Streams we pipe into (io/connection.ts). */
+  private _dests: Streams<PipeDest> = null
+  /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
+  private _sources: Streams<PipeSource> = null
+  /** @internal Chunks written into us while we consume one (see `write`). */
+  private _inbox: Buffer[] | null = null
+  /** @internal handshakeTimeout / idleTimeout (io/timeouts.ts), when asked for. */
+  _timers: ConnectionTimeouts | null = null
+  /** @internal Everything we send goes through the output queue (io/output.ts). */
+  readonly _out: OutputQueue
+
+  constructor (sendWatermark: number) {
+    super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK })
+    this._out = new OutputQueue(this, sendWatermark)
+    // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
+    this.on('pipe', this._onPipe)
+  }
+
+  // ---------------------------------------------------------------------------
+  // What the Wire fills in
+
+  /** @internal Bytes from the peer (decrypted), outside an MSE exchange. */
+  protected abstract _onBytes (chunk: Buffer): void
+  /** @internal Our own end() or destroy(): the protocol's state changes and their events. */
+  protected abstract _onLocalEnd (): void
+  /** @internal destroy() before those: fail what is pending with `err`. */
+  protected abstract _onDestroying (err: Error): void
+  /** @internal The connection read our output down (see `_read`). */
+  protected abstract _onOutputRead (): void
+  /** @internal The wire shuts down: stop the protocol's timers and state, fail what is pending with `err`. */
+  protected abstract _onShutdown (err: Error): void
+  /** @internal Whether the next write must wait (too much is held for the output to drain). */
+  protected abstract _mustHoldWrite (): boolean
+  /** @internal Keep `cb` (true) while `_mustHoldWrite`, to be called when reading may go on. */
+  protected abstract _holdWrite (cb: () => void): boolean
+
+  // ---------------------------------------------------------------------------
+  // State
+
+  /** @internal The wire is shut down (ended, destroyed or failed): nothing more is sent or read. */
+  get _finished (): boolean { return (this._flags & F_FINISHED) !== 0 }
+  /** @internal The peer broke the protocol: its connection is destroyed rather than ended. */
+  get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
+
+  /** Bytes we sent that the connection has not read yet (our readable side's buffer and what is gathered). */
+  get outputBacklog (): number {
+    return this._out.backlog
+  }
+
+  /** A short random id for debug output (5.x reads it), made on first use. */
+  get _debugId (): string {
+    let id = debugIds.get(this)
+    if (id === undefined) debugIds.set(this, (id = randombytes(4).toString('hex')))
+    return id
+  }
+
+  set _debugId (id: string) {
+    debugIds.set(this, String(id))
+  }
+
+  /** @internal */
+  _debug (fmt: string, ...args: unknown[]): void {
+    debug('[' + this._debugId + '] ' + fmt, ...args)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Piping: the wire ends with its connection
+
+  override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
+    this._dests = addStream(this._dests, dest)
+    followConnection(dest, () => this._onConnectionGone())
+    return super.pipe(dest, opts)
+  }
+
+  /** @internal `socket.pipe(wire)`. */
+  private _onPipe (src: PipeSource): void {
+    this._sources = addStream(this._sources, src)
+    followConnection(src, () => this._onConnectionGone())
+  }
+
+  /** @internal */
+  private _onConnectionGone (): void {
+    if (this.destroyed) return
+    // ending already (our end() or the peer's FIN): let 'end' and 'close' come as they do
+    if ((this._finished || this.writableEnded) && !this._protocolFailure) { if (this.readableFlowing !== true) this.resume(); return }
+    if (debug.enabled) this._debug('connection closed')
+    this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'connection closed'))
+    this.destroy()
+  }
+
+  /** A destination that asked us to wait resumes us: what we buffered leaves in one writev (io/connection.ts). */
+  override resume (): this {
+    const flush = (this as any)._readableState.resumeScheduled !== true && this.readableLength !== 0
+    super.resume()
+    if (flush) corkOverResume(this._dests)
+    return this
+  }
+
+  // ---------------------------------------------------------------------------
+  // In
+
+  /**
+   * A chunk written while nothing waits on our writable side is consumed at once, without
+   * readable-stream's bookkeeping of a write (a process.nextTick per write() in readable-stream
+   * 3): `_write` consumes every chunk synchronously, so nothing would wait anyway. A write with
+   * a callback or an encoding, while corked, ending, destroyed, or with a write pending or held
+   * back, takes the stream's own path. A write into us from inside our own processing (piped
+   * in memory, the peer answers at once) waits in `_inbox` and is consumed right after.
+   */
+  override write (chunk: any, encoding?: any, cb?: any): boolean {
+    const ws = (this as any)._writableState
+    if (encoding !== undefined || cb !== undefined || ws.length !== 0 || ws.writing || ws.corked !== 0 || ws.ending ||
+        ws.destroyed || !Buffer.isBuffer(chunk)) return super.write(chunk, encoding, cb)
+    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); return true }
+    this._consume(chunk)
+    // too much waits for the output to drain: an empty write parks in `_write`, so the next
+    // ones wait in the stream (and the connection is paused) until reading may go on
+    if (!this._finished && this._mustHoldWrite()) super.write(EMPTY)
+    return true
+  }
+
+  override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
+    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); cb(); return }
+    this._consume(chunk)
+    // too much waits for the output to drain: stop reading from the connection (TCP holds the
+    // peer back) until it is handed out, see `_read`
+    if (!this._finished && this._holdWrite(cb)) return
+    cb()
+  }
+
+  /** @internal Process bytes from the peer, then any written into us meanwhile. */
+  private _consume (chunk: Buffer): void {
+    this._flags |= F_CONSUMING
+    try {
+      this._consumeOne(chunk)
+      const inbox = this._inbox
+      if (inbox !== null) for (let i = 0; i < inbox.length; i++) this._consumeOne(inbox[i])
+    } finally {
+      this._flags &= ~F_CONSUMING
+      if (this._inbox !== null) this._inbox.length = 0
+    }
+  }
+
+  /** @internal */
+  private _consumeOne (chunk: Buffer): void {
+    if (this._finished) return
+    if (this._timers !== null) this._timers.received()
+    if (this._decrypt !== null) chunk = this._decrypt(chunk)
+    // What we send while this chunk is processed (replies to its requests...) leaves in as
+    // few writes as possible: small messages are gathered (io/output.ts), and the streams
+    // we pipe into are corked, so a socket sends the whole lot in one writev.
+    const dests = this._dests
+    const out = this._out
+    const corked = out.beginBatch(dests as any)
+    try {
+      if (this._intercept !== null) this._intercept(chunk)
+      else this._onBytes(chunk)
+    } finally {
+      out.endBatch(dests as any, corked)
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Out
+
+  /** The connection read our output down: hand out what waited for that, while the output stays under the watermark. */
+  override _read (): void {
+    if (this._out.onRead()) this._onOutputRead()
+  }
+
+  /** @internal Bytes for the peer that bypass encryption (the MSE exchange itself). */
+  _pushRaw (data: Uint8Array): void {
+    if (this._finished || this.destroyed) return
+    this._out.sendRaw(data)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Ending
+
+  override end (...args: any[]): this {
+    // 'finish' only ever follows end(): listened for from here on, so an idle wire holds no
+    // listener for it (put first, as it shuts the wire down before anyone else hears 'finish')
+    if ((this._flags & F_FINISH_LISTENED) === 0) {
+      this._flags |= F_FINISH_LISTENED
+      this.prependListener('finish', this._onFinish)
+    }
+    if (!this._finished && !this.destroyed && (this._flags & F_DESTROYING) === 0) {
+      if (debug.enabled) this._debug('end')
+      this._onLocalEnd()
+    }
+    return (super.end as any)(...args)
+  }
+
+  /**
+   * As in 3.5.5 and 5.0.9, `destroy()` runs the state changes of `end()`: pending requests fail
+   * (ERR_BT_WIRE_CLOSED), 'uninterested' and 'choke' are emitted, then 'finish', 'end' and
+   * 'close' follow. With an error: the same state changes, then 'error' and 'close'. A wire that
+   * already failed or ended is destroyed at once.
+   */
+  override destroy (err?: Error | null): this {
+    if (this.destroyed) return this
+    // while destroy() ends the wire: the stream's own autoDestroy after 'end' (or a later call)
+    // destroys it once 'finish' has shut it down; a second call before that changes nothing
+    if ((this._flags & F_DESTROYING) !== 0) return this._finished ? super.destroy(err ?? undefined) : this
+    if (this._finished || this.writableEnded) return super.destroy(err ?? undefined)
+    this._flags |= F_DESTROYING
+    if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
+    this._onDestroying(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
+    this._onLocalEnd()
+    if (err != null) return super.destroy(err)
+    this.end()
+    return this
+  }
+
+  override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
+    if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
+    this._shutdown(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
+    // a peer that broke the protocol gets its connection closed at once; otherwise ended cleanly
+    closeDestinations(this._dests, this._protocolFailure)
+    this._dests = null
+    cb(err)
+  }
+
+  /** @internal */
+  private _onFinish (): void {
+    if (debug.enabled) this._debug('finish')
+    this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
+    this.push(null)
+    // nobody reads us: let 'end' (and so 'close') happen anyway
+    if (this.readableFlowing !== true) this.resume()
+    // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back
+    // (a destination that does not read), the wire is destroyed anyway
+    if ((this._flags & F_DESTROYING) !== 0) setTimeout(() => { if (!this.destroyed) super.destroy() }, 0)
+  }
+
+  /** @internal Stop everything: output, input, timers, the protocol's state; fail what is pending. */
+  _shutdown (err: Error): void {
+    if (this._finished) return
+    this._out.close()
+    this._flags |= F_FINISHED
+    this._intercept = null
+    this._onShutdown(err)
+    this._timers?.stop()
+  }
+
+  /** @internal A protocol violation by the peer: close the wire with a coded error. */
+  _fail (code: ErrorCode, message: string): void {
+    this._failWith(new WireError(code, message))
+  }
+
+  /** @internal */
+  _failWith (err: WireError): void {
+    if (this.destroyed) return
+    if (debug.enabled) this._debug('protocol error %s: %s', err.code, err.message)
+    this._flags |= F_PROTOCOL_FAILURE
+    this._shutdown(err)
+    // `src.pipe(wire)` listens for 'error' on us and rethrows when its listener is the only one:
+    // that listener is not the application's. Unpipe such sources first (their listener goes).
+    const sources = this._sources
+    this._sources = null
+    forEachStream(sources, src => src.unpipe?.(this))
+    // A remote peer must never crash a process that attached no 'error' listener.
+    if (this.listenerCount('error') > 0) this.destroy(err)
+    else this.destroy()
+  }
+}
