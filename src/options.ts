@@ -8,6 +8,9 @@
  * - `new Wire(options)`, `new Wire()`.
  */
 import type { WireOptions, WireType } from './types.js'
+import type { EncryptionSetup } from './mse/types.js'
+import { DEFAULT_MAX_PIECES, DEFAULT_MAX_PEER_REQUESTS, DEFAULT_MAX_MESSAGE_LENGTH } from './protocol/codec.js'
+import { DEFAULT_SEND_WATERMARK } from './io/output.js'
 
 export function toWireOptions (type: WireType | WireOptions, retries: number | undefined, peEnabled: boolean | undefined): WireOptions {
   if (type !== null && typeof type === 'object') return type
@@ -20,4 +23,56 @@ export function positive (value: number | undefined, fallback: number, name: str
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`)
   return value
+}
+
+/**
+ * Requests of 0 bytes or over 128 KiB from a peer are refused and counted; past this many the
+ * wire closes. libtorrent likewise rejects them and disconnects a peer past 300 of them.
+ */
+export const DEFAULT_MAX_INVALID_REQUESTS = 300
+
+/** The constructor's arguments, checked, with the defaults in. */
+export interface WireSettings {
+  type: WireType
+  maxPieces: number
+  maxPeerRequests: number
+  maxMessageLength: number
+  maxInvalidRequests: number
+  sendWatermark: number
+  /** Milliseconds, 0 for none; both 0 (not asked for): no timers at all. */
+  handshakeTimeout: number
+  idleTimeout: number
+  allowedFast: WireOptions['allowedFast']
+  /** null: no MSE asked for by the constructor (`encrypt()` may still run it). */
+  encryption: EncryptionSetup | null
+}
+
+export function wireSettings (type: WireType | WireOptions, retries: number | undefined, peEnabled: boolean | undefined): WireSettings {
+  const opts = toWireOptions(type, retries, peEnabled)
+  const level = opts.encryptionLevel ?? 0
+  if (level !== 0 && level !== 1 && level !== 2) throw new RangeError('encryptionLevel must be 0, 1 or 2')
+  const pe = opts.peEnabled === true
+  if (level !== 0 && pe) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
+  return {
+    type: opts.type ?? null,
+    maxPieces: positive(opts.maxPieces, DEFAULT_MAX_PIECES, 'maxPieces'),
+    maxPeerRequests: positive(opts.maxPeerRequests, DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests'),
+    maxMessageLength: positive(opts.maxMessageLength, DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength'),
+    maxInvalidRequests: positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests'),
+    sendWatermark: positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'),
+    handshakeTimeout: opts.handshakeTimeout === undefined ? 0 : positive(opts.handshakeTimeout, 0, 'handshakeTimeout'),
+    idleTimeout: opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'),
+    allowedFast: opts.allowedFast,
+    encryption: level !== 0 || pe ? { peEnabled: pe, retries: opts.retries ?? 0, level } : null
+  }
+}
+
+/**
+ * A build without MSE (the browser's) refuses only a wire that would run it: WebRTC and web
+ * seeds never do (DTLS / HTTPS encrypt them); 5.x's levels on TCP / uTP; 3.5.5's incoming TCP,
+ * or outgoing TCP without retries.
+ */
+export function wouldRunMse (type: WireType, setup: EncryptionSetup): boolean {
+  const t = type ?? ''
+  return setup.level !== 0 ? /Incoming|Outgoing/.test(t) : t === 'tcpIncoming' || (t === 'tcpOutgoing' && setup.retries === 0)
 }

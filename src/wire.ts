@@ -11,7 +11,7 @@
  */
 import { Buffer } from 'buffer'
 import { BitField, HaveAllBitField } from './bitfield.js'
-import type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
+import type { WireType, WireOptions, HandshakeExtensions, PeerExtensions } from './types.js'
 import { debug } from './log.js'
 import speedometer from 'speedometer'
 import * as codec from './protocol/codec.js'
@@ -23,47 +23,16 @@ import { OurRequests, Request, type RequestCallback } from './state/requests.js'
 import { Serving, type Respond } from './state/serving.js'
 import { FastState, autoAllowedFast, fastOnly, requireFast, type AllowedFastSetFn } from './state/fast.js'
 import { checkUint32, toBuffer } from './util.js'
-import { DEFAULT_SEND_WATERMARK } from './io/output.js'
 import { WireStream, FIRST_FREE_FLAG } from './io/wire-stream.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
-import { toWireOptions, positive } from './options.js'
+import { wireSettings, wouldRunMse } from './options.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages, toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback, type HashesMessage } from './state/hashes.js'
 import type { MseSupport, WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
 
 const KEEP_ALIVE_INTERVAL = 55000
-/**
- * Requests of 0 bytes or over 128 KiB from a peer are refused and counted; past this many the
- * wire closes. libtorrent likewise rejects them and disconnects a peer past 300 of them.
- */
-export const DEFAULT_MAX_INVALID_REQUESTS = 300
 export type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
-
-type Listener<K extends keyof WireEvents> = (...args: WireEvents[K]) => void
-
-type AnyListener = (...args: any[]) => void
-
-// the EventEmitter methods, typed for the wire's events (types.ts); merged into the class
-export interface Wire {
-  on<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  on<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
-  once<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  once<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
-  addListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  addListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
-  prependListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  prependListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
-  prependOnceListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  prependOnceListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
-  off<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  off<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
-  removeListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  removeListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
-  emit<K extends keyof WireEvents> (event: K, ...args: WireEvents[K]): boolean
-  emit<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, ...args: any[]): boolean
-}
-
 
 function noop (): void {}
 
@@ -95,12 +64,9 @@ export class Wire extends WireStream {
 
   /** @internal */ _reader: MessageReader
 
-  /** @internal */
-  private _uploadSpeed: ((delta?: number) => number) | null = null
-  /** @internal */
-  private _downloadSpeed: ((delta?: number) => number) | null = null
-  /** @internal */
-  private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
+  /** @internal */ private _uploadSpeed: ((delta?: number) => number) | null = null
+  /** @internal */ private _downloadSpeed: ((delta?: number) => number) | null = null
+  /** @internal */ private _keepAliveInterval: ReturnType<typeof setInterval> | null = null
   // Created on first use: an idle wire may never need them.
   /** @internal Our requests (state/requests.ts), made on the first. */ _ours: OurRequests | null = null
   /** @internal Serving the peer's requests (state/serving.ts), made on its first. */ _serving: Serving | null = null
@@ -108,10 +74,8 @@ export class Wire extends WireStream {
   _ext: Extensions | null = null
   /** @internal The peer's 8 reserved bytes: hex until `peerReserved` is read, then that Buffer. */
   private _peerReserved: Buffer | string | null = null
-  /** @internal */
-  private _peerIdBuffer: Buffer | null = null
-  /** @internal */
-  private _peerPieces: BitField | HaveAllBitField | null = null
+  /** @internal */ private _peerIdBuffer: Buffer | null = null
+  /** @internal */ private _peerPieces: BitField | HaveAllBitField | null = null
   /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
   _fast: FastState | null = null
   /** @internal What helper modules reach the wire through (io/host.ts), made on first use. */
@@ -132,38 +96,23 @@ export class Wire extends WireStream {
 
   /** See options.ts for the four forms (3.5.5's, 5.x's, an options object, none). */
   constructor (type: WireType | WireOptions = null, retries?: number, peEnabled?: boolean) {
-    const opts = toWireOptions(type, retries, peEnabled)
-    super(positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'))
-    this.type = opts.type ?? null
-    const retriesLeft = opts.retries ?? 0
-    this.maxPieces = positive(opts.maxPieces, codec.DEFAULT_MAX_PIECES, 'maxPieces')
-    this.maxPeerRequests = positive(opts.maxPeerRequests, codec.DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests')
-    this.maxMessageLength = positive(opts.maxMessageLength, codec.DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength')
-    this.maxInvalidRequests = positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests')
-    if (opts.allowedFast !== undefined) {
-      this._fast = new FastState(this._host(), autoAllowedFast(opts.allowedFast, (this.constructor as typeof Wire)._allowedFastSetFn))
-    }
+    const o = wireSettings(type, retries, peEnabled)
+    super(o.sendWatermark)
+    this.type = o.type
+    this.maxPieces = o.maxPieces
+    this.maxPeerRequests = o.maxPeerRequests
+    this.maxMessageLength = o.maxMessageLength
+    this.maxInvalidRequests = o.maxInvalidRequests
+    const ctor = this.constructor as typeof Wire
+    if (o.allowedFast !== undefined) this._fast = new FastState(this._host(), autoAllowedFast(o.allowedFast, ctor._allowedFastSetFn))
     this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
-    if (opts.handshakeTimeout !== undefined || opts.idleTimeout !== undefined) {
-      this._timers = new ConnectionTimeouts(
-        opts.handshakeTimeout === undefined ? 0 : positive(opts.handshakeTimeout, 0, 'handshakeTimeout'),
-        opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'),
-        (code, message) => this._fail(code, message))
-    }
-    const level = opts.encryptionLevel ?? 0
-    if (level !== 0 && level !== 1 && level !== 2) throw new RangeError('encryptionLevel must be 0, 1 or 2')
-    const pe = opts.peEnabled === true
-    if (level !== 0 && pe) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
-    if (level !== 0 || pe) {
-      const support = (this.constructor as typeof Wire)._mseSupport
-      const t = this.type ?? ''
-      if (support !== null) this._mse = support.attach(this._host(), { peEnabled: pe, retries: retriesLeft, level })
-      // browser build: WebRTC and web seeds never run MSE (DTLS / HTTPS encrypt them), so only a
-      // wire that would run it cannot be made (3.5.5: incoming TCP, or outgoing TCP without retries)
-      else if (level !== 0 ? /Incoming|Outgoing/.test(t) : t === 'tcpIncoming' || (t === 'tcpOutgoing' && retriesLeft === 0)) throw new Error('message stream encryption is not available in this build')
-    }
+    if (o.handshakeTimeout !== 0 || o.idleTimeout !== 0) this._timers = new ConnectionTimeouts(o.handshakeTimeout, o.idleTimeout, (code, message) => this._fail(code, message))
+    const mse = o.encryption
+    if (mse !== null && ctor._mseSupport !== null) this._mse = ctor._mseSupport.attach(this._host(), mse)
+    else if (mse !== null && wouldRunMse(this.type, mse)) throw new Error('message stream encryption is not available in this build')
   }
+
 
   /** The peer's id as 20 bytes (null before its handshake). */
   get peerIdBuffer (): Buffer | null {
@@ -171,9 +120,7 @@ export class Wire extends WireStream {
     return this._peerIdBuffer
   }
 
-  set peerIdBuffer (value: Buffer | null) {
-    this._peerIdBuffer = value
-  }
+  set peerIdBuffer (value: Buffer | null) { this._peerIdBuffer = value }
 
   /** The peer's raw 8 reserved bytes (null before its handshake). */
   get peerReserved (): Buffer | null {
@@ -181,19 +128,13 @@ export class Wire extends WireStream {
     return this._peerReserved
   }
 
-  set peerReserved (value: Buffer | null) {
-    this._peerReserved = value
-  }
+  set peerReserved (value: Buffer | null) { this._peerReserved = value }
 
   /** Our pending requests {piece, offset, length}. */
-  get requests (): Request[] {
-    return this._requests().list.list
-  }
+  get requests (): Request[] { return this._requests().list.list }
 
   /** The peer's pending requests {piece, offset, length}. */
-  get peerRequests (): Request[] {
-    return this._serve().requests.list
-  }
+  get peerRequests (): Request[] { return this._serve().requests.list }
 
   /** Requests from the peer we did not queue because its queue was full. */
   get droppedPeerRequests (): number { return this._serving === null ? 0 : this._serving.dropped }
@@ -204,106 +145,39 @@ export class Wire extends WireStream {
   set invalidPeerRequests (n: number) { this._serve().invalid = n }
 
   /** Our extension ids: id -> name. */
-  get extendedMapping (): Record<number, string> {
-    return this._ourExtensions().mapping
-  }
+  get extendedMapping (): Record<number, string> { return this._ourExtensions().mapping }
 
   /** The peer's extension ids: name -> id. */
-  get peerExtendedMapping (): Record<string, number> {
-    return (this._extensions()._peerMapping ??= {})
-  }
-
-  set peerExtendedMapping (value: Record<string, number>) {
-    this._extensions()._peerMapping = value
-  }
+  get peerExtendedMapping (): Record<string, number> { return (this._extensions()._peerMapping ??= {}) }
+  set peerExtendedMapping (value: Record<string, number>) { this._extensions()._peerMapping = value }
 
   /** The peer's extended handshake, decoded ({} until it arrives). */
-  get peerExtendedHandshake (): Record<string, any> {
-    return (this._extensions()._peerHandshake ??= {})
-  }
+  get peerExtendedHandshake (): Record<string, any> { return (this._extensions()._peerHandshake ??= {}) }
+  set peerExtendedHandshake (value: Record<string, any>) { this._extensions()._peerHandshake = value }
 
-  set peerExtendedHandshake (value: Record<string, any>) {
-    this._extensions()._peerHandshake = value
-  }
-
-  /** @internal */
-  _requests (): OurRequests {
-    return (this._ours ??= new OurRequests(this._host()))
-  }
-
-  /** @internal */
-  _serve (): Serving {
-    return (this._serving ??= new Serving(this._host(), this._out))
-  }
-
-  /** @internal */
-  _fastState (): FastState {
-    return (this._fast ??= new FastState(this._host(), null))
-  }
-
-  /** @internal */
-  _extensions (): Extensions {
-    return (this._ext ??= new Extensions())
-  }
+  /** @internal */ _requests (): OurRequests { return (this._ours ??= new OurRequests(this._host())) }
+  /** @internal */ _serve (): Serving { return (this._serving ??= new Serving(this._host(), this._out)) }
+  /** @internal */ _fastState (): FastState { return (this._fast ??= new FastState(this._host(), null)) }
+  /** @internal */ _extensions (): Extensions { return (this._ext ??= new Extensions()) }
 
   /** @internal Our side of BEP 10 (plugins, our ids and handshake fields): the state grows into OurExtensions, once. */
-  _ourExtensions (): OurExtensions {
-    const ext = this._ext
-    return ext instanceof OurExtensions ? ext : (this._ext = new OurExtensions(ext))
-  }
-
-  /** @internal Our handshake went out. */
-  get _handshakeSent (): boolean { return (this._flags & F_HANDSHAKE_SENT) !== 0 }
-  /** @internal */
-  set _handshakeSent (on: boolean) { this._setFlag(F_HANDSHAKE_SENT, on) }
-  /** @internal The peer's handshake arrived. */
-  get _handshakeReceived (): boolean { return (this._flags & F_HANDSHAKE_RECEIVED) !== 0 }
-  /** @internal */
-  set _handshakeReceived (on: boolean) { this._setFlag(F_HANDSHAKE_RECEIVED, on) }
-  /** @internal Our extended handshake went out. */
-  get _extendedHandshakeSent (): boolean { return (this._flags & F_EXTENDED_HANDSHAKE_SENT) !== 0 }
-  /** @internal */
-  set _extendedHandshakeSent (on: boolean) { this._setFlag(F_EXTENDED_HANDSHAKE_SENT, on) }
-  /** @internal */
-  private _setFlag (flag: number, on: boolean): void {
-    this._flags = on ? this._flags | flag : this._flags & ~flag
-  }
+  _ourExtensions (): OurExtensions { const ext = this._ext; return ext instanceof OurExtensions ? ext : (this._ext = new OurExtensions(ext)) }
 
   /** What the peer has: a BitField (grows up to maxPieces), or a HaveAllBitField after have-all. */
-  get peerPieces (): BitField | HaveAllBitField {
-    return (this._peerPieces ??= new BitField(0, { grow: this.maxPieces }))
-  }
-
-  set peerPieces (value: BitField | HaveAllBitField) {
-    this._peerPieces = value
-  }
+  get peerPieces (): BitField | HaveAllBitField { return (this._peerPieces ??= new BitField(0, { grow: this.maxPieces })) }
+  set peerPieces (value: BitField | HaveAllBitField) { this._peerPieces = value }
 
   /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
-  get extendedHandshake (): Record<string, any> {
-    return (this._ourExtensions()._fields ??= {})
-  }
-
-  set extendedHandshake (value: Record<string, any>) {
-    this._ourExtensions()._fields = value
-  }
+  get extendedHandshake (): Record<string, any> { return (this._ourExtensions()._fields ??= {}) }
+  set extendedHandshake (value: Record<string, any>) { this._ourExtensions()._fields = value }
 
   /** BEP 6: pieces we allow the peer to request while choked. */
-  get allowedFastSet (): number[] {
-    return this._fastState().allowed
-  }
-
-  set allowedFastSet (value: number[]) {
-    this._fastState().allowed = value
-  }
+  get allowedFastSet (): number[] { return this._fastState().allowed }
+  set allowedFastSet (value: number[]) { this._fastState().allowed = value }
 
   /** BEP 6: pieces the peer allows us to request while choked. */
-  get peerAllowedFastSet (): number[] {
-    return this._fastState().peerAllowed
-  }
-
-  set peerAllowedFastSet (value: number[]) {
-    this._fastState().peerAllowed = value
-  }
+  get peerAllowedFastSet (): number[] { return this._fastState().peerAllowed }
+  set peerAllowedFastSet (value: number[]) { this._fastState().peerAllowed = value }
 
   // ---------------------------------------------------------------------------
   // Message stream encryption
@@ -345,8 +219,7 @@ export class Wire extends WireStream {
   /** 3.5.5: incoming, accept this info hash (hex) as the one asked for in 'pe3', send step 4. */
   sendPe4 (infoHash: string | Uint8Array): void { this._mse?.sendPe4(infoHash) }
 
-  /** @internal */
-  private _encryption (): WireEncryption {
+  /** @internal */ private _encryption (): WireEncryption {
     const support = (this.constructor as typeof Wire)._mseSupport
     if (support === null) throw new Error('message stream encryption is not available in this build')
     return (this._mse ??= support.attach(this._host(), { peEnabled: false, retries: 0, level: 0 }))
@@ -356,9 +229,7 @@ export class Wire extends WireStream {
    * 3.5.5 API parity: the keys are derived by the exchange itself (sendPe3 / sendPe4).
    * Returns whether this wire's type can be encrypted, as 3.5.5 does.
    */
-  setEncrypt (_sharedSecret: string, _infoHash: string): boolean {
-    return this.type === 'tcpIncoming' || this.type === 'tcpOutgoing'
-  }
+  setEncrypt (_sharedSecret: string, _infoHash: string): boolean { return this.type === 'tcpIncoming' || this.type === 'tcpOutgoing' }
 
   // ---------------------------------------------------------------------------
   // Settings
@@ -373,21 +244,13 @@ export class Wire extends WireStream {
   }
 
   /** Fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
-  setTimeout (ms: number, unref?: boolean): void {
-    this._requests().setTimeout(ms, unref === true)
-  }
+  setTimeout (ms: number, unref?: boolean): void { this._requests().setTimeout(ms, unref === true) }
 
   /** Our current upload speed in bytes/s. */
-  uploadSpeed (delta?: number): number {
-    this._uploadSpeed ??= speedometer()
-    return this._uploadSpeed(delta)
-  }
+  uploadSpeed (delta?: number): number { this._uploadSpeed ??= speedometer(); return this._uploadSpeed(delta) }
 
   /** Our current download speed in bytes/s. */
-  downloadSpeed (delta?: number): number {
-    this._downloadSpeed ??= speedometer()
-    return this._downloadSpeed(delta)
-  }
+  downloadSpeed (delta?: number): number { this._downloadSpeed ??= speedometer(); return this._downloadSpeed(delta) }
 
   /** Use a BEP 10 extension: `new Extension(wire)`, reachable as `wire[name]`. */
   use (Extension: ExtensionConstructor): void {
@@ -406,7 +269,7 @@ export class Wire extends WireStream {
     if (infoHashBuffer.length !== 20 || peerIdBuffer.length !== 20) {
       throw new Error('infoHash and peerId MUST have length 20')
     }
-    if (this._handshakeSent) throw new Error('handshake already sent')
+    if ((this._flags & F_HANDSHAKE_SENT) !== 0) throw new Error('handshake already sent')
     // 3.5.5: a handshake before sendPe1() on an outgoing MSE wire means a plain connection
     this._mse?.abandon()
     const raw = extensions?.reserved
@@ -415,16 +278,14 @@ export class Wire extends WireStream {
     if (this.extensions.fast && this.peerExtensions.fast) this.hasFast = true
     if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), this.extensions)
     this._push(codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer))
-    this._handshakeSent = true
-    if (this.peerExtensions.extended && this.extensions.extended && !this._extendedHandshakeSent) {
+    this._flags |= F_HANDSHAKE_SENT
+    if (this.peerExtensions.extended && this.extensions.extended && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
       this._sendExtendedHandshake()
     }
     this._fast?.handshakeSent(infoHashBuffer)
   }
 
-  keepAlive (): void {
-    this._push(codec.KEEP_ALIVE)
-  }
+  keepAlive (): void { this._push(codec.KEEP_ALIVE) }
 
   choke (): void {
     if (this.amChoking) return
@@ -434,28 +295,10 @@ export class Wire extends WireStream {
     this._serving?.onChoke()
   }
 
-  unchoke (): void {
-    if (!this.amChoking) return
-    this.amChoking = false
-    this._push(codec.UNCHOKE)
-  }
-
-  interested (): void {
-    if (this.amInterested) return
-    this.amInterested = true
-    this._push(codec.INTERESTED)
-  }
-
-  uninterested (): void {
-    if (!this.amInterested) return
-    this.amInterested = false
-    this._push(codec.NOT_INTERESTED)
-  }
-
-  have (index: number): void {
-    checkUint32(index, 'index')
-    this._push(codec.encodeIndex(MessageId.HAVE, index))
-  }
+  unchoke (): void { if (!this.amChoking) return; this.amChoking = false; this._push(codec.UNCHOKE) }
+  interested (): void { if (this.amInterested) return; this.amInterested = true; this._push(codec.INTERESTED) }
+  uninterested (): void { if (!this.amInterested) return; this.amInterested = false; this._push(codec.NOT_INTERESTED) }
+  have (index: number): void { checkUint32(index, 'index'); this._push(codec.encodeIndex(MessageId.HAVE, index)) }
 
   /** Send our bitfield: a BitField, Buffer or Uint8Array. */
   bitfield (bitfield: BitField | Uint8Array | { buffer: Uint8Array }): void {
@@ -508,23 +351,9 @@ export class Wire extends WireStream {
     this._push(codec.encodePort(port))
   }
 
-  suggest (index: number): void {
-    requireFast(this.hasFast)
-    checkUint32(index, 'index')
-    this._push(codec.encodeIndex(MessageId.SUGGEST, index))
-  }
-
-  haveAll (): void {
-    requireFast(this.hasFast)
-    this._push(codec.HAVE_ALL)
-    this._fast?.haveSent()
-  }
-
-  haveNone (): void {
-    requireFast(this.hasFast)
-    this._push(codec.HAVE_NONE)
-    this._fast?.haveSent()
-  }
+  suggest (index: number): void { requireFast(this.hasFast); checkUint32(index, 'index'); this._push(codec.encodeIndex(MessageId.SUGGEST, index)) }
+  haveAll (): void { requireFast(this.hasFast); this._push(codec.HAVE_ALL); this._fast?.haveSent() }
+  haveNone (): void { requireFast(this.hasFast); this._push(codec.HAVE_NONE); this._fast?.haveSent() }
 
   reject (index: number, offset: number, length: number): void {
     requireFast(this.hasFast)
@@ -532,11 +361,7 @@ export class Wire extends WireStream {
     this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
-  allowedFast (index: number): void {
-    requireFast(this.hasFast)
-    checkUint32(index, 'index')
-    this._fastState().allow(index)
-  }
+  allowedFast (index: number): void { requireFast(this.hasFast); checkUint32(index, 'index'); this._fastState().allow(index) }
 
   /**
    * BEP 52: ask for hashes of a file's merkle tree. `cb(err, message)` gets the `hashes` reply, or an
@@ -556,14 +381,10 @@ export class Wire extends WireStream {
    * BEP 52: answer a hash request with hashes: the `length` base-layer hashes then the uncle hashes
    * (bottom up), as 32-byte buffers or one buffer. Throws when the count does not fit the request.
    */
-  hashes (request: HashRequestInput, hashes: Uint8Array | Uint8Array[]): void {
-    this._hashes().send(toHashRequest(request), hashes)
-  }
+  hashes (request: HashRequestInput, hashes: Uint8Array | Uint8Array[]): void { this._hashes().send(toHashRequest(request), hashes) }
 
   /** BEP 52: refuse a hash request. */
-  hashReject (request: HashRequestInput): void {
-    this._hashes().reject(toHashRequest(request))
-  }
+  hashReject (request: HashRequestInput): void { this._hashes().reject(toHashRequest(request)) }
 
   /** Send an extended message by the peer's name for it, or by id. Objects are bencoded. */
   extended (ext: string | number, obj: unknown): void {
@@ -574,35 +395,24 @@ export class Wire extends WireStream {
   }
 
   /** Bytes of a message from the peer that has not arrived whole yet (what the reader holds). */
-  get inputBacklog (): number {
-    return this._reader.buffered
-  }
+  get inputBacklog (): number { return this._reader.buffered }
   /** BEP 52: our hash requests awaiting hashes or a reject, oldest first. */
-  get hashRequests (): HashRequest[] {
-    return this._hashMessages === null ? [] : this._hashMessages.requests.map(p => p.req)
-  }
+  get hashRequests (): HashRequest[] { return this._hashMessages === null ? [] : this._hashMessages.requests.map(p => p.req) }
   /** BEP 52: the peer's hash requests awaiting our answer, oldest first. */
-  get peerHashRequests (): HashRequest[] {
-    return this._hashMessages === null ? [] : this._hashMessages.peerRequests.slice()
-  }
+  get peerHashRequests (): HashRequest[] { return this._hashMessages === null ? [] : this._hashMessages.peerRequests.slice() }
 
   // ---------------------------------------------------------------------------
   // The stream layer's hooks (io/wire-stream.ts)
 
-  /** @internal */
-  protected _onBytes (chunk: Buffer): void { this._reader.write(chunk) }
+  /** @internal */ protected _onBytes (chunk: Buffer): void { this._reader.write(chunk) }
 
   /**
    * @internal Our own end, as 3.5.5 and 5.0.9 have it: the peer counts as not interested and
    * choking from now on, with the 'uninterested' and 'choke' events (pending requests fail).
    */
-  protected _onLocalEnd (): void {
-    this._onNotInterested()
-    this._onChoke()
-  }
+  protected _onLocalEnd (): void { this._onNotInterested(); this._onChoke() }
 
-  /** @internal */
-  protected _onDestroying (err: Error): void { this._ours?.failAll(err) }
+  /** @internal */ protected _onDestroying (err: Error): void { this._ours?.failAll(err) }
 
   /** @internal The output drained: the peer's waiting requests, then its held extended messages. */
   protected _onOutputRead (): void {
@@ -613,8 +423,7 @@ export class Wire extends WireStream {
     if (this._out.open()) this.emit('output-drain')
   }
 
-  /** @internal */
-  protected _onShutdown (err: Error): void {
+  /** @internal */ protected _onShutdown (err: Error): void {
     this._reader.stop()
     this._mse?.destroy()
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
@@ -628,8 +437,7 @@ export class Wire extends WireStream {
 
   /** @internal Too many of the peer's extended messages wait for the output (state/extensions.ts). */
   protected _mustHoldWrite (): boolean { return this._ext !== null && this._ext.mustHoldWrite }
-  /** @internal */
-  protected _holdWrite (cb: () => void): boolean { return this._ext !== null && this._ext.holdWrite(cb) }
+  /** @internal */ protected _holdWrite (cb: () => void): boolean { return this._ext !== null && this._ext.holdWrite(cb) }
 
   /** @internal Queue bytes for the peer (io/output.ts gathers, encrypts and bounds them). */
   _push (data: Uint8Array): void {
@@ -641,30 +449,20 @@ export class Wire extends WireStream {
   // ---------------------------------------------------------------------------
   // Incoming (ReaderSink)
 
-  /** @internal */
-  _onReadError (err: WireError): void {
-    this._failWith(err)
-  }
-
-  /** @internal */
-  _onKeepAlive (): void {
-    this.emit('keep-alive')
-  }
-
-  /** @internal */
-  _onHandshakeBytes (buf: Buffer, off: number): void {
+  /** @internal */ _onReadError (err: WireError): void { this._failWith(err) }
+  /** @internal */ _onKeepAlive (): void { this.emit('keep-alive') }
+  /** @internal */ _onHandshakeBytes (buf: Buffer, off: number): void {
     // views will do: all three are only read (into hex strings and the decoded bits) before
     // anything else runs, and nothing keeps them
     this._onHandshake(buf.subarray(off + 28, off + 48), buf.subarray(off + 48, off + 68), buf.subarray(off + 20, off + 28))
   }
 
-  /** @internal */
-  _onHandshake (infoHashBuffer: Buffer, peerIdBuffer: Buffer, reserved: Buffer): void {
-    if (this._handshakeReceived) {
+  /** @internal */ _onHandshake (infoHashBuffer: Buffer, peerIdBuffer: Buffer, reserved: Buffer): void {
+    if ((this._flags & F_HANDSHAKE_RECEIVED) !== 0) {
       this._fail(ErrorCodes.DUPLICATE_HANDSHAKE, 'second handshake on the same wire')
       return
     }
-    this._handshakeReceived = true
+    this._flags |= F_HANDSHAKE_RECEIVED
     const infoHash = infoHashBuffer.toString('hex')
     const peerId = peerIdBuffer.toString('hex')
     const extensions = codec.decodeReserved(reserved) as PeerExtensions
@@ -678,14 +476,13 @@ export class Wire extends WireStream {
     this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
     if (this._ext !== null && !this._ext.onHandshake(this._hostForCall(), infoHash, peerId, extensions)) return
-    if (extensions.extended && this._handshakeSent && this.extensions.extended && !this._extendedHandshakeSent) {
+    if (extensions.extended && (this._flags & F_HANDSHAKE_SENT) !== 0 && this.extensions.extended && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
       this._sendExtendedHandshake()
     }
     this._fast?.sendAutoWhenDue()
   }
 
-  /** @internal */
-  _onMessage (id: number, buf: Buffer, start: number, end: number): void {
+  /** @internal */ _onMessage (id: number, buf: Buffer, start: number, end: number): void {
     switch (id) {
       case MessageId.CHOKE: return this._onChoke()
       case MessageId.UNCHOKE: return this._onUnchoke()
@@ -712,8 +509,7 @@ export class Wire extends WireStream {
     }
   }
 
-  /** @internal */
-  _onUnknown (id: number, buf: Buffer, start: number, end: number): void {
+  /** @internal */ _onUnknown (id: number, buf: Buffer, start: number, end: number): void {
     if (debug.enabled) this._debug('got unknown message id=%d', id)
     const msg = Buffer.allocUnsafe(1 + end - start)
     msg[0] = id
@@ -721,8 +517,7 @@ export class Wire extends WireStream {
     this.emit('unknownmessage', msg)
   }
 
-  /** @internal */
-  private _onChoke (): void {
+  /** @internal */ private _onChoke (): void {
     this.peerChoking = true
     this.emit('choke')
     if (!this.hasFast) {
@@ -731,33 +526,19 @@ export class Wire extends WireStream {
     }
   }
 
-  /** @internal */
-  private _onUnchoke (): void {
-    this.peerChoking = false
-    this.emit('unchoke')
-  }
+  /** @internal */ private _onUnchoke (): void { this.peerChoking = false; this.emit('unchoke') }
 
-  /** @internal */
-  private _onInterested (): void {
-    this.peerInterested = true
-    this.emit('interested')
-  }
+  /** @internal */ private _onInterested (): void { this.peerInterested = true; this.emit('interested') }
 
-  /** @internal */
-  private _onNotInterested (): void {
-    this.peerInterested = false
-    this.emit('uninterested')
-  }
+  /** @internal */ private _onNotInterested (): void { this.peerInterested = false; this.emit('uninterested') }
 
-  /** @internal */
-  _checkIndex (index: number, what: string): boolean {
+  /** @internal */ _checkIndex (index: number, what: string): boolean {
     if (index < this.maxPieces) return true
     this._fail(ErrorCodes.PIECE_INDEX_OUT_OF_RANGE, `${what} for piece ${index}, beyond the ${this.maxPieces} pieces this wire accepts`)
     return false
   }
 
-  /** @internal */
-  private _onHave (index: number): void {
+  /** @internal */ private _onHave (index: number): void {
     if (!this._checkIndex(index, 'have')) return
     const pieces = this.peerPieces
     if (pieces.get(index)) return
@@ -765,8 +546,7 @@ export class Wire extends WireStream {
     this.emit('have', index)
   }
 
-  /** @internal */
-  private _onBitfield (buf: Buffer, start: number, end: number): void {
+  /** @internal */ private _onBitfield (buf: Buffer, start: number, end: number): void {
     // a copy: the bitfield lives on and is changed by later `have`s
     const bytes = Buffer.allocUnsafe(end - start)
     bytes.set(buf.subarray(start, end))
@@ -774,8 +554,7 @@ export class Wire extends WireStream {
     this.emit('bitfield', this.peerPieces)
   }
 
-  /** @internal */
-  _onPiece (index: number, offset: number, block: Buffer): void {
+  /** @internal */ _onPiece (index: number, offset: number, block: Buffer): void {
     const ours = this._ours
     const req = ours !== null ? ours.list.pull(index, offset, block.length) : null
     if (req !== null) ours!.settle(req, null, block)
@@ -785,46 +564,35 @@ export class Wire extends WireStream {
     this.emit('piece', index, offset, block)
   }
 
-  /** @internal */
-  private _onCancel (index: number, offset: number, length: number): void {
+  /** @internal */ private _onCancel (index: number, offset: number, length: number): void {
     // any length: a cancel only removes what is pending (a request of a bad length never is)
     if (!this._checkIndex(index, 'cancel')) return
     this._serving?.pull(index, offset, length)
     this.emit('cancel', index, offset, length)
   }
 
-  /** @internal */
-  private _onPort (port: number): void {
-    this.emit('port', port)
-  }
+  /** @internal */ private _onPort (port: number): void { this.emit('port', port) }
 
-  /** @internal */
-  private _fastOnly (what: string): boolean {
-    return this.hasFast || fastOnly(this._host(), what)
-  }
+  /** @internal */ private _fastOnly (what: string): boolean { return this.hasFast || fastOnly(this._host(), what) }
 
-  /** @internal */
-  private _onSuggest (index: number): void {
+  /** @internal */ private _onSuggest (index: number): void {
     if (!this._fastOnly('suggest') || !this._checkIndex(index, 'suggest')) return
     this.emit('suggest', index)
   }
 
-  /** @internal */
-  private _onHaveAll (): void {
+  /** @internal */ private _onHaveAll (): void {
     if (!this._fastOnly('have-all')) return
     this.peerPieces = new HaveAllBitField()
     this.emit('have-all')
   }
 
-  /** @internal */
-  private _onHaveNone (): void {
+  /** @internal */ private _onHaveNone (): void {
     if (!this._fastOnly('have-none')) return
     this.peerPieces = new BitField(0, { grow: this.maxPieces })
     this.emit('have-none')
   }
 
-  /** @internal */
-  private _onReject (index: number, offset: number, length: number): void {
+  /** @internal */ private _onReject (index: number, offset: number, length: number): void {
     // any length: a reject only fails what we asked for (code may request 0 bytes of itself)
     if (!this._fastOnly('reject') || !this._checkIndex(index, 'reject')) return
     const ours = this._ours
@@ -836,31 +604,23 @@ export class Wire extends WireStream {
   // ---------------------------------------------------------------------------
   // Helpers
 
-  /** @internal */
-  private _sendExtendedHandshake (): void {
+  /** @internal */ private _sendExtendedHandshake (): void {
     this.extended(0, ourExtendedHandshake(this._ext))
-    this._extendedHandshakeSent = true
+    this._flags |= F_EXTENDED_HANDSHAKE_SENT
   }
 
   /** @internal The WireHost of this wire: helper modules reach it only through this. */
-  _host (): WireHost {
-    return (this._wireHost ??= new Host(this))
-  }
+  _host (): WireHost { return (this._wireHost ??= new Host(this)) }
 
   /**
    * @internal A WireHost for one call into a module that keeps none (state/extensions.ts): the
    * wire's own if it has one, else a passing one (32 bytes, young garbage), so a wire that only
    * exchanged extended handshakes holds no host.
    */
-  _hostForCall (): WireHost {
-    return this._wireHost ?? new Host(this)
-  }
+  _hostForCall (): WireHost { return this._wireHost ?? new Host(this) }
 
 
-  /** @internal */
-  _hashes (): HashMessages {
-    return (this._hashMessages ??= new HashMessages(this._host()))
-  }
+  /** @internal */ _hashes (): HashMessages { return (this._hashMessages ??= new HashMessages(this._host())) }
 
   /** @internal
    * Whether BEP 52 hash messages are ours to handle: either side set the v2 bit, or the
@@ -874,9 +634,7 @@ export class Wire extends WireStream {
   }
 
   /** Run a request's callback, once: plugins call it too (lt_donthave, after editing `wire.requests`). */
-  _callback (req: Request, err: Error | null, block: Buffer | null): void {
-    this._requests().settle(req, err, block)
-  }
+  _callback (req: Request, err: Error | null, block: Buffer | null): void { this._requests().settle(req, err, block) }
 
 
 }

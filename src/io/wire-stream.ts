@@ -23,6 +23,7 @@ import { ErrorCodes, WireError, type ErrorCode } from '../errors.js'
 import { OutputQueue } from './output.js'
 import { addStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './connection.js'
 import type { ConnectionTimeouts } from './timeouts.js'
+import type { WireEvents } from '../types.js'
 
 /**
  * Bytes written to us that may wait before write() asks the writer to wait for 'drain'. Our
@@ -52,6 +53,30 @@ const debugIds = new WeakMap<object, string>()
 
 type PipeDest = NodeJS.WritableStream
 type PipeSource = { unpipe?: (dest: any) => unknown }
+
+type Listener<K extends keyof WireEvents> = (...args: WireEvents[K]) => void
+
+type AnyListener = (...args: any[]) => void
+
+// the EventEmitter methods, typed for the wire's events (types.ts); merged into the class
+export interface WireStream {
+  on<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  on<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
+  once<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  once<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
+  addListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  addListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
+  prependListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  prependListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
+  prependOnceListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  prependOnceListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
+  off<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  off<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
+  removeListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
+  removeListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
+  emit<K extends keyof WireEvents> (event: K, ...args: WireEvents[K]): boolean
+  emit<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, ...args: any[]): boolean
+}
 
 export abstract class WireStream extends stream.Duplex {
   /** @internal Yes/no state, one bit each (the F_ constants here, then the subclass's). */
