@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { join, dirname, relative } from 'node:path'
 
 const ESM = fileURLToPath(new URL('../dist/esm/', import.meta.url))
+const LAYERS = ['wire.js', 'wire-core.js', 'io/wire-stream.js']
 const files = readdirSync(ESM, { recursive: true }).filter(f => f.endsWith('.js')).map(f => f.split('\\').join('/'))
 const source = f => readFileSync(join(ESM, f), 'utf8')
 const importsOf = f => [...source(f).matchAll(/^(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm)]
@@ -31,24 +32,32 @@ test('architecture: only the entries import wire.js; the MSE adapter only from t
     const imports = importsOf(f)
     if (imports.includes('wire.js')) assert.ok(['browser.js', 'index.js'].includes(f), `${f} imports wire.js`)
     if (imports.includes('mse/wire-adapter.js')) assert.equal(f, 'index.js', `${f} imports the MSE adapter`)
+    // the layers below the Wire are its own: each imported by the one above only
+    if (imports.includes('wire-core.js')) assert.equal(f, 'wire.js', `${f} imports wire-core.js`)
+    if (imports.includes('io/wire-stream.js')) assert.equal(f, 'wire-core.js', `${f} imports io/wire-stream.js`)
   }
 })
 
-test('architecture: no module but wire.js touches a `_` member of a Wire', () => {
+test('architecture: no module but the Wire layers touches a `_` member of a Wire', () => {
   for (const f of files) {
-    if (f === 'wire.js' || f.startsWith('shims/')) continue
+    // the Wire's own layers: its public API, its protocol core, its stream
+    if (LAYERS.includes(f) || f.startsWith('shims/')) continue
     const code = source(f).replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')
     const hits = [...code.matchAll(/\b(?:wire|_wire|w|host)\._[A-Za-z]\w*/g)].map(m => m[0])
     assert.deepEqual(hits, [], f)
   }
 })
 
-test('architecture: the published types of Wire list no internals', () => {
-  const dts = readFileSync(join(ESM, 'wire.d.ts'), 'utf8')
-  const body = dts.slice(dts.indexOf('export declare class Wire'))
-  const members = [...body.matchAll(/^ {4}(?:(?:private|protected|static|readonly|get|set)\s+)*(_\w+)/gm)].map(m => m[1])
-  // what real plugins and clients use (lt_donthave: _callback; WebTorrent: _debugId) and the stream hooks
-  const allowed = new Set(['_callback', '_debugId', '_read', '_write', '_destroy'])
-  assert.deepEqual([...new Set(members)].filter(m => !allowed.has(m)), [])
-  assert.doesNotMatch(body, /^\s+private\s/m, 'no private members in the published types')
+test('architecture: the published types of Wire (and of its layers) list no internals', () => {
+  for (const [file, cls] of [['wire.d.ts', 'Wire'], ['wire-core.d.ts', 'WireCore'], ['io/wire-stream.d.ts', 'WireStream']]) {
+    const dts = readFileSync(join(ESM, file), 'utf8')
+    const at = dts.search(new RegExp(`export declare (?:abstract )?class ${cls}\\b`))
+    assert.ok(at >= 0, `${file} declares ${cls}`)
+    const body = dts.slice(at)
+    const members = [...body.matchAll(/^ {4}(?:(?:private|protected|static|readonly|abstract|get|set)\s+)*(_\w+)/gm)].map(m => m[1])
+    // what real plugins and clients use (lt_donthave: _callback; WebTorrent: _debugId) and the stream hooks
+    const allowed = new Set(['_callback', '_debugId', '_read', '_write', '_destroy'])
+    assert.deepEqual([...new Set(members)].filter(m => !allowed.has(m)), [], file)
+    assert.doesNotMatch(body, /^\s+private\s/m, `no private members in the published types (${file})`)
+  }
 })
