@@ -201,6 +201,70 @@ test('the wire ends with its connection: a source or destination that closes, er
   }
 })
 
+test('the wire ends with its connection when one stream is piped both ways (socket.pipe(wire).pipe(socket)) or only read from', async () => {
+  const { PassThrough, Duplex } = await import('node:stream')
+  const shapes = {
+    // one Duplex, piped both ways: followed through our pipe into it
+    'both ways': () => {
+      const s = new Duplex({ read () {}, write (chunk, enc, cb) { cb() } })
+      const wire = new Wire()
+      s.pipe(wire).pipe(s)
+      return { wire, conn: s, feed: b => s.push(b) }
+    },
+    // only read from: followed by a listener of its own
+    'source only': () => {
+      const s = new PassThrough()
+      const wire = new Wire()
+      s.pipe(wire)
+      wire.resume()
+      return { wire, conn: s, feed: b => s.write(b) }
+    },
+    // another Wire piped both ways (its 'close' alone is followed)
+    'another wire': () => {
+      const other = new Wire()
+      const wire = new Wire()
+      other.on('error', () => {})
+      wire.pipe(other).pipe(wire)
+      other.handshake('0123456789abcdef0123456789abcdef01234567', '2d4141303030302d' + 'b'.repeat(24), { fast: true })
+      // its handshake and unchoke stand for the bytes fed to the others
+      return { wire, conn: other, feed: () => other.unchoke() }
+    }
+  }
+  for (const [shape, make] of Object.entries(shapes)) {
+    for (const [label, kill] of [['destroyed', c => c.destroy()], ['errors', c => c.destroy(new Error('ECONNRESET'))]]) {
+      const { wire, conn, feed } = make()
+      conn.on('error', () => {})
+      wire.setKeepAlive(true)
+      const closed = once(wire, 'close', { signal: AbortSignal.timeout(1000) })
+      feed(handshakeBytes({ fast: true }))
+      wire.handshake('0123456789abcdef0123456789abcdef01234567', '2d4141303030302d' + 'a'.repeat(24), { fast: true })
+      feed(msg(ID.haveAll))
+      feed(msg(ID.allowedFast, 0))
+      for (let i = 0; i < 3; i++) await new Promise(resolve => setImmediate(resolve))
+      const failed = new Promise(resolve => wire.request(0, 0, 16384, err => resolve(err)))
+      kill(conn)
+      await closed
+      assert.equal((await failed)?.code, 'ERR_BT_WIRE_CLOSED', `${shape}, ${label}: the pending request failed`)
+      assert.equal(wire.destroyed, true, `${shape}, ${label}`)
+    }
+  }
+  // a TCP connection reset under socket.pipe(wire).pipe(socket)
+  const server = net.createServer()
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
+  const accepted = once(server, 'connection')
+  const client = net.connect(server.address().port, '127.0.0.1')
+  const [socket] = await accepted
+  socket.on('error', () => {})
+  const wire = new Wire()
+  socket.pipe(wire).pipe(socket)
+  wire.setKeepAlive(true)
+  const closed = once(wire, 'close', { signal: AbortSignal.timeout(2000) })
+  client.resetAndDestroy()
+  await closed
+  assert.equal(wire.destroyed, true, 'TCP reset')
+  server.close()
+})
+
 test('bt-wire seed survives every attack and still serves an honest peer', async (t) => {
   const { startSeed } = await import('../packages/bt-wire/test/cli-lib.mjs')
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
