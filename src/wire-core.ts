@@ -15,7 +15,7 @@ import type { WireType, WireOptions, PeerExtensions } from './types.js'
 import { debug } from './log.js'
 import speedometer from 'speedometer'
 import * as codec from './protocol/codec.js'
-import { MessageId, u32 } from './protocol/codec.js'
+import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError } from './errors.js'
 import { Extensions, OurExtensions, ourExtendedHandshake } from './state/extensions.js'
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
@@ -32,7 +32,8 @@ import type { MseSupport, WireEncryption } from './mse/types.js'
 // Bits of `_flags` of ours (io/wire-stream.ts has the first ones)
 /** @internal */
 export const F_HANDSHAKE_SENT = FIRST_FREE_FLAG
-const F_HANDSHAKE_RECEIVED = FIRST_FREE_FLAG << 1
+/** @internal */
+export const F_HANDSHAKE_RECEIVED = FIRST_FREE_FLAG << 1
 /** @internal */
 export const F_EXTENDED_HANDSHAKE_SENT = FIRST_FREE_FLAG << 2
 
@@ -44,10 +45,6 @@ export abstract class WireCore extends WireStream {
   amInterested = false
   peerChoking = true
   peerInterested = false
-  /** What we announced in our handshake. */
-  extensions: Record<string, boolean> = {}
-  /** What the peer announced in its handshake (decoded reserved bits). */
-  peerExtensions: Partial<PeerExtensions> = {}
   hasFast = false
   uploaded = 0
   downloaded = 0
@@ -67,8 +64,20 @@ export abstract class WireCore extends WireStream {
   /** @internal Serving the peer's requests (state/serving.ts), made on its first. */ _serving: Serving | null = null
   /** @internal BEP 10 state (state/extensions.ts). */
   _ext: Extensions | null = null
-  /** @internal The peer's 8 reserved bytes: hex until `peerReserved` is read, then that Buffer. */
-  _peerReserved: Buffer | string | null = null
+  /**
+   * @internal The named reserved bits (codec.NamedBit) we announced (bits 0-8) and the peer
+   * announced (bits 9-17): `extensions` and `peerExtensions` are made from them when read.
+   */
+  _bits = 0
+  /**
+   * @internal The peer's 8 reserved bytes when they hold more than its named bits (else
+   * `peerReserved` is made from those when read), or `peerReserved` once read or set.
+   */
+  _peerReserved: Buffer | null = null
+  /** @internal `extensions` once read (or set): internal checks then read it, as they read the property before. */
+  _extensionsObject: Record<string, boolean> | null = null
+  /** @internal `peerExtensions` once read (or set). */
+  _peerExtensionsObject: Partial<PeerExtensions> | null = null
   /** @internal */ _peerIdBuffer: Buffer | null = null
   /** @internal */ _peerPieces: BitField | HaveAllBitField | null = null
   /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
@@ -109,6 +118,38 @@ export abstract class WireCore extends WireStream {
   }
 
 
+
+  /** What we announced in our handshake, by name ({} before it). */
+  get extensions (): Record<string, boolean> {
+    return (this._extensionsObject ??= (this._flags & F_HANDSHAKE_SENT) !== 0 ? codec.namedBitsObject(this._bits & 511) : {})
+  }
+
+  set extensions (value: Record<string, boolean>) { this._extensionsObject = value }
+
+  /** What the peer announced in its handshake: its reserved bits by name ({} before it). */
+  get peerExtensions (): Partial<PeerExtensions> {
+    return (this._peerExtensionsObject ??= (this._flags & F_HANDSHAKE_RECEIVED) !== 0 ? codec.namedBitsObject(this._bits >>> 9) : {})
+  }
+
+  set peerExtensions (value: Partial<PeerExtensions>) { this._peerExtensionsObject = value }
+
+  /** @internal One of our named bits, as `extensions[name]` reads (that object, once made or set). */
+  _ourBit (name: ReservedBitName): boolean | undefined {
+    const o = this._extensionsObject
+    return o !== null ? o[name] : (this._bits & codec.NamedBit[name]) !== 0
+  }
+
+  /** @internal One of the peer's named bits, as `peerExtensions[name]` reads. */
+  _peerBit (name: ReservedBitName): boolean | undefined {
+    const o = this._peerExtensionsObject
+    return o !== null ? o[name] : ((this._bits >>> 9) & codec.NamedBit[name]) !== 0
+  }
+
+  /** @internal Our handshake announced these NamedBit flags. */
+  _setOurBits (bits: number): void {
+    this._bits = (this._bits & ~511) | bits
+    this._extensionsObject = null
+  }
 
   /** @internal */ _requests (): OurRequests { return (this._ours ??= new OurRequests(this._host())) }
   /** @internal */ _serve (): Serving { return (this._serving ??= new Serving(this._host(), this._out)) }
@@ -189,18 +230,23 @@ export abstract class WireCore extends WireStream {
     this._flags |= F_HANDSHAKE_RECEIVED
     const infoHash = infoHashBuffer.toString('hex')
     const peerId = peerIdBuffer.toString('hex')
-    const extensions = codec.decodeReserved(reserved) as PeerExtensions
-    if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, extensions)
+    const named = codec.namedBits(reserved)
     this.peerId = peerId
     this._peerIdBuffer = null // made from peerId when read
-    this._peerReserved = reserved.toString('hex')
-    this.peerExtensions = extensions
-    if (this.extensions.fast && extensions.fast) this.hasFast = true
+    // most peers set named bits only: then nothing more is kept (a copy: `reserved` is a view of the chunk)
+    this._peerReserved = codec.encodeNamedBits(named).equals(reserved) ? null : Buffer.from(reserved)
+    this._bits = (this._bits & 511) | (named << 9)
+    this._peerExtensionsObject = null
+    if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, codec.namedBitsObject(named))
+    if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
     this._timers?.handshakeDone()
-    this.emit('handshake', infoHash, peerId, extensions)
+    // the decoded bits are made for those who hear of them (and kept as `peerExtensions`)
+    const ext = this._ext
+    const extensions = ext !== null || this.listenerCount('handshake') > 0 ? this.peerExtensions as PeerExtensions : null
+    if (extensions !== null) this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
-    if (this._ext !== null && !this._ext.onHandshake(this._hostForCall(), infoHash, peerId, extensions)) return
-    if (extensions.extended && (this._flags & F_HANDSHAKE_SENT) !== 0 && this.extensions.extended && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
+    if (ext !== null && !ext.onHandshake(this._hostForCall(), infoHash, peerId, extensions)) return
+    if (this._peerBit('extended') && (this._flags & F_HANDSHAKE_SENT) !== 0 && this._ourBit('extended') && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
       this._sendExtendedHandshake()
     }
     this._fast?.sendAutoWhenDue()
@@ -353,7 +399,7 @@ export abstract class WireCore extends WireStream {
    * everyone else, ids 21-23 stay `unknownmessage` as in 3.5.5 and nothing is sent back.
    */
   private _hashMessagesOn (): boolean {
-    return this._hashMessages !== null || this.extensions.v2 === true || this.peerExtensions.v2 === true ||
+    return this._hashMessages !== null || this._ourBit('v2') === true || this._peerBit('v2') === true ||
       this.listenerCount('hash-request') > 0
   }
 

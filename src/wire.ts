@@ -22,7 +22,7 @@ import { requireFast } from './state/fast.js'
 import { checkUint32, toBuffer } from './util.js'
 import { toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback } from './state/hashes.js'
 import type { WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
-import { WireCore, F_HANDSHAKE_SENT, F_EXTENDED_HANDSHAKE_SENT } from './wire-core.js'
+import { WireCore, F_HANDSHAKE_SENT, F_HANDSHAKE_RECEIVED, F_EXTENDED_HANDSHAKE_SENT } from './wire-core.js'
 
 export type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
@@ -42,7 +42,7 @@ export class Wire extends WireCore {
 
   /** The peer's raw 8 reserved bytes (null before its handshake). */
   get peerReserved (): Buffer | null {
-    if (typeof this._peerReserved === 'string') this._peerReserved = Buffer.from(this._peerReserved, 'hex')
+    if (this._peerReserved === null && (this._flags & F_HANDSHAKE_RECEIVED) !== 0) this._peerReserved = codec.encodeNamedBits(this._bits >>> 9)
     return this._peerReserved
   }
 
@@ -178,12 +178,12 @@ export class Wire extends WireCore {
     this._mse?.abandon()
     const raw = extensions?.reserved
     const { reserved, announced } = codec.encodeOurReserved(extensions, raw === undefined ? undefined : toBuffer(raw, 'reserved'))
-    this.extensions = announced
-    if (this.extensions.fast && this.peerExtensions.fast) this.hasFast = true
-    if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), this.extensions)
+    this._setOurBits(announced)
+    if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
+    if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), codec.namedBitsObject(announced))
     this._push(codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer))
     this._flags |= F_HANDSHAKE_SENT
-    if (this.peerExtensions.extended && this.extensions.extended && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
+    if (this._peerBit('extended') && this._ourBit('extended') && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
       this._sendExtendedHandshake()
     }
     this._fast?.handshakeSent(infoHashBuffer)

@@ -245,39 +245,72 @@ export function encodeReserved (on: (name: ReservedBitName) => boolean, extra?: 
   return reserved
 }
 
-export function decodeReserved (reserved: Uint8Array): Record<ReservedBitName, boolean> {
-  const bit = (name: ReservedBitName): boolean => (reserved[ReservedBits[name][0]] & ReservedBits[name][1]) !== 0
+/**
+ * The named reserved bits as one number, one bit per name in ReservedBits' order: a wire keeps
+ * this, not a decoded object per handshake (96 bytes each), and makes the object when it is read.
+ */
+export const NamedBit = {
+  azureus: 1,
+  extended: 2,
+  location: 4,
+  v2: 8,
+  fast: 16,
+  extensionNegotiation: 32,
+  nat: 64,
+  dht: 128,
+  xbtPex: 256
+} as const satisfies Record<ReservedBitName, number>
+
+/** The named bits set in 8 reserved bytes, as NamedBit flags. */
+export function namedBits (reserved: Uint8Array): number {
+  let bits = 0
+  for (const name of Object.keys(ReservedBits) as ReservedBitName[]) {
+    if ((reserved[ReservedBits[name][0]] & ReservedBits[name][1]) !== 0) bits |= NamedBit[name]
+  }
+  return bits
+}
+
+/** NamedBit flags as an object naming every bit. */
+export function namedBitsObject (bits: number): Record<ReservedBitName, boolean> {
   // one literal naming every bit (in ReservedBits' order): V8 then keeps all of them inside the
   // object, where adding them one by one would put most in a separate property array
   return {
-    azureus: bit('azureus'),
-    extended: bit('extended'),
-    location: bit('location'),
-    v2: bit('v2'),
-    fast: bit('fast'),
-    extensionNegotiation: bit('extensionNegotiation'),
-    nat: bit('nat'),
-    dht: bit('dht'),
-    xbtPex: bit('xbtPex')
+    azureus: (bits & NamedBit.azureus) !== 0,
+    extended: (bits & NamedBit.extended) !== 0,
+    location: (bits & NamedBit.location) !== 0,
+    v2: (bits & NamedBit.v2) !== 0,
+    fast: (bits & NamedBit.fast) !== 0,
+    extensionNegotiation: (bits & NamedBit.extensionNegotiation) !== 0,
+    nat: (bits & NamedBit.nat) !== 0,
+    dht: (bits & NamedBit.dht) !== 0,
+    xbtPex: (bits & NamedBit.xbtPex) !== 0
   }
+}
+
+/** 8 reserved bytes with just these NamedBit flags set. */
+export function encodeNamedBits (bits: number): Buffer {
+  return encodeReserved(name => (bits & NamedBit[name]) !== 0)
+}
+
+export function decodeReserved (reserved: Uint8Array): Record<ReservedBitName, boolean> {
+  return namedBitsObject(namedBits(reserved))
 }
 
 /**
  * The reserved bytes of our handshake, and the extensions they announce: BEP 10 on unless
  * `extended: false`; dht, fast and v2 when true; any other known bit set by name (nat, xbtPex,
  * location, azureus...); the raw bits of `extra` (8 bytes) OR'ed in. The four named options win over raw bits
- * in what is announced.
+ * in what is announced (NamedBit flags).
  */
-export function encodeOurReserved (opts: Record<string, unknown> | undefined, extra: Uint8Array | undefined): { reserved: Buffer, announced: Record<ReservedBitName, boolean> } {
+export function encodeOurReserved (opts: Record<string, unknown> | undefined, extra: Uint8Array | undefined): { reserved: Buffer, announced: number } {
   if (extra !== undefined && extra.length !== 8) throw new Error('reserved must be 8 bytes')
   const named = { extended: opts?.extended !== false, dht: opts?.dht === true, fast: opts?.fast === true, v2: opts?.v2 === true }
   const reserved = encodeReserved(name => name in named ? named[name as keyof typeof named] : opts?.[name] === true, extra)
-  // assigned rather than spread into a new object, which V8 would give a separate property array
-  const announced = decodeReserved(reserved)
-  announced.extended = named.extended
-  announced.dht = named.dht
-  announced.fast = named.fast
-  announced.v2 = named.v2
+  let announced = namedBits(reserved) & ~(NamedBit.extended | NamedBit.dht | NamedBit.fast | NamedBit.v2)
+  if (named.extended) announced |= NamedBit.extended
+  if (named.dht) announced |= NamedBit.dht
+  if (named.fast) announced |= NamedBit.fast
+  if (named.v2) announced |= NamedBit.v2
   return { reserved, announced }
 }
 
