@@ -240,9 +240,10 @@ export abstract class WireCore extends WireStream {
     if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, codec.namedBitsObject(named))
     if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
     this._timers?.handshakeDone()
-    // the decoded bits are made for those who hear of them (and kept as `peerExtensions`)
+    // the decoded bits are made for those who hear of them, and not kept: `peerExtensions` is
+    // made again when read (an equal object, not the same one), 96 bytes per wire otherwise
     const ext = this._ext
-    const extensions = ext !== null || this.listenerCount('handshake') > 0 ? this.peerExtensions as PeerExtensions : null
+    const extensions = ext !== null || this.listenerCount('handshake') > 0 ? codec.namedBitsObject(named) as PeerExtensions : null
     if (extensions !== null) this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
     if (ext !== null && !ext.onHandshake(this._hostForCall(), infoHash, peerId, extensions)) return
