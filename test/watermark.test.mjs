@@ -210,3 +210,45 @@ test('a socket-like destination that drained gets each piece header with its blo
   assert.equal(alone, 0, `blocks written alone, their header in a write before: ${alone} of 32`)
   w.destroy()
 })
+
+test('a socket-like destination holds our output up to the send watermark: many blocks per writev, and the watermark still bounds what it and the wire hold', async () => {
+  const { Writable, PassThrough } = await import('node:stream')
+  const calls = []
+  const held = [] // callbacks of a destination that stops writing
+  let stuck = false
+  const dest = new Writable({
+    highWaterMark: 16 * KiB,
+    write (chunk, enc, cb) { calls.push([chunk.length]); stuck ? held.push(cb) : setImmediate(cb) },
+    writev (chunks, cb) { calls.push(chunks.map(c => c.chunk.length)); stuck ? held.push(cb) : setImmediate(cb) }
+  })
+  const src = new PassThrough()
+  const w = new Wire({ sendWatermark: 256 * KiB })
+  let asked = 0
+  w.on('handshake', () => { w.handshake(INFO_HASH, PEER_A); w.unchoke() })
+  w.on('request', (index, offset, length, respond) => { asked++; respond(null, Buffer.alloc(length)) })
+  src.pipe(w).pipe(dest)
+  src.write(handshakeBytes())
+  const requests = (from, n) => Buffer.concat(Array.from({ length: n }, (_, i) => msg(ID.request, from + i, 0, 16 * KiB)))
+  src.write(requests(0, 64))
+  const blocks = () => calls.flat().filter(n => n === 16 * KiB).length
+  for (let i = 0; i < 200 && blocks() < 64; i++) await new Promise(resolve => setImmediate(resolve))
+  assert.equal(blocks(), 64)
+  const most = Math.max(...calls.map(c => c.filter(n => n === 16 * KiB).length))
+  assert.ok(most >= 8, `at most ${most} blocks in one write to the destination`)
+  // now the destination stops writing: what it and the wire hold stays under the watermark
+  stuck = true
+  src.write(requests(64, 64))
+  await settle()
+  const bound = 256 * KiB + 16 * KiB + 64
+  assert.ok(w.outputBacklog <= bound, `outputBacklog ${w.outputBacklog}`)
+  assert.ok(w.outputBacklog >= dest.writableLength, 'what the destination holds is counted')
+  assert.ok(asked < 128, `${asked} requests handed out while the destination holds the watermark`)
+  // it writes again: the waiting requests come
+  stuck = false
+  for (let i = 0; i < 400 && asked < 128; i++) {
+    while (held.length > 0) held.shift()()
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  assert.equal(asked, 128, 'every request was handed out once the destination drained')
+  w.destroy()
+})
