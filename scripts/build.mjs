@@ -7,6 +7,8 @@ import { rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs'
 import { build, transformSync } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
+import { createRequire } from 'node:module'
+import { publishedNames, propertyNames, stringsOf, wordsOf, withoutComments } from './browser-names.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
@@ -63,22 +65,50 @@ const shims = {
 // as CommonJS modules whose exports are our default export
 const fromRs3 = args => args.importer.includes('/node_modules/readable-stream/')
 const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
-// Our private members (`_name`) get short names in the browser bundle: 3 KiB of a minified page.
-// Only names that nothing else in or around the bundle uses: none that readable-stream 3,
-// bencode or the external dependencies spell, none of Node's stream and emitter internals
-// (other libraries look at `_readableState`, `_events`...), none written as a string.
-// (tsc keeps our comments, which name members in backquotes: they are no strings, so they go)
-const ours = [...readdirSync('dist/esm', { recursive: true })].filter(f => f.endsWith('.js')).map(f => transformSync(readFileSync(join('dist/esm', f), 'utf8'), { legalComments: 'none' }).code).join('\n')
-const theirs = ['readable-stream', 'inherits', 'buffer', 'bitfield', 'speedometer', 'ut_metadata', 'ut_pex']
-  .flatMap(pkg => [...readdirSync(join('node_modules', pkg), { recursive: true })].filter(f => /\.[cm]?js$/.test(f) && !f.includes('node_modules')).map(f => readFileSync(join('node_modules', pkg, f), 'utf8')))
-  .join('\n')
-const spelled = new Set([...theirs.matchAll(/(?<![\w$])_[A-Za-z]\w*/g)].map(m => m[0]))
-for (const m of ours.matchAll(/['"`](_[A-Za-z]\w*)/g)) spelled.add(m[1])
-const privateNames = [...new Set([...ours.matchAll(/\.(_[A-Za-z]\w*)/g)].map(m => m[1]))].filter(n => !spelled.has(n))
-await build({
+// Property names of ours alone get short names in the browser bundle (esbuild's mangleProps):
+// our `_private` members, and the members of the internal modules' classes and interfaces
+// (WireHost's `emitRequest`, the serving queue's `settle`...): 5.7 KiB of a minified page, 0.9
+// of it the members of the internal modules (`_private` names alone: 4.8). esbuild
+// renames a name everywhere in the bundle, on whatever object it is read, so a name is kept
+// when anything outside our code could spell it (scripts/browser-names.mjs):
+// - what a consumer can see: the declarations the published types' exports reach, after
+//   stripInternal (Wire's public members, its options and events, the plugin API: `name`,
+//   `onHandshake`, `onMessage`..., HashRequest's and Request's fields, EncryptOptions), but the
+//   private members of classes;
+// - what the code in or around the bundle spells: readable-stream 3, inherits, and the
+//   dependencies a page brings (buffer, bitfield, speedometer, bencode), and the plugins, which
+//   read wire members (ut_metadata, ut_pex, lt_donthave, both their lines): their property
+//   names and the words of their strings (the keys of the dictionaries a peer and the plugins
+//   exchange, BEP 10's `m`, among them);
+// - what the platform spells: every word of TypeScript's library declarations (ES, DOM) and of
+//   @types (Node's Buffer, streams, emitters, timers...): our code may read any of these on an
+//   object of the platform's, a foreign stream, a timer;
+// - every word of a string in our code (`name in obj`, obj['name'], event names), and the names
+//   our modules export (esbuild reads `codec.x` of an `import * as codec` as a property).
+const ourFiles = readdirSync('dist/esm', { recursive: true }).filter(f => f.endsWith('.js')).map(f => join('dist/esm', f))
+const probe = await build({ entryPoints: ourFiles, outdir: 'dist/probe', write: false, metafile: true, mangleProps: /./, mangleCache: {}, logLevel: 'silent' })
+const keep = new Set(publishedNames(['dist/esm/index.d.ts', 'dist/esm/browser.d.ts']))
+for (const output of Object.values(probe.metafile.outputs)) for (const name of output.exports) keep.add(name)
+const keepWords = text => { for (const word of wordsOf(text)) keep.add(word) }
+for (const file of ourFiles) for (const string of stringsOf(transformSync(readFileSync(file, 'utf8'), { legalComments: 'none' }).code)) keepWords(string)
+const THEIRS = ['readable-stream', 'inherits', 'buffer', 'bitfield', 'speedometer', 'bencode', 'ut_metadata', 'ut_metadata5', 'ut_pex', 'ut_pex5', 'lt_donthave', 'lt_donthave2']
+const filesOf = (dir, name) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter(d => d.isFile() && name.test(d.name)).map(d => join(d.parentPath, d.name))
+for (const pkg of THEIRS) {
+  for (const file of filesOf(join('node_modules', pkg), /\.[cm]?js$/).filter(f => !f.slice(pkg.length + 13).includes('node_modules'))) {
+    const code = transformSync(readFileSync(file, 'utf8'), { legalComments: 'none', logLevel: 'silent' }).code
+    for (const name of propertyNames(code)) keep.add(name)
+    for (const string of stringsOf(code)) keepWords(string)
+  }
+}
+const require = createRequire(import.meta.url)
+const tsLib = dirname(createRequire(require.resolve('typescript/package.json')).resolve(`@typescript/typescript-${process.platform}-${process.arch}/package.json`))
+for (const file of [...filesOf(join(tsLib, 'lib'), /\.d\.ts$/), ...filesOf('node_modules/@types', /\.d\.ts$/)]) keepWords(withoutComments(readFileSync(file, 'utf8')))
+const ownNames = Object.keys(probe.mangleCache).filter(name => !keep.has(name))
+const browser = await build({
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
-  mangleProps: new RegExp('^(' + privateNames.join('|') + ')$'),
+  write: false,
+  mangleProps: new RegExp('^(' + ownNames.join('|') + ')$'),
   // minified as shipped: bundlers minify a page again anyway, and the install is 80 KB smaller
   minify: true,
   bundle: true,
@@ -131,10 +161,9 @@ await build({
 // holds the word `require` and knows no class fields (acorn-walk 7): the Wire's one "require"
 // (an MSE policy name) is written with an escape, the same string to every JavaScript engine and
 // bundler. detective then runs here over the bundle, so a new case fails the build, not a user's.
-writeFileSync('dist/browser.cjs', readFileSync('dist/browser.cjs', 'utf8').replaceAll('"require"', '"\\x72equire"'))
+writeFileSync('dist/browser.cjs', browser.outputFiles[0].text.replaceAll('"require"', '"\\x72equire"'))
 {
-  const { createRequire } = await import('node:module')
-  const fromBrowserify = createRequire(createRequire(import.meta.url).resolve('browserify'))
+  const fromBrowserify = createRequire(require.resolve('browserify'))
   const detective = createRequire(fromBrowserify.resolve('module-deps'))('detective')
   detective(readFileSync('dist/browser.cjs', 'utf8'))
 }
@@ -147,8 +176,7 @@ for (const name of left) {
   if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies || name in pkg.peerDependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
 }
 // The ESM entries wrap the CommonJS ones, so import and require give the very same class.
-const { createRequire } = await import('node:module')
-const cjs = createRequire(import.meta.url)(root + '/dist/index.cjs')
+const cjs = require(root + '/dist/index.cjs')
 const names = Object.keys(cjs).filter(n => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n))
 for (const entry of ['index', 'browser']) {
   writeFileSync(`dist/${entry}.mjs`,
