@@ -65,6 +65,7 @@ const shims = {
 // as CommonJS modules whose exports are our default export
 const fromRs3 = args => args.importer.includes('/node_modules/readable-stream/')
 const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
+const ourModule = file => file.startsWith(join(root, 'dist/esm/'))
 // Property names of ours alone get short names in the browser bundle (esbuild's mangleProps):
 // our `_private` members, and the members of the internal modules' classes and interfaces
 // (WireHost's `emitRequest`, the serving queue's `settle`...): 5.7 KiB of a minified page, 0.9
@@ -121,6 +122,8 @@ const browser = await build({
     name: 'browser-shims',
     setup (b) {
       b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode)$/ }, args => ({ path: shims[args.path] }))
+      // one binding of `buffer` for the bundle (src/shims/buffer.ts) instead of one per module
+      b.onResolve({ filter: /^buffer$/ }, args => ourModule(args.importer) && args.importer !== shim('buffer.js') ? { path: shim('buffer.js') } : undefined)
       b.onResolve({ filter: /^\.\.?\/random\.js$/ }, () => ({ path: join(root, 'dist/esm/random-browser.js') }))
       b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
