@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs'
 import { build, transformSync } from 'esbuild'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { dirname, join } from 'node:path'
 import { createRequire } from 'node:module'
 import { publishedNames, propertyNames, stringsOf, wordsOf, withoutComments } from './browser-names.mjs'
@@ -66,6 +66,7 @@ const shims = {
 const fromRs3 = args => args.importer.includes('/node_modules/readable-stream/')
 const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
 const ourModule = file => file.startsWith(join(root, 'dist/esm/'))
+const { MessageId } = await import(pathToFileURL(join(root, 'dist/esm/protocol/codec.js')).href)
 // Property names of ours alone get short names in the browser bundle (esbuild's mangleProps):
 // our `_private` members, and the members of the internal modules' classes and interfaces
 // (WireHost's `emitRequest`, the serving queue's `settle`...): 5.7 KiB of a minified page, 0.9
@@ -124,6 +125,20 @@ const browser = await build({
       b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode)$/ }, args => ({ path: shims[args.path] }))
       // one binding of `buffer` for the bundle (src/shims/buffer.ts) instead of one per module
       b.onResolve({ filter: /^buffer$/ }, args => ourModule(args.importer) && args.importer !== shim('buffer.js') ? { path: shim('buffer.js') } : undefined)
+      // BEP message ids folded into our modules as tsc wrote them (the Node build keeps them):
+      // `MessageId.PIECE` is a read of the exported object at each of its uses (some 90), where the
+      // page can have the number (0.5 KiB). Only codec.js's MessageId, and never in a string.
+      b.onLoad({ filter: /[\\/]dist[\\/]esm[\\/].*\.js$/ }, args => {
+        const source = readFileSync(args.path, 'utf8')
+        if (!/(?<![\w$.])MessageId\.[A-Z]/.test(source)) return undefined
+        if (!args.path.endsWith('protocol/codec.js') && !/^import \{[^}]*\bMessageId\b[^}]*\} from '[./]*(?:protocol\/)?codec\.js';$/m.test(source)) throw new Error(`${args.path}: a MessageId that is not codec.js's`)
+        if (stringsOf(source).some(string => string.includes('MessageId.'))) throw new Error(`${args.path}: "MessageId." in a string`)
+        const contents = source.replace(/(?<![\w$.])MessageId\.([A-Z_]+)(?![\w$])/g, (_, name) => {
+          if (!Object.hasOwn(MessageId, name)) throw new Error(`${args.path}: MessageId.${name} is no message id`)
+          return String(MessageId[name])
+        })
+        return { contents, loader: 'js' }
+      })
       b.onResolve({ filter: /^\.\.?\/random\.js$/ }, () => ({ path: join(root, 'dist/esm/random-browser.js') }))
       b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
