@@ -65,6 +65,11 @@ const shims = {
 // as CommonJS modules whose exports are our default export
 const fromRs3 = args => args.importer.includes('/node_modules/readable-stream/')
 const rs3Modules = { './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
+// readable-stream 3 and io/connection.ts call `process.nextTick` (src/shims/process.ts): each
+// module that does gets the shim as a variable of its own. (esbuild's inject would hand it to
+// every module of the bundle, each then calling the shim module's initializer: 0.1 KiB.)
+const PROCESS = /(?<![\w$.])process\./
+const rs3Process = `var process = require(${JSON.stringify(shim('process.js'))}).process;\n`
 const ourModule = file => file.startsWith(join(root, 'dist/esm/'))
 const { MessageId } = await import(pathToFileURL(join(root, 'dist/esm/protocol/codec.js')).href)
 // Property names of ours alone get short names in the browser bundle (esbuild's mangleProps):
@@ -125,12 +130,15 @@ const browser = await build({
       b.onResolve({ filter: /^(events|debug|string_decoder\/?|bencode)$/ }, args => ({ path: shims[args.path] }))
       // one binding of `buffer` for the bundle (src/shims/buffer.ts) instead of one per module
       b.onResolve({ filter: /^buffer$/ }, args => ourModule(args.importer) && args.importer !== shim('buffer.js') ? { path: shim('buffer.js') } : undefined)
-      // BEP message ids folded into our modules as tsc wrote them (the Node build keeps them):
-      // `MessageId.PIECE` is a read of the exported object at each of its uses (some 90), where the
-      // page can have the number (0.5 KiB). Only codec.js's MessageId, and never in a string.
+      // Our modules as tsc wrote them, but for `process` (above) and the BEP message ids, folded
+      // (the Node build keeps them): `MessageId.PIECE` is a read of the exported object at each
+      // of its uses (some 90), where the page can have the number (0.5 KiB). Only codec.js's
+      // MessageId, and never in a string.
       b.onLoad({ filter: /[\\/]dist[\\/]esm[\\/].*\.js$/ }, args => {
-        const source = readFileSync(args.path, 'utf8')
-        if (!/(?<![\w$.])MessageId\.[A-Z]/.test(source)) return undefined
+        let source = readFileSync(args.path, 'utf8')
+        const tick = PROCESS.test(source) && args.path !== shim('process.js')
+        if (tick) source = `import { process } from ${JSON.stringify(shim('process.js'))};\n` + source
+        if (!/(?<![\w$.])MessageId\.[A-Z]/.test(source)) return tick ? { contents: source, loader: 'js' } : undefined
         if (!args.path.endsWith('protocol/codec.js') && !/^import \{[^}]*\bMessageId\b[^}]*\} from '[./]*(?:protocol\/)?codec\.js';$/m.test(source)) throw new Error(`${args.path}: a MessageId that is not codec.js's`)
         if (stringsOf(source).some(string => string.includes('MessageId.'))) throw new Error(`${args.path}: "MessageId." in a string`)
         const contents = source.replace(/(?<![\w$.])MessageId\.([A-Z_]+)(?![\w$])/g, (_, name) => {
@@ -161,14 +169,17 @@ const browser = await build({
           .replace(/^if \(typeof Symbol === 'function'\) \{\n  Readable\.from = function \(iterable, opts\) \{\n[\s\S]*?\n  \};\n\}\n/m, '')
         if (/Readable\.from|internal\/streams\/from|prototype\.wrap/.test(contents)) throw new Error('readable-stream 3\'s Readable.from or wrap() is not where the browser build expects it')
         if (/\bdebug\b/.test(contents)) throw new Error('readable-stream 3 calls debug() in a way the browser build does not know')
-        return { contents, loader: 'js' }
+        return { contents: rs3Process + contents, loader: 'js' }
+      })
+      b.onLoad({ filter: /[\\/]node_modules[\\/]readable-stream[\\/]lib[\\/].*\.js$/ }, args => {
+        const source = readFileSync(args.path, 'utf8')
+        return PROCESS.test(source) ? { contents: rs3Process + source, loader: 'js' } : undefined
       })
       b.onLoad({ filter: /.*/, namespace: 'rs3-cjs' }, args => ({
         contents: `module.exports = require(${JSON.stringify(args.path)}).default`, loader: 'js', resolveDir: root
       }))
     }
   }],
-  inject: ['dist/esm/shims/process.js'],
   logLevel: 'warning',
   footer: { js: 'module.exports = Object.assign(module.exports.default, module.exports);' }
 })
