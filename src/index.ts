@@ -9,7 +9,7 @@
  */
 import { Wire as PlatformWire } from './browser.js'
 import { mseSupport } from './mse/wire-adapter.js'
-import { allowedFastSet } from './state/allowed-fast.js'
+import { autoAllowedFast } from './state/allowed-fast.js'
 
 export class Wire extends PlatformWire {
   /** Whether RC4 comes from Node's OpenSSL (else a JavaScript RC4 runs), as in 5.x. */
@@ -17,7 +17,7 @@ export class Wire extends PlatformWire {
   /** @internal */
   static override _mseSupport = mseSupport
   /** @internal */
-  static override _allowedFastSetFn = allowedFastSet
+  static override _autoAllowedFast = autoAllowedFast
 }
 
 export * from './browser.js'

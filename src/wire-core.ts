@@ -21,7 +21,7 @@ import { Extensions, OurExtensions, ourExtendedHandshake } from './state/extensi
 import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { OurRequests } from './state/requests.js'
 import { Serving, type Respond } from './state/serving.js'
-import { FastState, autoAllowedFast, fastOnly, type AllowedFastSetFn } from './state/fast.js'
+import { FastState, fastOnly, type AutoAllowedFastFn } from './state/fast.js'
 import { WireStream, StreamExtras, FIRST_FREE_FLAG } from './io/wire-stream.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
 import { wireSettings, wireLimits, wouldRunMse, type WireLimits } from './options.js'
@@ -66,8 +66,8 @@ export abstract class WireCore extends WireStream {
   /** @internal The state an idle wire does not use (WireExtras, below), made on first use. */
   declare _x: WireExtras | null
 
-  /** @internal The Node entry's subclass gives the allowed-fast set (SHA-1 from node:crypto); null in browser builds. */
-  static _allowedFastSetFn: AllowedFastSetFn | null = null
+  /** @internal The Node entry's subclass gives the `allowedFast` option (state/allowed-fast.ts: SHA-1 from node:crypto); null in browser builds. */
+  static _autoAllowedFast: AutoAllowedFastFn | null = null
 
   /** @internal The Node entry's subclass gives MSE (node:crypto); null in browser builds. */
   static _mseSupport: MseSupport | null = null
@@ -83,7 +83,10 @@ export abstract class WireCore extends WireStream {
     this._limits = wireLimits(o)
     this._flags |= F_AM_CHOKING | F_PEER_CHOKING
     const ctor = this.constructor as typeof WireCore
-    if (o.allowedFast !== undefined) this._fast = new FastState(this._host(), autoAllowedFast(o.allowedFast, ctor._allowedFastSetFn))
+    if (o.allowedFast !== undefined) {
+      if (ctor._autoAllowedFast === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
+      this._fast = new FastState(this._host(), ctor._autoAllowedFast(o.allowedFast))
+    }
     this._reader = new MessageReader(this, this._limits, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
     if (o.handshakeTimeout !== 0 || o.idleTimeout !== 0) this._timers = new ConnectionTimeouts(o.handshakeTimeout, o.idleTimeout, (code, message) => this._fail(code, message))

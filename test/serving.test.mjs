@@ -1,10 +1,13 @@
 // state/serving.ts (the peer's requests, our upload side) and state/fast.ts (BEP 6 allowed-fast
-// sets), each on its own against a fake host: no Wire, no stream. The output is a real OutputQueue
-// over a fake readable side whose unread bytes the test sets.
+// sets, the automatic one's option checked by state/allowed-fast.ts), each on its own against a
+// fake host: no Wire (but once, for a build without the set), no stream. The output is a real
+// OutputQueue over a fake readable side whose unread bytes the test sets.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Serving } from '../dist/esm/state/serving.js'
-import { FastState, autoAllowedFast, ALLOWED_FAST_SET_MAX_LENGTH } from '../dist/esm/state/fast.js'
+import { FastState, ALLOWED_FAST_SET_MAX_LENGTH } from '../dist/esm/state/fast.js'
+import { autoAllowedFast } from '../dist/esm/state/allowed-fast.js'
+import { Wire as PlatformWire } from '../dist/esm/browser.js'
 import { OutputQueue } from '../dist/esm/io/output.js'
 
 const BLOCK = 16384
@@ -223,7 +226,8 @@ test('FastState: the automatic allowed-fast set goes out once, after our have-me
   assert.equal(calls.length, 2)
 
   assert.throws(() => autoAllowedFast(null, fn), TypeError)
-  assert.throws(() => autoAllowedFast({ ip: '10.0.0.1', pieces: 5 }, null), /not available in this build/)
+  // a build without the set (the browser's Wire, from the platform-free entry) refuses the option
+  assert.throws(() => new PlatformWire({ allowedFast: { ip: '10.0.0.1', pieces: 5 } }), /not available in this build/)
   assert.throws(() => autoAllowedFast({ ip: '10.0.0.1' }, fn), /allowedFast\.pieces/)
 })
 

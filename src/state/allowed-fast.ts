@@ -5,11 +5,15 @@
  * x = SHA-1(x), and each of the digest's five big-endian u32 words, modulo the number of pieces, is
  * added to the set unless already in it, until the set holds k pieces.
  *
- * Node only (node:crypto).
+ * Node only (node:crypto), with the check of the `allowedFast` option that asks for the set
+ * (state/fast.ts sends it): the Node entry installs `autoAllowedFast` on its Wire.
  */
 import { createHash } from 'node:crypto'
 import { Buffer } from 'buffer'
 import { ipv4ToUint32, toBuffer } from '../util.js'
+import { positive } from '../options.js'
+import type { WireOptions } from '../types.js'
+import type { AllowedFastSetFn, AutoAllowedFast } from './fast.js'
 
 /** BEP 6's suggested set size. */
 export const DEFAULT_ALLOWED_FAST_K = 10
@@ -44,4 +48,18 @@ export function allowedFastSet (ip: string | Uint8Array | number, infoHash: Uint
     }
   }
   return set
+}
+
+/** Check the `allowedFast` option (throws on a bad one): the automatic set, computed by `fn`, for state/fast.ts. */
+export function autoAllowedFast (option: WireOptions['allowedFast'], fn: AllowedFastSetFn = allowedFastSet): AutoAllowedFast {
+  if (option === null || typeof option !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
+  return {
+    ip: ipv4ToUint32(option.ip),
+    pieces: positive(option.pieces ?? NaN, 0, 'allowedFast.pieces'),
+    k: positive(option.k, DEFAULT_ALLOWED_FAST_K, 'allowedFast.k'),
+    fn,
+    infoHash: null,
+    haveSent: false,
+    done: false
+  }
 }

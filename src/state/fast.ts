@@ -10,9 +10,11 @@
  *   piece index) must not make us hold an unbounded list, so the last
  *   ALLOWED_FAST_SET_MAX_LENGTH are kept, the oldest dropped first.
  * - Automatic: with `allowedFast: { ip, pieces, k }` the wire sends BEP 6's canonical set for the
- *   peer's IPv4 address and our info hash (allowed-fast.ts, Node only: the Node entry gives it as
- *   `Wire._allowedFastSetFn`) once, as soon as fast is negotiated and our handshake and our
- *   bitfield / have-all / have-none went out. An IPv6 peer gets none (BEP 6 defines no set for it).
+ *   peer's IPv4 address and our info hash once, as soon as fast is negotiated and our handshake
+ *   and our bitfield / have-all / have-none went out. An IPv6 peer gets none (BEP 6 defines no
+ *   set for it). The set needs SHA-1, so the option is checked, its address parsed and the set
+ *   computed in allowed-fast.ts, Node only: the Node entry gives its `autoAllowedFast` as
+ *   `Wire._autoAllowedFast`. Here is what the wire keeps of it and when it goes out.
  *
  * Made on first use (the option, an allowed-fast message, `allowedFast()`, reading either set):
  * a wire without BEP 6 holds none. The BEP 6 checks of both directions (a fast message from a
@@ -21,8 +23,6 @@
 import type { Buffer } from 'buffer'
 import { ErrorCodes, WireError } from '../errors.js'
 import { MessageId, encodeIndex } from '../protocol/codec.js'
-import { ipv4ToUint32 } from '../util.js'
-import { positive } from '../options.js'
 import type { WireOptions } from '../types.js'
 
 /** Most entries kept of the peer's allowed-fast set (the oldest go first). */
@@ -58,20 +58,8 @@ export interface AutoAllowedFast {
   done: boolean
 }
 
-/** Check the `allowedFast` option (throws on a bad one, or in a build without the set function). */
-export function autoAllowedFast (option: WireOptions['allowedFast'], fn: AllowedFastSetFn | null): AutoAllowedFast {
-  if (option === null || typeof option !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
-  if (fn === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
-  return {
-    ip: ipv4ToUint32(option.ip),
-    pieces: positive(option.pieces ?? NaN, 0, 'allowedFast.pieces'),
-    k: positive(option.k, 10, 'allowedFast.k'),
-    fn,
-    infoHash: null,
-    haveSent: false,
-    done: false
-  }
-}
+/** Checks the `allowedFast` option (throws on a bad one) and makes its state: allowed-fast.ts's `autoAllowedFast`. */
+export type AutoAllowedFastFn = (option: WireOptions['allowedFast']) => AutoAllowedFast
 
 /** A BEP 6 message (suggest, have-all, have-none, reject, allowed-fast) is only valid once fast is negotiated: else the wire fails. */
 export function fastOnly (host: Pick<FastHost, 'hasFast' | 'fail'>, what: string): boolean {
