@@ -34,7 +34,7 @@ export class Request {
   offset: number
   length: number
   callback: RequestCallback
-  /** Next request with the same (piece, offset) but another length: rare. */
+  /** @internal RequestList's: the next request with the same (piece, offset) but another length (rare). */
   _same: Request | null = null
 
   constructor (piece: number, offset: number, length: number, callback: RequestCallback) {
