@@ -90,11 +90,14 @@ const { MessageId } = await import(pathToFileURL(join(root, 'dist/esm/protocol/c
 // - what the platform spells: every word of TypeScript's library declarations (ES, DOM) and of
 //   @types (Node's Buffer, streams, emitters, timers...): our code may read any of these on an
 //   object of the platform's, a foreign stream, a timer;
+// - what a peer spells: the keys BEP 10 gives the extended handshake, a dictionary we bencode
+//   and decode (the plugins spell them too);
 // - every word of a string in our code (`name in obj`, obj['name'], event names), and the names
 //   our modules export (esbuild reads `codec.x` of an `import * as codec` as a property).
 const ourFiles = readdirSync('dist/esm', { recursive: true }).filter(f => f.endsWith('.js')).map(f => join('dist/esm', f))
 const probe = await build({ entryPoints: ourFiles, outdir: 'dist/probe', write: false, metafile: true, mangleProps: /./, mangleCache: {}, logLevel: 'silent' })
 const keep = new Set(publishedNames(['dist/esm/index.d.ts', 'dist/esm/browser.d.ts']))
+for (const key of ['m', 'p', 'v', 'yourip', 'ipv6', 'ipv4', 'reqq']) keep.add(key)
 for (const output of Object.values(probe.metafile.outputs)) for (const name of output.exports) keep.add(name)
 const keepWords = text => { for (const word of wordsOf(text)) keep.add(word) }
 for (const file of ourFiles) for (const string of stringsOf(transformSync(readFileSync(file, 'utf8'), { legalComments: 'none' }).code)) keepWords(string)

@@ -28,8 +28,9 @@ test('browser build: the named exports and the values behind them keep their nam
   // (the entries' module.exports is the Wire class with the named exports on it: its statics are among its keys)
   assert.deepEqual(Object.keys(node).filter(k => isPublic(k) && !NODE_ONLY.includes(k) && !(k in browser)), [])
   for (const table of ['ErrorCodes', 'MessageId', 'ReservedBits']) assert.deepEqual(browser[table], node[table], table)
-  assert.deepEqual(Object.keys(new browser.Request(1, 2, 3, () => {})), Object.keys(new node.Request(1, 2, 3, () => {})))
-  assert.deepEqual([...names(new browser.HaveAllBitField())].filter(isPublic).sort(), [...names(new node.HaveAllBitField())].filter(isPublic).sort())
+  const missing = (ours, theirs) => [...names(ours)].filter(k => isPublic(k) && !(k in theirs))
+  assert.deepEqual(missing(new node.Request(1, 2, 3, () => {}), new browser.Request(1, 2, 3, () => {})), [])
+  assert.deepEqual(missing(new node.HaveAllBitField(), new browser.HaveAllBitField()), [])
   const err = new browser.WireError(browser.ErrorCodes.BAD_LENGTH, 'x')
   assert.equal(err.code, 'ERR_BT_BAD_LENGTH')
   assert.equal(typeof browser.Wire.nativeRC4, 'boolean')
@@ -68,7 +69,7 @@ test('browser build: a wire has every public member of the Node build\'s wire, b
   assert.deepEqual(Object.getOwnPropertyNames(node.Wire).filter(k => isPublic(k) && !NODE_ONLY.includes(k) && !(k in browser.Wire)), [])
 })
 
-test('browser build: options, plugin hooks, request fields and extended handshake keys are read by their names', async () => {
+test('browser build: options, plugin hooks, request fields and the extended handshake, against a Node build wire', async () => {
   const opts = { maxPieces: 7, maxPeerRequests: 9, maxMessageLength: 100000, maxInvalidRequests: 11 }
   const w = new browser.Wire(opts)
   assert.deepEqual({ maxPieces: w.maxPieces, maxPeerRequests: w.maxPeerRequests, maxMessageLength: w.maxMessageLength, maxInvalidRequests: w.maxInvalidRequests }, opts)
@@ -80,35 +81,45 @@ test('browser build: options, plugin hooks, request fields and extended handshak
   Plugin.prototype.onHandshake = function () { seen.push('onHandshake') }
   Plugin.prototype.onExtendedHandshake = function (h) { seen.push('onExtendedHandshake', typeof h.m.x_test) }
   Plugin.prototype.onMessage = function (buf) { seen.push('onMessage', buf.toString()) }
+  // the browser build's wire talks to the Node build's: what goes over the wire keeps its names
   const a = new browser.Wire('webrtc')
-  const b = new browser.Wire('webrtc')
+  const b = new node.Wire('webrtc')
   a.use(Plugin)
   b.use(Plugin)
   a.pipe(b).pipe(a)
-  a.extendedHandshake.v = 'test 1.0'
-  const extended = new Promise(resolve => b.once('extended', resolve))
-  b.once('handshake', () => b.handshake('11'.repeat(20), '22'.repeat(20)))
-  a.handshake('11'.repeat(20), '33'.repeat(20))
+  a.extendedHandshake.v = 'browser 1.0'
+  b.extendedHandshake.v = 'node 1.0'
+  const extended = Promise.all([a, b].map(w => new Promise(resolve => w.once('extended', resolve))))
+  b.once('handshake', () => b.handshake('11'.repeat(20), '22'.repeat(20), { fast: true }))
+  a.handshake('11'.repeat(20), '33'.repeat(20), { fast: true })
   await extended
-  assert.equal(b.peerExtendedHandshake.v.toString(), 'test 1.0')
+  assert.equal(b.peerExtendedHandshake.v.toString(), 'browser 1.0')
+  assert.equal(a.peerExtendedHandshake.v.toString(), 'node 1.0')
   assert.equal(typeof b.peerExtendedMapping.x_test, 'number')
+  assert.equal(typeof a.peerExtendedMapping.x_test, 'number')
+  assert.equal(a.hasFast, true)
   const message = new Promise(resolve => b.once('extended', resolve))
   a.extended('x_test', Buffer.from('hi'))
   await message
-  assert.deepEqual(seen.slice(-4), ['onExtendedHandshake', 'number', 'onMessage', 'hi'])
-  assert.ok(seen.includes('onHandshake'))
+  assert.deepEqual(seen.filter(x => x !== 'onHandshake'), ['onExtendedHandshake', 'number', 'onExtendedHandshake', 'number', 'onMessage', 'hi'])
+  assert.equal(seen.filter(x => x === 'onHandshake').length, 2)
+
+  // BEP 52: the browser wire asks, the Node wire answers
+  b.on('hash-request', (req, respond) => respond(null, [Buffer.alloc(32, 1), Buffer.alloc(32, 2), Buffer.alloc(32, 3)]))
+  const reply = await new Promise((resolve, reject) => a.hashRequest({ piecesRoot: Buffer.alloc(32, 9), baseLayer: 0, index: 0, length: 2, proofLayers: 1 }, (err, msg) => err ? reject(err) : resolve(msg)))
+  assert.deepEqual({ index: reply.index, length: reply.length, hashes: reply.hashes.map(h => h[0]), uncles: reply.uncles.map(h => h[0]) }, { index: 0, length: 2, hashes: [1, 2], uncles: [3] })
 
   // lt_donthave's way: a request taken out of wire.requests, then failed through _callback
-  const unchoked = new Promise(resolve => b.once('unchoke', resolve))
-  a.unchoke()
+  const unchoked = new Promise(resolve => a.once('unchoke', resolve))
+  b.unchoke()
   await unchoked
-  b.request(0, 0, 16, () => {})
-  const [req] = b.requests
+  a.request(0, 0, 16, () => {})
+  const [req] = a.requests
   assert.deepEqual({ piece: req.piece, offset: req.offset, length: req.length, callback: typeof req.callback }, { piece: 0, offset: 0, length: 16, callback: 'function' })
   let failed = 0
   req.callback = () => failed++
-  b.requests.splice(0, 1)
-  b._callback(req, new Error('dont have'), null)
+  a.requests.splice(0, 1)
+  a._callback(req, new Error('dont have'), null)
   assert.equal(failed, 1)
   a.destroy()
   b.destroy()
