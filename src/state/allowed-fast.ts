@@ -5,15 +5,16 @@
  * x = SHA-1(x), and each of the digest's five big-endian u32 words, modulo the number of pieces, is
  * added to the set unless already in it, until the set holds k pieces.
  *
- * Node only (node:crypto), with the check of the `allowedFast` option that asks for the set
- * (state/fast.ts sends it): the Node entry installs `autoAllowedFast` on its Wire.
+ * Node only (node:crypto), with the automatic set of the `allowedFast` option (the option's
+ * check, when the set is due, the set itself): the Node entry installs `autoAllowedFast` on its
+ * Wire; state/fast.ts tells the set what happened on the wire.
  */
 import { createHash } from 'node:crypto'
 import { Buffer } from 'buffer'
 import { ipv4ToUint32, toBuffer } from '../util.js'
 import { positive } from '../options.js'
 import type { WireOptions } from '../types.js'
-import type { AllowedFastSetFn, AutoAllowedFast } from './fast.js'
+import type { AllowedFastSetFn, AutoAllowedFast, FastHost, FastState } from './fast.js'
 
 /** BEP 6's suggested set size. */
 export const DEFAULT_ALLOWED_FAST_K = 10
@@ -50,16 +51,47 @@ export function allowedFastSet (ip: string | Uint8Array | number, infoHash: Uint
   return set
 }
 
+/**
+ * A wire's automatic allowed-fast set (the `allowedFast` option): BEP 6's set for the peer's
+ * IPv4 address and our info hash, sent once fast is negotiated and our handshake and
+ * bitfield / have-all / have-none went out (the peer then knows which pieces we have).
+ */
+class AutomaticSet implements AutoAllowedFast {
+  /** Our info hash, once our handshake went out. */
+  private _infoHash: Buffer | null = null
+  /** Our bitfield / have-all / have-none went out. */
+  private _haveSent = false
+  /** The set was sent (or cannot be). */
+  private _done = false
+
+  /** `ip`: the peer's IPv4 address as a u32; null for IPv6 (BEP 6 has no set for it: none is sent). */
+  constructor (private readonly _ip: number | null, private readonly _pieces: number, private readonly _k: number, private readonly _fn: AllowedFastSetFn) {}
+
+  handshakeSent (fast: FastState, host: FastHost, infoHash: Buffer): void {
+    this._infoHash = infoHash
+    this.sendWhenDue(fast, host)
+  }
+
+  haveSent (fast: FastState, host: FastHost): void {
+    this._haveSent = true
+    this.sendWhenDue(fast, host)
+  }
+
+  sendWhenDue (fast: FastState, host: FastHost): void {
+    if (this._done || !host.hasFast || !this._haveSent || this._infoHash === null) return
+    this._done = true
+    if (this._ip === null || host.finished) return
+    for (const index of this._fn(this._ip, this._infoHash, this._pieces, this._k)) fast.allow(index)
+  }
+}
+
 /** Check the `allowedFast` option (throws on a bad one): the automatic set, computed by `fn`, for state/fast.ts. */
 export function autoAllowedFast (option: WireOptions['allowedFast'], fn: AllowedFastSetFn = allowedFastSet): AutoAllowedFast {
   if (option === null || typeof option !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
-  return {
-    ip: ipv4ToUint32(option.ip),
-    pieces: positive(option.pieces ?? NaN, 0, 'allowedFast.pieces'),
-    k: positive(option.k, DEFAULT_ALLOWED_FAST_K, 'allowedFast.k'),
-    fn,
-    infoHash: null,
-    haveSent: false,
-    done: false
-  }
+  return new AutomaticSet(
+    ipv4ToUint32(option.ip),
+    positive(option.pieces ?? NaN, 0, 'allowedFast.pieces'),
+    positive(option.k, DEFAULT_ALLOWED_FAST_K, 'allowedFast.k'),
+    fn
+  )
 }

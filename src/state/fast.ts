@@ -12,9 +12,9 @@
  * - Automatic: with `allowedFast: { ip, pieces, k }` the wire sends BEP 6's canonical set for the
  *   peer's IPv4 address and our info hash once, as soon as fast is negotiated and our handshake
  *   and our bitfield / have-all / have-none went out. An IPv6 peer gets none (BEP 6 defines no
- *   set for it). The set needs SHA-1, so the option is checked, its address parsed and the set
- *   computed in allowed-fast.ts, Node only: the Node entry gives its `autoAllowedFast` as
- *   `Wire._autoAllowedFast`. Here is what the wire keeps of it and when it goes out.
+ *   set for it). The set needs SHA-1, so it lives in allowed-fast.ts, Node only (the option's
+ *   check, when it is due, the set itself): the Node entry gives its `autoAllowedFast` as
+ *   `Wire._autoAllowedFast`. Here the wire tells it what went out.
  *
  * Made on first use (the option, an allowed-fast message, `allowedFast()`, reading either set):
  * a wire without BEP 6 holds none. The BEP 6 checks of both directions (a fast message from a
@@ -43,22 +43,18 @@ export interface FastHost {
   emit (event: string | symbol, ...args: any[]): boolean
 }
 
-/** The automatic set: the checked option, and what it waits for. */
+/**
+ * The automatic set (allowed-fast.ts, Node only). The fast state tells it when our handshake and
+ * our have-message went out and when fast may have been negotiated; once all of it holds, it
+ * sends its set through `allow`, once.
+ */
 export interface AutoAllowedFast {
-  /** The peer's IPv4 address as a u32; null for IPv6 (nothing is sent). */
-  ip: number | null
-  pieces: number
-  k: number
-  fn: AllowedFastSetFn
-  /** Our info hash, once our handshake went out. */
-  infoHash: Buffer | null
-  /** Our bitfield / have-all / have-none went out. */
-  haveSent: boolean
-  /** The set was sent (or cannot be). */
-  done: boolean
+  handshakeSent (fast: FastState, host: FastHost, infoHash: Buffer): void
+  haveSent (fast: FastState, host: FastHost): void
+  sendWhenDue (fast: FastState, host: FastHost): void
 }
 
-/** Checks the `allowedFast` option (throws on a bad one) and makes its state: allowed-fast.ts's `autoAllowedFast`. */
+/** Checks the `allowedFast` option (throws on a bad one) and makes the automatic set: allowed-fast.ts's `autoAllowedFast`. */
 export type AutoAllowedFastFn = (option: WireOptions['allowedFast']) => AutoAllowedFast
 
 /** A BEP 6 message (suggest, have-all, have-none, reject, allowed-fast) is only valid once fast is negotiated: else the wire fails. */
@@ -100,25 +96,11 @@ export class FastState {
   }
 
   /** Our handshake went out with this info hash. */
-  handshakeSent (infoHash: Buffer): void {
-    if (this._auto === null) return
-    this._auto.infoHash = infoHash
-    this.sendAutoWhenDue()
-  }
+  handshakeSent (infoHash: Buffer): void { this._auto?.handshakeSent(this, this._host, infoHash) }
 
   /** Our bitfield / have-all / have-none went out. */
-  haveSent (): void {
-    if (this._auto === null) return
-    this._auto.haveSent = true
-    this.sendAutoWhenDue()
-  }
+  haveSent (): void { this._auto?.haveSent(this, this._host) }
 
   /** Send the automatic set if it is due (fast on, our handshake and have-message out), once. */
-  sendAutoWhenDue (): void {
-    const af = this._auto
-    if (af === null || af.done || !this._host.hasFast || !af.haveSent || af.infoHash === null) return
-    af.done = true
-    if (af.ip === null || this._host.finished) return
-    for (const index of af.fn(af.ip, af.infoHash, af.pieces, af.k)) this.allow(index)
-  }
+  sendAutoWhenDue (): void { this._auto?.sendWhenDue(this, this._host) }
 }
