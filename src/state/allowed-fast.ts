@@ -85,7 +85,7 @@ class AutomaticSet implements AutoAllowedFast {
   }
 }
 
-/** Check the `allowedFast` option (throws on a bad one): the automatic set, computed by `fn`, for state/fast.ts. */
+/** @internal Check the `allowedFast` option (throws on a bad one): the automatic set, computed by `fn`, for state/fast.ts. */
 export function autoAllowedFast (option: WireOptions['allowedFast'], fn: AllowedFastSetFn = allowedFastSet): AutoAllowedFast {
   if (option === null || typeof option !== 'object') throw new TypeError('allowedFast must be { ip, pieces, k? }')
   return new AutomaticSet(
