@@ -47,6 +47,8 @@ export abstract class WireCore extends WireStream {
   /** Remote peer id (hex). */
   peerId: string | null = null
   type: WireType
+  uploaded = 0
+  downloaded = 0
 
   /** @internal The limits from the options: one object shared by the wires made with the defaults. */
   readonly _limits: WireLimits
@@ -124,13 +126,6 @@ export abstract class WireCore extends WireStream {
   /** @internal */ set _mse (v: WireEncryption | null) { if (v !== null || this._x !== null) this._extras().mse = v }
   /** @internal */ get _hashMessages (): HashMessages | null { return this._x === null ? null : this._x.hashMessages }
   /** @internal */ set _hashMessages (v: HashMessages | null) { if (v !== null || this._x !== null) this._extras().hashMessages = v }
-
-  /** Bytes of blocks we sent (kept in WireExtras: a wire's first block makes it, with its speedometer). */
-  get uploaded (): number { return this._x === null ? 0 : this._x.uploaded }
-  set uploaded (n: number) { if (n !== 0 || this._x !== null) this._extras().uploaded = n }
-  /** Bytes of blocks we received. */
-  get downloaded (): number { return this._x === null ? 0 : this._x.downloaded }
-  set downloaded (n: number) { if (n !== 0 || this._x !== null) this._extras().downloaded = n }
 
   /** We choke the peer. */
   get amChoking (): boolean { return (this._flags & F_AM_CHOKING) !== 0 }
@@ -368,7 +363,7 @@ export abstract class WireCore extends WireStream {
     const ours = this._ours
     const req = ours !== null ? ours.list.pull(index, offset, block.length) : null
     if (req !== null) ours!.settle(req, null, block)
-    this._extras().downloaded += block.length
+    this.downloaded += block.length
     this.downloadSpeed(block.length)
     this.emit('download', block.length)
     this.emit('piece', index, offset, block)
@@ -459,8 +454,6 @@ export abstract class WireCore extends WireStream {
  * one object, made on first use, read through same-named accessors of the Wire.
  */
 class WireExtras extends StreamExtras {
-  uploaded = 0
-  downloaded = 0
   uploadSpeed: ((delta?: number) => number) | null = null
   downloadSpeed: ((delta?: number) => number) | null = null
   keepAliveInterval: ReturnType<typeof setInterval> | null = null

@@ -237,7 +237,7 @@ export class Wire extends WireCore {
     checkUint32(offset, 'offset')
     this._push(codec.encodePieceHeader(index, offset, buffer.length))
     this._push(buffer)
-    this._extras().uploaded += buffer.length
+    this.uploaded += buffer.length
     this.uploadSpeed(buffer.length)
     this.emit('upload', buffer.length)
   }
