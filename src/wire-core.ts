@@ -36,17 +36,16 @@ export const F_HANDSHAKE_SENT = FIRST_FREE_FLAG
 export const F_HANDSHAKE_RECEIVED = FIRST_FREE_FLAG << 1
 /** @internal */
 export const F_EXTENDED_HANDSHAKE_SENT = FIRST_FREE_FLAG << 2
-// the public choke, interest and fast state, read and written through accessors of 3.5.5's names
-const F_AM_CHOKING = FIRST_FREE_FLAG << 3
-const F_AM_INTERESTED = FIRST_FREE_FLAG << 4
-const F_PEER_CHOKING = FIRST_FREE_FLAG << 5
-const F_PEER_INTERESTED = FIRST_FREE_FLAG << 6
-const F_HAS_FAST = FIRST_FREE_FLAG << 7
 
 export abstract class WireCore extends WireStream {
   /** Remote peer id (hex). */
   peerId: string | null = null
   type: WireType
+  amChoking = true
+  amInterested = false
+  peerChoking = true
+  peerInterested = false
+  hasFast = false
   uploaded = 0
   downloaded = 0
 
@@ -83,7 +82,6 @@ export abstract class WireCore extends WireStream {
     super(o.sendWatermark)
     this.type = o.type
     this._limits = wireLimits(o)
-    this._flags |= F_AM_CHOKING | F_PEER_CHOKING
     const ctor = this.constructor as typeof WireCore
     if (o.allowedFast !== undefined) {
       if (ctor._autoAllowedFast === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
@@ -126,23 +124,6 @@ export abstract class WireCore extends WireStream {
   /** @internal */ set _mse (v: WireEncryption | null) { if (v !== null || this._x !== null) this._extras().mse = v }
   /** @internal */ get _hashMessages (): HashMessages | null { return this._x === null ? null : this._x.hashMessages }
   /** @internal */ set _hashMessages (v: HashMessages | null) { if (v !== null || this._x !== null) this._extras().hashMessages = v }
-
-  /** We choke the peer. */
-  get amChoking (): boolean { return (this._flags & F_AM_CHOKING) !== 0 }
-  set amChoking (on: boolean) { this._setFlag(F_AM_CHOKING, on) }
-  /** We are interested in the peer. */
-  get amInterested (): boolean { return (this._flags & F_AM_INTERESTED) !== 0 }
-  set amInterested (on: boolean) { this._setFlag(F_AM_INTERESTED, on) }
-  /** The peer chokes us. */
-  get peerChoking (): boolean { return (this._flags & F_PEER_CHOKING) !== 0 }
-  set peerChoking (on: boolean) { this._setFlag(F_PEER_CHOKING, on) }
-  /** The peer is interested in us. */
-  get peerInterested (): boolean { return (this._flags & F_PEER_INTERESTED) !== 0 }
-  set peerInterested (on: boolean) { this._setFlag(F_PEER_INTERESTED, on) }
-  /** Both sides announced BEP 6 (fast). */
-  get hasFast (): boolean { return (this._flags & F_HAS_FAST) !== 0 }
-  set hasFast (on: boolean) { this._setFlag(F_HAS_FAST, on) }
-  /** @internal */ private _setFlag (flag: number, on: boolean): void { this._flags = on ? this._flags | flag : this._flags & ~flag }
 
   /** The longest message (its length prefix) accepted from the peer. */
   get maxMessageLength (): number { return this._limits.maxMessageLength }
