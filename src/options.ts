@@ -67,30 +67,6 @@ export function wireSettings (type: WireType | WireOptions, retries: number | un
   }
 }
 
-/** The wire's limits (`maxMessageLength`, `maxPieces`, ...), read by its reader and its modules. */
-export interface WireLimits {
-  readonly maxMessageLength: number
-  readonly maxPieces: number
-  readonly maxPeerRequests: number
-  readonly maxInvalidRequests: number
-}
-
-/** The limits of a wire made with the defaults: one object for all of them (three fields fewer per wire). */
-const DEFAULT_LIMITS: WireLimits = Object.freeze({
-  maxMessageLength: DEFAULT_MAX_MESSAGE_LENGTH,
-  maxPieces: DEFAULT_MAX_PIECES,
-  maxPeerRequests: DEFAULT_MAX_PEER_REQUESTS,
-  maxInvalidRequests: DEFAULT_MAX_INVALID_REQUESTS
-})
-
-/** `settings`' limits: the shared default object when they are the defaults. */
-export function wireLimits (s: WireSettings): WireLimits {
-  const d = DEFAULT_LIMITS
-  if (s.maxMessageLength === d.maxMessageLength && s.maxPieces === d.maxPieces && s.maxPeerRequests === d.maxPeerRequests &&
-      s.maxInvalidRequests === d.maxInvalidRequests) return d
-  return { maxMessageLength: s.maxMessageLength, maxPieces: s.maxPieces, maxPeerRequests: s.maxPeerRequests, maxInvalidRequests: s.maxInvalidRequests }
-}
-
 /**
  * A build without MSE (the browser's) refuses only a wire that would run it: WebRTC and web
  * seeds never do (DTLS / HTTPS encrypt them); 5.x's levels on TCP / uTP; 3.5.5's incoming TCP,

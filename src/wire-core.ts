@@ -24,7 +24,7 @@ import { Serving, type Respond } from './state/serving.js'
 import { FastState, fastOnly, type AutoAllowedFastFn } from './state/fast.js'
 import { WireStream, StreamExtras, FIRST_FREE_FLAG } from './io/wire-stream.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
-import { wireSettings, wireLimits, wouldRunMse, type WireLimits } from './options.js'
+import { wireSettings, wouldRunMse } from './options.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages } from './state/hashes.js'
 import type { MseSupport, WireEncryption } from './mse/types.js'
@@ -49,8 +49,10 @@ export abstract class WireCore extends WireStream {
   uploaded = 0
   downloaded = 0
 
-  /** @internal The limits from the options: one object shared by the wires made with the defaults. */
-  readonly _limits: WireLimits
+  readonly maxMessageLength: number
+  readonly maxPieces: number
+  readonly maxPeerRequests: number
+  readonly maxInvalidRequests: number
 
   /** @internal */ _reader: MessageReader
 
@@ -81,13 +83,16 @@ export abstract class WireCore extends WireStream {
     const o = wireSettings(type, retries, peEnabled)
     super(o.sendWatermark)
     this.type = o.type
-    this._limits = wireLimits(o)
+    this.maxPieces = o.maxPieces
+    this.maxPeerRequests = o.maxPeerRequests
+    this.maxMessageLength = o.maxMessageLength
+    this.maxInvalidRequests = o.maxInvalidRequests
     const ctor = this.constructor as typeof WireCore
     if (o.allowedFast !== undefined) {
       if (ctor._autoAllowedFast === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
       this._fast = new FastState(this._host(), ctor._autoAllowedFast(o.allowedFast))
     }
-    this._reader = new MessageReader(this, this._limits, true)
+    this._reader = new MessageReader(this, this, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
     if (o.handshakeTimeout !== 0 || o.idleTimeout !== 0) this._timers = new ConnectionTimeouts(o.handshakeTimeout, o.idleTimeout, (code, message) => this._fail(code, message))
     const mse = o.encryption
@@ -124,15 +129,6 @@ export abstract class WireCore extends WireStream {
   /** @internal */ set _mse (v: WireEncryption | null) { if (v !== null || this._x !== null) this._extras().mse = v }
   /** @internal */ get _hashMessages (): HashMessages | null { return this._x === null ? null : this._x.hashMessages }
   /** @internal */ set _hashMessages (v: HashMessages | null) { if (v !== null || this._x !== null) this._extras().hashMessages = v }
-
-  /** The longest message (its length prefix) accepted from the peer. */
-  get maxMessageLength (): number { return this._limits.maxMessageLength }
-  /** The most pieces the peer's bitfield and indices may name. */
-  get maxPieces (): number { return this._limits.maxPieces }
-  /** The cap on the peer's pending requests. */
-  get maxPeerRequests (): number { return this._limits.maxPeerRequests }
-  /** Requests of 0 bytes or over 128 KiB the peer may send before the wire closes. */
-  get maxInvalidRequests (): number { return this._limits.maxInvalidRequests }
 
   /** What we announced in our handshake, by name ({} before it). */
   get extensions (): Record<string, boolean> {
