@@ -22,7 +22,7 @@ import { MessageReader, type ReaderSink } from './protocol/reader.js'
 import { OurRequests } from './state/requests.js'
 import { Serving, type Respond } from './state/serving.js'
 import { FastState, fastOnly, type AutoAllowedFastFn } from './state/fast.js'
-import { WireStream, StreamExtras, FIRST_FREE_FLAG } from './io/wire-stream.js'
+import { WireStream, FIRST_FREE_FLAG } from './io/wire-stream.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
 import { wireSettings, wouldRunMse } from './options.js'
 import type { WireHost } from './io/host.js'
@@ -56,6 +56,9 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _reader: MessageReader
 
+  /** @internal */ _uploadSpeed: ((delta?: number) => number) | null = null
+  /** @internal */ _downloadSpeed: ((delta?: number) => number) | null = null
+  /** @internal */ _keepAliveInterval: ReturnType<typeof setInterval> | null = null
   // Created on first use: an idle wire may never need them.
   /** @internal Our requests (state/requests.ts), made on the first. */ _ours: OurRequests | null = null
   /** @internal Serving the peer's requests (state/serving.ts), made on its first. */ _serving: Serving | null = null
@@ -66,8 +69,25 @@ export abstract class WireCore extends WireStream {
    * announced (bits 9-17): `extensions` and `peerExtensions` are made from them when read.
    */
   _bits = 0
-  /** @internal The state an idle wire does not use (WireExtras, below), made on first use. */
-  declare _x: WireExtras | null
+  /**
+   * @internal The peer's 8 reserved bytes when they hold more than its named bits (else
+   * `peerReserved` is made from those when read), or `peerReserved` once read or set.
+   */
+  _peerReserved: Buffer | null = null
+  /** @internal `extensions` once read (or set): internal checks then read it, as they read the property before. */
+  _extensionsObject: Record<string, boolean> | null = null
+  /** @internal `peerExtensions` once read (or set). */
+  _peerExtensionsObject: Partial<PeerExtensions> | null = null
+  /** @internal */ _peerIdBuffer: Buffer | null = null
+  /** @internal */ _peerPieces: BitField | HaveAllBitField | null = null
+  /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
+  _fast: FastState | null = null
+  /** @internal What helper modules reach the wire through (io/host.ts), made on first use. */
+  private _wireHost: WireHost | null = null
+  /** @internal Message stream encryption (mse/wire-adapter.ts), on a wire that encrypts. */
+  _mse: WireEncryption | null = null
+  /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
+  _hashMessages: HashMessages | null = null
 
   /** @internal The Node entry's subclass gives the `allowedFast` option (state/allowed-fast.ts: SHA-1 from node:crypto); null in browser builds. */
   static _autoAllowedFast: AutoAllowedFastFn | null = null
@@ -101,34 +121,6 @@ export abstract class WireCore extends WireStream {
   }
 
 
-
-  /** @internal */ protected override _newExtras (): WireExtras { return new WireExtras() }
-  /** @internal */ override _extras (): WireExtras { return (this._x ??= new WireExtras()) }
-  // the fields of WireExtras, read and written as fields were (null while there is none; writing null makes none)
-  /** @internal */ get _uploadSpeed (): ((delta?: number) => number) | null { return this._x === null ? null : this._x.uploadSpeed }
-  /** @internal */ set _uploadSpeed (v: ((delta?: number) => number) | null) { if (v !== null || this._x !== null) this._extras().uploadSpeed = v }
-  /** @internal */ get _downloadSpeed (): ((delta?: number) => number) | null { return this._x === null ? null : this._x.downloadSpeed }
-  /** @internal */ set _downloadSpeed (v: ((delta?: number) => number) | null) { if (v !== null || this._x !== null) this._extras().downloadSpeed = v }
-  /** @internal */ get _keepAliveInterval (): ReturnType<typeof setInterval> | null { return this._x === null ? null : this._x.keepAliveInterval }
-  /** @internal */ set _keepAliveInterval (v: ReturnType<typeof setInterval> | null) { if (v !== null || this._x !== null) this._extras().keepAliveInterval = v }
-  /** @internal */ get _peerReserved (): Buffer | null { return this._x === null ? null : this._x.peerReserved }
-  /** @internal */ set _peerReserved (v: Buffer | null) { if (v !== null || this._x !== null) this._extras().peerReserved = v }
-  /** @internal */ get _extensionsObject (): Record<string, boolean> | null { return this._x === null ? null : this._x.extensionsObject }
-  /** @internal */ set _extensionsObject (v: Record<string, boolean> | null) { if (v !== null || this._x !== null) this._extras().extensionsObject = v }
-  /** @internal */ get _peerExtensionsObject (): Partial<PeerExtensions> | null { return this._x === null ? null : this._x.peerExtensionsObject }
-  /** @internal */ set _peerExtensionsObject (v: Partial<PeerExtensions> | null) { if (v !== null || this._x !== null) this._extras().peerExtensionsObject = v }
-  /** @internal */ get _peerIdBuffer (): Buffer | null { return this._x === null ? null : this._x.peerIdBuffer }
-  /** @internal */ set _peerIdBuffer (v: Buffer | null) { if (v !== null || this._x !== null) this._extras().peerIdBuffer = v }
-  /** @internal */ get _peerPieces (): BitField | HaveAllBitField | null { return this._x === null ? null : this._x.peerPieces }
-  /** @internal */ set _peerPieces (v: BitField | HaveAllBitField | null) { if (v !== null || this._x !== null) this._extras().peerPieces = v }
-  /** @internal */ get _fast (): FastState | null { return this._x === null ? null : this._x.fast }
-  /** @internal */ set _fast (v: FastState | null) { if (v !== null || this._x !== null) this._extras().fast = v }
-  /** @internal */ get _wireHost (): WireHost | null { return this._x === null ? null : this._x.wireHost }
-  /** @internal */ set _wireHost (v: WireHost | null) { if (v !== null || this._x !== null) this._extras().wireHost = v }
-  /** @internal */ get _mse (): WireEncryption | null { return this._x === null ? null : this._x.mse }
-  /** @internal */ set _mse (v: WireEncryption | null) { if (v !== null || this._x !== null) this._extras().mse = v }
-  /** @internal */ get _hashMessages (): HashMessages | null { return this._x === null ? null : this._x.hashMessages }
-  /** @internal */ set _hashMessages (v: HashMessages | null) { if (v !== null || this._x !== null) this._extras().hashMessages = v }
 
   /** What we announced in our handshake, by name ({} before it). */
   get extensions (): Record<string, boolean> {
@@ -424,33 +416,6 @@ export abstract class WireCore extends WireStream {
   abstract extended (ext: string | number, obj: unknown): void
 }
 
-
-/**
- * @internal The state of a wire that an idle one does not use (speedometers, keep-alive, BEP 6,
- * BEP 52, MSE, its host, the decoded bits once read...), with the stream layer's (StreamExtras):
- * one object, made on first use, read through same-named accessors of the Wire.
- */
-class WireExtras extends StreamExtras {
-  uploadSpeed: ((delta?: number) => number) | null = null
-  downloadSpeed: ((delta?: number) => number) | null = null
-  keepAliveInterval: ReturnType<typeof setInterval> | null = null
-  /** The peer's 8 reserved bytes when they hold more than its named bits (else `peerReserved` is made from those when read), or `peerReserved` once read or set. */
-  peerReserved: Buffer | null = null
-  /** `extensions` once read (or set): internal checks then read it, as they read the property before. */
-  extensionsObject: Record<string, boolean> | null = null
-  /** `peerExtensions` once read (or set). */
-  peerExtensionsObject: Partial<PeerExtensions> | null = null
-  peerIdBuffer: Buffer | null = null
-  peerPieces: BitField | HaveAllBitField | null = null
-  /** BEP 6 allowed-fast sets (state/fast.ts). */
-  fast: FastState | null = null
-  /** What helper modules reach the wire through (io/host.ts). */
-  wireHost: WireHost | null = null
-  /** Message stream encryption (mse/wire-adapter.ts), on a wire that encrypts. */
-  mse: WireEncryption | null = null
-  /** BEP 52 hash messages (state/hashes.ts). */
-  hashMessages: HashMessages | null = null
-}
 
 /** The WireHost of one wire (io/host.ts): one small object, its methods on the prototype. */
 class Host implements WireHost {

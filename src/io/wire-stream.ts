@@ -78,31 +78,21 @@ export interface WireStream {
   emit<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, ...args: any[]): boolean
 }
 
-/**
- * @internal The wire's state that an idle wire does not use, in one object made on first use
- * (the Wire's own layers add their fields to it, see WireCore's WireExtras): as fields of the
- * Wire they were 15 of its 48 fields, 120 of its 408 bytes (heap snapshot of 500 idle pairs).
- */
-export class StreamExtras {
-  /** Set by MSE once a stream cipher is agreed. */
-  decrypt: ((data: Uint8Array) => Buffer) | null = null
-  /** While an MSE handshake runs, incoming bytes go to it instead of `_onBytes`. */
-  intercept: ((chunk: Buffer) => void) | null = null
-  /** handshakeTimeout / idleTimeout (io/timeouts.ts), when asked for. */
-  timers: ConnectionTimeouts | null = null
-}
-
 export abstract class WireStream extends stream.Duplex {
   /** @internal Yes/no state, one bit each (the F_ constants here, then the subclass's). */
   _flags = 0
-  /** @internal The state an idle wire does not use (StreamExtras), made on first use. */
-  _x: StreamExtras | null = null
+  /** @internal: set by MSE once a stream cipher is agreed. */
+  _decrypt: ((data: Uint8Array) => Buffer) | null = null
+  /** @internal: while an MSE handshake runs, incoming bytes go to it instead of `_onBytes`. */
+  _intercept: ((chunk: Buffer) => void) | null = null
   /** @internal Streams we pipe into (io/connection.ts). */
   private _dests: Streams<PipeDest> = null
   /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
   private _sources: Streams<PipeSource> = null
   /** @internal Chunks written into us while we consume one (see `write`). */
   private _inbox: Buffer[] | null = null
+  /** @internal handshakeTimeout / idleTimeout (io/timeouts.ts), when asked for. */
+  _timers: ConnectionTimeouts | null = null
   /** @internal Everything we send goes through the output queue (io/output.ts). */
   readonly _out: OutputQueue
 
@@ -112,18 +102,6 @@ export abstract class WireStream extends stream.Duplex {
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
   }
-
-  /** @internal The state an idle wire does not use, made now if it was not. */
-  _extras (): StreamExtras { return (this._x ??= this._newExtras()) }
-  /** @internal A new StreamExtras (the subclass makes its own, with its fields). */
-  protected _newExtras (): StreamExtras { return new StreamExtras() }
-  // read and written as fields were (null while there is no StreamExtras; writing null makes none)
-  /** @internal */ get _decrypt (): StreamExtras['decrypt'] { return this._x === null ? null : this._x.decrypt }
-  /** @internal */ set _decrypt (v: StreamExtras['decrypt']) { if (v !== null || this._x !== null) this._extras().decrypt = v }
-  /** @internal */ get _intercept (): StreamExtras['intercept'] { return this._x === null ? null : this._x.intercept }
-  /** @internal */ set _intercept (v: StreamExtras['intercept']) { if (v !== null || this._x !== null) this._extras().intercept = v }
-  /** @internal */ get _timers (): StreamExtras['timers'] { return this._x === null ? null : this._x.timers }
-  /** @internal */ set _timers (v: StreamExtras['timers']) { if (v !== null || this._x !== null) this._extras().timers = v }
 
   // ---------------------------------------------------------------------------
   // What the Wire fills in
@@ -314,11 +292,8 @@ export abstract class WireStream extends stream.Duplex {
   /** @internal */
   private _consumeOne (chunk: Buffer): void {
     if (this._finished) return
-    const x = this._x
-    if (x !== null) {
-      if (x.timers !== null) x.timers.received()
-      if (x.decrypt !== null) chunk = x.decrypt(chunk)
-    }
+    if (this._timers !== null) this._timers.received()
+    if (this._decrypt !== null) chunk = this._decrypt(chunk)
     // What we send while this chunk is processed (replies to its requests...) leaves in as
     // few writes as possible: small messages are gathered (io/output.ts), and the streams
     // we pipe into are corked, so a socket sends the whole lot in one writev.
@@ -326,7 +301,7 @@ export abstract class WireStream extends stream.Duplex {
     const out = this._out
     const corked = out.beginBatch(dests as any)
     try {
-      if (x !== null && x.intercept !== null) x.intercept(chunk)
+      if (this._intercept !== null) this._intercept(chunk)
       else this._onBytes(chunk)
     } finally {
       out.endBatch(dests as any, corked)
