@@ -22,8 +22,6 @@ import { Buffer } from 'buffer'
 export interface OutputSink {
   push (chunk: Uint8Array): boolean
   readonly readableLength: number
-  /** Bytes a socket we pipe into holds of ours, not yet written (it may hold up to the watermark). */
-  readonly _heldDownstream?: number
 }
 
 /** A stream the wire pipes into, which may be corked. */
@@ -74,12 +72,12 @@ export class OutputQueue {
 
   /** Bytes pushed and not yet read by the connection, with what is gathered. */
   get backlog (): number {
-    return this._sink.readableLength + (this._sink._heldDownstream ?? 0) + this._gatheredBytes
+    return this._sink.readableLength + this._gatheredBytes
   }
 
   /** Whether more output may be caused now (the peer's next request, its next extended message). */
   open (): boolean {
-    if (this._sink.readableLength + (this._sink._heldDownstream ?? 0) + this._gatheredBytes + this.committed < this.watermark) return true
+    if (this._sink.readableLength + this._gatheredBytes + this.committed < this.watermark) return true
     this._state |= SHUT
     return false
   }
@@ -90,7 +88,7 @@ export class OutputQueue {
    */
   onRead (): boolean {
     if ((this._state & SHUT) === 0) return false
-    if (this._sink.readableLength + (this._sink._heldDownstream ?? 0) + this._gatheredBytes + this.committed >= this.watermark) return false
+    if (this._sink.readableLength + this._gatheredBytes + this.committed >= this.watermark) return false
     this._state &= ~SHUT
     return true
   }

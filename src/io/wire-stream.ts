@@ -21,7 +21,7 @@ import randombytes from '../random.js'
 import { debug } from '../log.js'
 import { ErrorCodes, WireError, type ErrorCode } from '../errors.js'
 import { OutputQueue } from './output.js'
-import { addStream, hasStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './connection.js'
+import { addStream, hasStream, forEachStream, followConnection, closeDestinations, corkOverResume, corkOnDrain, type Streams } from './connection.js'
 import type { ConnectionTimeouts } from './timeouts.js'
 import type { WireEvents } from '../types.js'
 
@@ -129,7 +129,7 @@ export abstract class WireStream extends stream.Duplex {
   /** @internal The peer broke the protocol: its connection is destroyed rather than ended. */
   get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
 
-  /** Bytes we sent that the connection has not read yet: our readable side's buffer, what is gathered, what a socket we pipe into holds. */
+  /** Bytes we sent that the connection has not read yet (our readable side's buffer and what is gathered). */
   get outputBacklog (): number {
     return this._out.backlog
   }
@@ -154,49 +154,9 @@ export abstract class WireStream extends stream.Duplex {
   // Piping: the wire ends with its connection
 
   override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
-    const first = this._dests === null
     this._dests = addStream(this._dests, dest)
-    // before pipe()'s own 'drain' listener, which writes what we buffered meanwhile (see `pause`)
-    if (first && typeof (dest as { _writev?: unknown })._writev === 'function') dest.on('drain', this._onSocketDrain.bind(this))
+    corkOnDrain(dest)
     return super.pipe(dest, opts)
-  }
-
-  /**
-   * pipe() pauses us when a socket's write() returns false, that is once it holds 16 KiB (its
-   * default mark), and flows again on its 'drain': one block per drain. Our output is bounded by
-   * the send watermark already (io/output.ts, which counts what that socket holds, see
-   * `_heldDownstream`), so let the socket hold up to that: it then writes what we had in one
-   * writev per drain (200 connections: the seeder's 51,400 writev for 51,200 blocks -> 6,339).
-   */
-  override pause (): this {
-    const st = (this as any)._readableState
-    const d = this._dests as { _writev?: unknown } | null
-    if (st.flowing === true && st.awaitDrain > 0 && d !== null && !Array.isArray(d) && typeof d._writev === 'function' &&
-        !this._finished && this._out.backlog < this._out.watermark) {
-      // the pause pipe()'s ondata asked for, having counted a 'drain' to wait for: not waited for
-      st.awaitDrain--
-      return this
-    }
-    return super.pause()
-  }
-
-  /** @internal Bytes of ours that the socket we pipe into holds (it may hold up to the watermark, see `pause`). */
-  get _heldDownstream (): number {
-    const d = this._dests as { _writev?: unknown, writableLength?: number } | null
-    return d !== null && !Array.isArray(d) && typeof d._writev === 'function' ? d.writableLength ?? 0 : 0
-  }
-
-  /** @internal The socket we pipe into drained: cork it for this tick, hand out what waited, then let it write. */
-  private _onSocketDrain (): void {
-    const d = this._dests as { cork?: () => void } | null
-    if (d === null || Array.isArray(d) || typeof d.cork !== 'function') return
-    d.cork()
-    process.nextTick(releaseAndUncork, this, d)
-  }
-
-  /** @internal The output was read down without a `_read` (a socket holding it drained). */
-  _outputDrained (): void {
-    if (this._out.onRead()) this._onOutputRead()
   }
 
   /**
@@ -415,9 +375,4 @@ export abstract class WireStream extends stream.Duplex {
 
 function followSource (wire: WireStream, src: PipeSource): void {
   wire._followSource(src)
-}
-
-function releaseAndUncork (wire: WireStream, dest: { uncork (): void }): void {
-  wire._outputDrained()
-  dest.uncork()
 }
