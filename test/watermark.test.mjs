@@ -187,26 +187,3 @@ test('a connection that half-closes and goes while the wire holds a write back: 
   await closed
   assert.equal(w.destroyed, true)
 })
-
-test('a socket-like destination that drained gets each piece header with its block in one writev, not in two writes', async () => {
-  const { Writable, PassThrough } = await import('node:stream')
-  const calls = [] // the chunk sizes of each _write / _writev call
-  const dest = new Writable({
-    highWaterMark: 16 * KiB, // net.Socket's default
-    write (chunk, enc, cb) { calls.push([chunk.length]); setImmediate(cb) },
-    writev (chunks, cb) { calls.push(chunks.map(c => c.chunk.length)); setImmediate(cb) }
-  })
-  const src = new PassThrough()
-  const w = new Wire()
-  w.on('handshake', () => { w.handshake(INFO_HASH, PEER_A); w.unchoke() })
-  w.on('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length)))
-  src.pipe(w).pipe(dest)
-  src.write(handshakeBytes())
-  src.write(Buffer.concat(Array.from({ length: 32 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
-  const blocks = () => calls.flat().filter(n => n === 16 * KiB).length
-  for (let i = 0; i < 200 && blocks() < 32; i++) await new Promise(resolve => setImmediate(resolve))
-  assert.equal(blocks(), 32, 'every block was written')
-  const alone = calls.filter(c => c.length === 1 && c[0] === 16 * KiB).length
-  assert.equal(alone, 0, `blocks written alone, their header in a write before: ${alone} of 32`)
-  w.destroy()
-})

@@ -60,22 +60,6 @@ export function closeDestinations (dests: Streams<unknown>, destroy: boolean): v
 }
 
 /**
- * A socket we pipe into: corked for the tick its 'drain' makes pipe() write what we buffered
- * meanwhile, so that leaves in one writev rather than one write() per chunk (a piece's header
- * and its block in two syscalls). One listener for every such socket, put before pipe()'s own.
- */
-export function corkOnDrain (dest: unknown): void {
-  const d = dest as { _writev?: unknown, listeners?: (event: string) => Function[], on: (event: string, fn: () => void) => unknown }
-  if (typeof d._writev !== 'function' || typeof d.listeners !== 'function' || d.listeners('drain').includes(corkForTick)) return
-  d.on('drain', corkForTick)
-}
-
-function corkForTick (this: { cork (): void, uncork (): void }): void {
-  cork(this, 1, true)
-  process.nextTick(cork, this, 1, false)
-}
-
-/**
  * A destination that asked us to wait ('drain') resumed us: readable-stream then writes what we
  * buffered meanwhile one chunk per write() in the next tick (a syscall each on a socket, two per
  * block). Cork the destination over that tick so it leaves in one writev: only one destination

@@ -21,7 +21,7 @@ import randombytes from '../random.js'
 import { debug } from '../log.js'
 import { ErrorCodes, WireError, type ErrorCode } from '../errors.js'
 import { OutputQueue } from './output.js'
-import { addStream, hasStream, forEachStream, followConnection, closeDestinations, corkOverResume, corkOnDrain, type Streams } from './connection.js'
+import { addStream, hasStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './connection.js'
 import type { ConnectionTimeouts } from './timeouts.js'
 import type { WireEvents } from '../types.js'
 
@@ -155,7 +155,6 @@ export abstract class WireStream extends stream.Duplex {
 
   override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
     this._dests = addStream(this._dests, dest)
-    corkOnDrain(dest)
     return super.pipe(dest, opts)
   }
 
