@@ -29,6 +29,9 @@ import type { WireHost } from './io/host.js'
 import { HashMessages } from './state/hashes.js'
 import type { MseSupport, WireEncryption } from './mse/types.js'
 
+/** @internal */
+export const NO_MSE = 'message stream encryption is not available in this build'
+
 // Bits of `_flags` of ours (io/wire-stream.ts has the first ones)
 /** @internal */
 export const F_HANDSHAKE_SENT = FIRST_FREE_FLAG
@@ -117,7 +120,7 @@ export abstract class WireCore extends WireStream {
     if (o.handshakeTimeout !== 0 || o.idleTimeout !== 0) this._timers = new ConnectionTimeouts(o.handshakeTimeout, o.idleTimeout, (code, message) => this._fail(code, message))
     const mse = o.encryption
     if (mse !== null && ctor._mseSupport !== null) this._mse = ctor._mseSupport.attach(this._host(), mse)
-    else if (mse !== null && wouldRunMse(this.type, mse)) throw new Error('message stream encryption is not available in this build')
+    else if (mse !== null && wouldRunMse(this.type, mse)) throw new Error(NO_MSE)
   }
 
 

@@ -22,7 +22,7 @@ import { requireFast } from './state/fast.js'
 import { checkUint32, toBuffer } from './util.js'
 import { toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback } from './state/hashes.js'
 import type { WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
-import { WireCore, F_HANDSHAKE_SENT, F_HANDSHAKE_RECEIVED, F_EXTENDED_HANDSHAKE_SENT } from './wire-core.js'
+import { WireCore, NO_MSE, F_HANDSHAKE_SENT, F_HANDSHAKE_RECEIVED, F_EXTENDED_HANDSHAKE_SENT } from './wire-core.js'
 
 export type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
@@ -131,7 +131,7 @@ export class Wire extends WireCore {
 
   /** @internal */ private _encryption (): WireEncryption {
     const support = (this.constructor as typeof Wire)._mseSupport
-    if (support === null) throw new Error('message stream encryption is not available in this build')
+    if (support === null) throw new Error(NO_MSE)
     return (this._mse ??= support.attach(this._host(), { peEnabled: false, retries: 0, level: 0 }))
   }
 
