@@ -10,6 +10,7 @@
 import { Wire as PlatformWire } from './browser.js'
 import { mseSupport } from './mse/wire-adapter.js'
 import { autoAllowedFast } from './state/allowed-fast.js'
+import { holdInSocket, dropSocket, keepFlowing, corkForTick, uncork } from './io/socket-hold.js'
 
 export class Wire extends PlatformWire {
   /** Whether RC4 comes from Node's OpenSSL (else a JavaScript RC4 runs), as in 5.x. */
@@ -18,6 +19,29 @@ export class Wire extends PlatformWire {
   static override _mseSupport = mseSupport
   /** @internal */
   static override _autoAllowedFast = autoAllowedFast
+
+  // A socket we pipe into holds our output up to the send watermark (io/socket-hold.ts)
+
+  override pipe<T extends NodeJS.WritableStream> (dest: T, opts?: { end?: boolean }): T {
+    if (this._dests === null) holdInSocket(this._out, dest, this._onSocketDrain.bind(this))
+    else dropSocket(this._out)
+    return super.pipe(dest, opts)
+  }
+
+  override unpipe (dest?: any): this {
+    if (dest === undefined || dest === this._out.socket) dropSocket(this._out)
+    return super.unpipe(dest)
+  }
+
+  override pause (): this {
+    return keepFlowing((this as any)._readableState, this._out, this._finished) ? this : super.pause()
+  }
+
+  /** @internal The socket drained: corked for this tick, what waited for the output is handed out (`_read`), then it writes. */
+  private _onSocketDrain (): void {
+    // a closure per drain (one per writev of many blocks), not per message
+    if (corkForTick(this._out)) process.nextTick(() => { this._read(); uncork(this._out) })
+  }
 }
 
 export * from './browser.js'

@@ -187,3 +187,72 @@ test('a connection that half-closes and goes while the wire holds a write back: 
   await closed
   assert.equal(w.destroyed, true)
 })
+
+/**
+ * A net.Socket (16 KiB mark, as a connected one) whose writes go to `write(sizes, cb)`: the chunk
+ * sizes of each _write / _writev call, and the callback that says it was written.
+ */
+function socketLike (write) {
+  class SocketLike extends net.Socket {
+    _write (chunk, enc, cb) { write([chunk.length], cb) }
+    _writev (chunks, cb) { write(chunks.map(c => c.chunk.length), cb) }
+  }
+  return new SocketLike()
+}
+
+test('a socket-like destination that drained gets each piece header with its block in one writev, not in two writes', async () => {
+  const { PassThrough } = await import('node:stream')
+  const calls = [] // the chunk sizes of each _write / _writev call
+  const dest = socketLike((sizes, cb) => { calls.push(sizes); setImmediate(cb) })
+  const src = new PassThrough()
+  const w = new Wire()
+  w.on('handshake', () => { w.handshake(INFO_HASH, PEER_A); w.unchoke() })
+  w.on('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length)))
+  src.pipe(w).pipe(dest)
+  src.write(handshakeBytes())
+  src.write(Buffer.concat(Array.from({ length: 32 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
+  const blocks = () => calls.flat().filter(n => n === 16 * KiB).length
+  for (let i = 0; i < 200 && blocks() < 32; i++) await new Promise(resolve => setImmediate(resolve))
+  assert.equal(blocks(), 32, 'every block was written')
+  const alone = calls.filter(c => c.length === 1 && c[0] === 16 * KiB).length
+  assert.equal(alone, 0, `blocks written alone, their header in a write before: ${alone} of 32`)
+  w.destroy()
+})
+
+test('a socket-like destination holds our output up to the send watermark: many blocks per writev, and the watermark still bounds what it and the wire hold', async () => {
+  const { PassThrough } = await import('node:stream')
+  const calls = []
+  const held = [] // callbacks of a destination that stops writing
+  let stuck = false
+  const dest = socketLike((sizes, cb) => { calls.push(sizes); stuck ? held.push(cb) : setImmediate(cb) })
+  const src = new PassThrough()
+  const w = new Wire({ sendWatermark: 256 * KiB })
+  let asked = 0
+  w.on('handshake', () => { w.handshake(INFO_HASH, PEER_A); w.unchoke() })
+  w.on('request', (index, offset, length, respond) => { asked++; respond(null, Buffer.alloc(length)) })
+  src.pipe(w).pipe(dest)
+  src.write(handshakeBytes())
+  const requests = (from, n) => Buffer.concat(Array.from({ length: n }, (_, i) => msg(ID.request, from + i, 0, 16 * KiB)))
+  src.write(requests(0, 64))
+  const blocks = () => calls.flat().filter(n => n === 16 * KiB).length
+  for (let i = 0; i < 200 && blocks() < 64; i++) await new Promise(resolve => setImmediate(resolve))
+  assert.equal(blocks(), 64)
+  const most = Math.max(...calls.map(c => c.filter(n => n === 16 * KiB).length))
+  assert.ok(most >= 8, `at most ${most} blocks in one write to the destination`)
+  // now the destination stops writing: what it and the wire hold stays under the watermark
+  stuck = true
+  src.write(requests(64, 64))
+  await settle()
+  const bound = 256 * KiB + 16 * KiB + 64
+  assert.ok(w.outputBacklog <= bound, `outputBacklog ${w.outputBacklog}`)
+  assert.ok(w.outputBacklog >= dest.writableLength, 'what the destination holds is counted')
+  assert.ok(asked < 128, `${asked} requests handed out while the destination holds the watermark`)
+  // it writes again: the waiting requests come
+  stuck = false
+  for (let i = 0; i < 400 && asked < 128; i++) {
+    while (held.length > 0) held.shift()()
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  assert.equal(asked, 128, 'every request was handed out once the destination drained')
+  w.destroy()
+})

@@ -58,17 +58,19 @@ export class OutputQueue {
   private _gathering = false
   private _gathered: Uint8Array[] | null = null
   private _gatheredBytes = 0
+  /** A socket that may hold our output past its own mark (io/socket-hold.ts, Node): what it has not written counts too. */
+  socket: { readonly writableLength: number } | null = null
 
   constructor (private readonly _sink: OutputSink, readonly watermark: number) {}
 
   /** Bytes pushed and not yet read by the connection, with what is gathered. */
   get backlog (): number {
-    return this._sink.readableLength + this._gatheredBytes
+    return this._sink.readableLength + this._gatheredBytes + (this.socket !== null ? this.socket.writableLength : 0)
   }
 
   /** Whether more output may be caused now (the peer's next request, its next extended message). */
   open (): boolean {
-    if (this._sink.readableLength + this._gatheredBytes + this.committed < this.watermark) return true
+    if (this.backlog + this.committed < this.watermark) return true
     this._shut = true
     return false
   }
@@ -79,7 +81,7 @@ export class OutputQueue {
    */
   onRead (): boolean {
     if (!this._shut) return false
-    if (this._sink.readableLength + this._gatheredBytes + this.committed >= this.watermark) return false
+    if (this.backlog + this.committed >= this.watermark) return false
     this._shut = false
     return true
   }

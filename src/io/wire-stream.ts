@@ -86,7 +86,7 @@ export abstract class WireStream extends stream.Duplex {
   /** @internal: while an MSE handshake runs, incoming bytes go to it instead of `_onBytes`. */
   _intercept: ((chunk: Buffer) => void) | null = null
   /** @internal Streams we pipe into (io/connection.ts). */
-  private _dests: Streams<PipeDest> = null
+  _dests: Streams<PipeDest> = null
   /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
   private _sources: Streams<PipeSource> = null
   /** @internal Chunks written into us while we consume one (see `write`). */
