@@ -86,14 +86,18 @@ test('watermark: an application that answers later is bounded too (unanswered re
   assert.equal(w.peerRequests.length, 10 - 4)
 })
 
-test('watermark: extended messages for plugins wait in order; too many stop the wire reading', async () => {
-  const Ext = makeExtension('ut_test')
-  const w = unread({}, [Ext])
+/** A wire with a ut_test plugin whose output is over the watermark (5 answered requests unread), and 40 messages for the plugin. */
+function overWatermarkWithPlugin () {
+  const w = unread({}, [makeExtension('ut_test')])
   w.write(ext(0, 'd1:md7:ut_testi7eee'))
   w.on('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length)))
   w.write(Buffer.concat(Array.from({ length: 5 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
-  // over the watermark now: messages for ut_test wait
-  const many = Array.from({ length: 40 }, (_, i) => ext(1, 'm' + i))
+  return { w, many: Array.from({ length: 40 }, (_, i) => ext(1, 'm' + i)) }
+}
+
+test('watermark: extended messages for plugins wait in order; too many stop the wire reading', async () => {
+  // over the watermark: messages for ut_test wait
+  const { w, many } = overWatermarkWithPlugin()
   let written = 0
   w.write(Buffer.concat(many), () => { written++ })
   assert.equal(w.ut_test.messages.length, 0, 'held while over the watermark')
@@ -110,12 +114,7 @@ test('watermark: extended messages for plugins wait in order; too many stop the 
 })
 
 test('watermark: too many held extended messages hold back writes without a callback too (as pipe() writes)', async () => {
-  const Ext = makeExtension('ut_test')
-  const w = unread({}, [Ext])
-  w.write(ext(0, 'd1:md7:ut_testi7eee'))
-  w.on('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length)))
-  w.write(Buffer.concat(Array.from({ length: 5 }, (_, i) => msg(ID.request, i, 0, 16 * KiB))))
-  const many = Array.from({ length: 40 }, (_, i) => ext(1, 'm' + i))
+  const { w, many } = overWatermarkWithPlugin()
   w.write(Buffer.concat(many))
   assert.equal(w.ut_test.messages.length, 0, 'held while over the watermark')
   // the next chunk is not read: it waits in the stream until the held messages are handed out
