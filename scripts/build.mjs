@@ -51,7 +51,7 @@ await build({
 // from Node is bundled in its smallest faithful form (src/shims; figures in the README):
 // readable-stream 3's Duplex (src/stream.ts, as in Node) over our own EventEmitter, chunk list
 // and async iterator, a `process.nextTick` of microtasks, a small `debug` reading
-// localStorage.debug, a TextDecoder-based `string_decoder` and a warning-free `util-deprecate`,
+// localStorage.debug, a TextDecoder-based `string_decoder`,
 // `inherits`, its error classes, and without its debuglog calls; a bencode encoder of our own
 // (the wire decodes with src/protocol/bencode.ts), random bytes from Web Crypto. buffer, bitfield and speedometer
 // stay imports for the consumer's bundler (a page that has them shares them). No bundler needs
@@ -155,7 +155,6 @@ const browser = await build({
         return { contents, loader: 'js' }
       })
       b.onResolve({ filter: /^\.\.?\/random\.js$/ }, () => ({ path: join(root, 'dist/esm/random-browser.js') }))
-      b.onResolve({ filter: /^util-deprecate$/ }, () => ({ path: shim('deprecate.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^inherits$/ }, () => ({ path: shim('inherits.js'), namespace: 'rs3-cjs' }))
       b.onResolve({ filter: /^(\.\.\/)+errors$/ }, args => fromRs3(args) ? { path: shim('stream-errors.js') } : undefined)
       b.onResolve({ filter: /^\.\/internal\/streams\/(async_iterator|buffer_list)$/ }, args =>
@@ -176,6 +175,17 @@ const browser = await build({
           .replace(/^if \(typeof Symbol === 'function'\) \{\n  Readable\.from = function \(iterable, opts\) \{\n[\s\S]*?\n  \};\n\}\n/m, '')
         if (/Readable\.from|internal\/streams\/from|prototype\.wrap/.test(contents)) throw new Error('readable-stream 3\'s Readable.from or wrap() is not where the browser build expects it')
         if (/\bdebug\b/.test(contents)) throw new Error('readable-stream 3 calls debug() in a way the browser build does not know')
+        return { contents: rs3Process + contents, loader: 'js' }
+      })
+      // readable-stream 3's Writable: its deprecated `_writableState.buffer` getter (DEP0003,
+      // through util-deprecate) goes. It is internal state of a stream's, which a page reaches
+      // only through a wire, and the wire never reads it (0.3 KiB of a minified page).
+      b.onLoad({ filter: /[\\/]node_modules[\\/]readable-stream[\\/]lib[\\/]_stream_writable\.js$/ }, args => {
+        const source = readFileSync(args.path, 'utf8')
+        const contents = source
+          .replace(/^\/\*<replacement>\*\/\nvar internalUtil = \{\n  deprecate: require\('util-deprecate'\)\n\};\n\/\*<\/replacement>\*\/\n/m, '')
+          .replace(/^\(function \(\) \{\n  try \{\n    Object\.defineProperty\(WritableState\.prototype, 'buffer', \{\n[\s\S]*?\n\}\)\(\);\n/m, '')
+        if (/internalUtil|deprecate/.test(contents)) throw new Error('readable-stream 3\'s deprecated _writableState.buffer is not where the browser build expects it')
         return { contents: rs3Process + contents, loader: 'js' }
       })
       b.onLoad({ filter: /[\\/]node_modules[\\/]readable-stream[\\/]lib[\\/].*\.js$/ }, args => {

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import Wire from 'bittorrent-protocol'
 import { pair, event, INFO_HASH, PEER_A, PEER_B } from './helpers.mjs'
+import { harness, handshakeBytes, msg, ID, settle } from './fixtures/raw.mjs'
 
 test('handshake: both ways, hex and Buffer ids, extension bits', async () => {
   const a = new Wire()
@@ -361,4 +362,24 @@ test('requests answered in order and out of order: wire.requests is exact after 
   assert.equal(kept.length, 0)
   a.destroy()
   b.destroy()
+})
+
+test('writes into a corked wire wait, then are read in order on uncork (one by one: a wire has no _writev)', async () => {
+  const { w, rec } = harness()
+  const seen = []
+  w.on('handshake', () => seen.push('handshake'))
+  w.on('have', i => seen.push('have ' + i))
+  w.on('interested', () => seen.push('interested'))
+  w.cork()
+  // split across chunk boundaries, so the corked chunks only make messages together
+  const bytes = Buffer.concat([handshakeBytes(), msg(ID.have, 7), msg(ID.interested), msg(ID.have, 9)])
+  const cuts = [0, 30, 68, 70, 80, bytes.length]
+  for (let i = 1; i < cuts.length; i++) w.write(bytes.subarray(cuts[i - 1], cuts[i]))
+  assert.equal(w.writableLength, bytes.length)
+  assert.deepEqual(seen, [])
+  w.uncork()
+  await settle()
+  assert.deepEqual(seen, ['handshake', 'have 7', 'interested', 'have 9'])
+  assert.deepEqual(rec.errors, [])
+  assert.equal(w.writableLength, 0)
 })

@@ -98,6 +98,11 @@ export abstract class WireStream extends stream.Duplex {
 
   constructor (sendWatermark: number) {
     super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK })
+    // readable-stream 3 gives every Writable a CorkedRequest (an object, a closure and its
+    // scope: 160 B, a tenth of an idle wire), which only a stream with `_writev` uses, to hand
+    // corked writes over in one call. A wire has none: its corked writes are consumed one by one
+    // (readable-stream's other path), so the wire does not keep it.
+    if (typeof this._writev !== 'function') (this._writableState as { corkedRequestsFree: unknown }).corkedRequestsFree = null
     this._out = new OutputQueue(this, sendWatermark)
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
