@@ -18,13 +18,13 @@ import * as codec from './protocol/codec.js'
 import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError } from './errors.js'
 import { Extensions, OurExtensions, ourExtendedHandshake } from './state/extensions.js'
-import { MessageReader, type ReaderSink } from './protocol/reader.js'
+import { MessageReader, SECOND_HANDSHAKE, type ReaderSink } from './protocol/reader.js'
 import { OurRequests } from './state/requests.js'
 import { Serving, type Respond } from './state/serving.js'
 import { FastState, fastOnly, type AutoAllowedFastFn } from './state/fast.js'
 import { WireStream, FIRST_FREE_FLAG } from './io/wire-stream.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
-import { wireSettings, wouldRunMse } from './options.js'
+import { wireSettings, wouldRunMse, type WireLimits } from './options.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages } from './state/hashes.js'
 import type { MseSupport, WireEncryption } from './mse/types.js'
@@ -52,12 +52,7 @@ export abstract class WireCore extends WireStream {
   uploaded = 0
   downloaded = 0
 
-  readonly maxMessageLength: number
-  readonly maxPieces: number
-  readonly maxPeerRequests: number
-  readonly maxInvalidRequests: number
-
-  /** @internal */ _reader: MessageReader
+  /** @internal */ _reader: MessageReader<WireLimits>
 
   /** @internal */ _uploadSpeed: ((delta?: number) => number) | null = null
   /** @internal */ _downloadSpeed: ((delta?: number) => number) | null = null
@@ -72,16 +67,8 @@ export abstract class WireCore extends WireStream {
    * announced (bits 9-17): `extensions` and `peerExtensions` are made from them when read.
    */
   _bits = 0
-  /**
-   * @internal The peer's 8 reserved bytes when they hold more than its named bits (else
-   * `peerReserved` is made from those when read), or `peerReserved` once read or set.
-   */
-  _peerReserved: Buffer | null = null
-  /** @internal `extensions` once read (or set): internal checks then read it, as they read the property before. */
-  _extensionsObject: Record<string, boolean> | null = null
-  /** @internal `peerExtensions` once read (or set). */
-  _peerExtensionsObject: Partial<PeerExtensions> | null = null
-  /** @internal */ _peerIdBuffer: Buffer | null = null
+  /** @internal The handshakes' values as objects, once read or set (or the peer's unnamed reserved bits). */
+  _views: HandshakeViews | null = null
   /** @internal */ _peerPieces: BitField | HaveAllBitField | null = null
   /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
   _fast: FastState | null = null
@@ -106,16 +93,12 @@ export abstract class WireCore extends WireStream {
     const o = wireSettings(type, retries, peEnabled)
     super(o.sendWatermark)
     this.type = o.type
-    this.maxPieces = o.maxPieces
-    this.maxPeerRequests = o.maxPeerRequests
-    this.maxMessageLength = o.maxMessageLength
-    this.maxInvalidRequests = o.maxInvalidRequests
     const ctor = this.constructor as typeof WireCore
     if (o.allowedFast !== undefined) {
       if (ctor._autoAllowedFast === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
       this._fast = new FastState(this._host(), ctor._autoAllowedFast(o.allowedFast))
     }
-    this._reader = new MessageReader(this, this, true)
+    this._reader = new MessageReader(this, o.limits, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
     if (o.handshakeTimeout !== 0 || o.idleTimeout !== 0) this._timers = new ConnectionTimeouts(o.handshakeTimeout, o.idleTimeout, (code, message) => this._fail(code, message))
     const mse = o.encryption
@@ -125,42 +108,53 @@ export abstract class WireCore extends WireStream {
 
 
 
+  // The limits from the options (options.ts: one object the wires made alike share)
+  /** The longest message (its length prefix) accepted from the peer. */
+  get maxMessageLength (): number { return this._reader.limits.maxMessageLength }
+  /** The most pieces the peer's bitfield and piece indices may name. */
+  get maxPieces (): number { return this._reader.limits.maxPieces }
+  /** The peer's pending requests past which its requests are refused. */
+  get maxPeerRequests (): number { return this._reader.limits.maxPeerRequests }
+  /** Requests of 0 bytes or over 128 KiB the peer may send before the wire closes. */
+  get maxInvalidRequests (): number { return this._reader.limits.maxInvalidRequests }
+
   /** What we announced in our handshake, by name ({} before it). */
   get extensions (): Record<string, boolean> {
-    return (this._extensionsObject ??= (this._flags & F_HANDSHAKE_SENT) !== 0 ? codec.namedBitsObject(this._bits & 511) : {})
+    return (this._view().ourNamed ??= (this._flags & F_HANDSHAKE_SENT) !== 0 ? codec.namedBitsObject(this._bits & 511) : {})
   }
 
-  set extensions (value: Record<string, boolean>) { this._extensionsObject = value }
+  set extensions (value: Record<string, boolean>) { this._view().ourNamed = value }
 
   /** What the peer announced in its handshake: its reserved bits by name ({} before it). */
   get peerExtensions (): Partial<PeerExtensions> {
-    return (this._peerExtensionsObject ??= (this._flags & F_HANDSHAKE_RECEIVED) !== 0 ? codec.namedBitsObject(this._bits >>> 9) : {})
+    return (this._view().peerNamed ??= (this._flags & F_HANDSHAKE_RECEIVED) !== 0 ? codec.namedBitsObject(this._bits >>> 9) : {})
   }
 
-  set peerExtensions (value: Partial<PeerExtensions>) { this._peerExtensionsObject = value }
+  set peerExtensions (value: Partial<PeerExtensions>) { this._view().peerNamed = value }
 
   /** @internal One of our named bits, as `extensions[name]` reads (that object, once made or set). */
   _ourBit (name: ReservedBitName): boolean | undefined {
-    const o = this._extensionsObject
-    return o !== null ? o[name] : (this._bits & codec.NamedBit[name]) !== 0
+    const o = this._views?.ourNamed
+    return o != null ? o[name] : (this._bits & codec.NamedBit[name]) !== 0
   }
 
   /** @internal One of the peer's named bits, as `peerExtensions[name]` reads. */
   _peerBit (name: ReservedBitName): boolean | undefined {
-    const o = this._peerExtensionsObject
-    return o !== null ? o[name] : ((this._bits >>> 9) & codec.NamedBit[name]) !== 0
+    const o = this._views?.peerNamed
+    return o != null ? o[name] : ((this._bits >>> 9) & codec.NamedBit[name]) !== 0
   }
 
   /** @internal Our handshake announced these NamedBit flags. */
   _setOurBits (bits: number): void {
     this._bits = (this._bits & ~511) | bits
-    this._extensionsObject = null
+    if (this._views !== null) this._views.ourNamed = null
   }
 
   /** @internal */ _requests (): OurRequests { return (this._ours ??= new OurRequests(this._host())) }
   /** @internal */ _serve (): Serving { return (this._serving ??= new Serving(this._host(), this._out)) }
   /** @internal */ _fastState (): FastState { return (this._fast ??= new FastState(this._host(), null)) }
   /** @internal */ _extensions (): Extensions { return (this._ext ??= new Extensions()) }
+  /** @internal */ _view (): HandshakeViews { return (this._views ??= new HandshakeViews()) }
 
   /** @internal Our side of BEP 10 (plugins, our ids and handshake fields): the state grows into OurExtensions, once. */
   _ourExtensions (): OurExtensions { const ext = this._ext; return ext instanceof OurExtensions ? ext : (this._ext = new OurExtensions(ext)) }
@@ -230,7 +224,7 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _onHandshake (infoHashBuffer: Buffer, peerIdBuffer: Buffer, reserved: Buffer): void {
     if ((this._flags & F_HANDSHAKE_RECEIVED) !== 0) {
-      this._fail(ErrorCodes.DUPLICATE_HANDSHAKE, 'second handshake on the same wire')
+      this._fail(ErrorCodes.DUPLICATE_HANDSHAKE, SECOND_HANDSHAKE)
       return
     }
     this._flags |= F_HANDSHAKE_RECEIVED
@@ -238,11 +232,15 @@ export abstract class WireCore extends WireStream {
     const peerId = peerIdBuffer.toString('hex')
     const named = codec.namedBits(reserved)
     this.peerId = peerId
-    this._peerIdBuffer = null // made from peerId when read
     // most peers set named bits only: then nothing more is kept (a copy: `reserved` is a view of the chunk)
-    this._peerReserved = codec.encodeNamedBits(named).equals(reserved) ? null : Buffer.from(reserved)
+    const raw = codec.encodeNamedBits(named).equals(reserved) ? null : Buffer.from(reserved)
+    if (raw !== null || this._views !== null) {
+      const v = this._view()
+      v.idBytes = null // made from peerId when read
+      v.rawReserved = raw
+      v.peerNamed = null
+    }
     this._bits = (this._bits & 511) | (named << 9)
-    this._peerExtensionsObject = null
     if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, codec.namedBitsObject(named))
     if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
     this._timers?.handshakeDone()
@@ -420,6 +418,22 @@ export abstract class WireCore extends WireStream {
 }
 
 
+/**
+ * The handshakes' values as the objects 3.5.5 kept (`peerIdBuffer`, `peerReserved`, `extensions`,
+ * `peerExtensions`), made when first read or set: most wires never need them, and these are one
+ * field of the wire rather than four. Once made or set, each is what the wire reads.
+ */
+class HandshakeViews {
+  /** `peerIdBuffer` */
+  idBytes: Buffer | null = null
+  /** `peerReserved`: the peer's 8 reserved bytes when they hold more than its named bits (else made from those when read). */
+  rawReserved: Buffer | null = null
+  /** `extensions` */
+  ourNamed: Record<string, boolean> | null = null
+  /** `peerExtensions` */
+  peerNamed: Partial<PeerExtensions> | null = null
+}
+
 /** The WireHost of one wire (io/host.ts): one small object, its methods on the prototype. */
 class Host implements WireHost {
   constructor (private readonly _w: WireCore) {}
@@ -439,14 +453,14 @@ class Host implements WireHost {
   listenerCount (event: string | symbol): number { return this._w.listenerCount(event) }
   get finished (): boolean { return this._w._finished }
   get destroyed (): boolean { return this._w.destroyed }
-  get maxPeerRequests (): number { return this._w.maxPeerRequests }
+  get maxPeerRequests (): number { return this._w._reader.limits.maxPeerRequests }
   countDropped (): void { this._w._serve().dropped++ }
   get type (): string | null { return this._w.type }
   get peerChoking (): boolean { return this._w.peerChoking }
   get outputOpen (): boolean { return this._w._out.open() }
   get amChoking (): boolean { return this._w.amChoking }
   get hasFast (): boolean { return this._w.hasFast }
-  get maxInvalidRequests (): number { return this._w.maxInvalidRequests }
+  get maxInvalidRequests (): number { return this._w._reader.limits.maxInvalidRequests }
   checkIndex (index: number, what: string): boolean { return this._w._checkIndex(index, what) }
   allowsFast (index: number): boolean { const w = this._w; return w.hasFast && w._fast !== null && w._fast.allowed.includes(index) }
   sendPiece (index: number, offset: number, block: Uint8Array): void { this._w.piece(index, offset, block) }

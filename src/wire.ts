@@ -34,19 +34,21 @@ function noop (): void {}
 export class Wire extends WireCore {
   /** The peer's id as 20 bytes (null before its handshake). */
   get peerIdBuffer (): Buffer | null {
-    if (this._peerIdBuffer === null && this.peerId !== null) this._peerIdBuffer = Buffer.from(this.peerId, 'hex')
-    return this._peerIdBuffer
+    const v = this._view()
+    if (v.idBytes === null && this.peerId !== null) v.idBytes = Buffer.from(this.peerId, 'hex')
+    return v.idBytes
   }
 
-  set peerIdBuffer (value: Buffer | null) { this._peerIdBuffer = value }
+  set peerIdBuffer (value: Buffer | null) { this._view().idBytes = value }
 
   /** The peer's raw 8 reserved bytes (null before its handshake). */
   get peerReserved (): Buffer | null {
-    if (this._peerReserved === null && (this._flags & F_HANDSHAKE_RECEIVED) !== 0) this._peerReserved = codec.encodeNamedBits(this._bits >>> 9)
-    return this._peerReserved
+    const v = this._view()
+    if (v.rawReserved === null && (this._flags & F_HANDSHAKE_RECEIVED) !== 0) v.rawReserved = codec.encodeNamedBits(this._bits >>> 9)
+    return v.rawReserved
   }
 
-  set peerReserved (value: Buffer | null) { this._peerReserved = value }
+  set peerReserved (value: Buffer | null) { this._view().rawReserved = value }
 
   /** Our pending requests {piece, offset, length}. */
   get requests (): Request[] { return this._requests().list.list }

@@ -108,10 +108,15 @@ class Parser {
     return Buffer.from(b.buffer, b.byteOffset + start, this.pos - start)
   }
 
-  list (depth: number): unknown[] | null {
+  /** Step into a list or dictionary `depth` deep (its first byte counts as a value). */
+  open (depth: number): void {
     if (depth > this.limits.maxDepth) this.fail(`nested deeper than ${this.limits.maxDepth}`)
     this.count()
     this.pos++
+  }
+
+  list (depth: number): unknown[] | null {
+    this.open(depth)
     const out: unknown[] | null = this.build ? [] : null
     for (;;) {
       if (this.pos >= this.end) this.fail('list not ended by "e"')
@@ -122,9 +127,7 @@ class Parser {
   }
 
   dict (depth: number): Record<string, unknown> | null {
-    if (depth > this.limits.maxDepth) this.fail(`nested deeper than ${this.limits.maxDepth}`)
-    this.count()
-    this.pos++
+    this.open(depth)
     const out: Record<string, unknown> | null = this.build ? {} : null
     const buf = this.buf
     for (;;) {

@@ -42,26 +42,28 @@ const STOPPED = 6
  */
 const WHOLE_BODY_MAX = 32 * 1024
 
+/** @internal The message of ERR_BT_DUPLICATE_HANDSHAKE (here and in the wire). */
+export const SECOND_HANDSHAKE = 'second handshake on the same wire'
+
 function firstSize (need: number, available: number): number {
   return need <= WHOLE_BODY_MAX ? need : Math.min(need, Math.max(available, WHOLE_BODY_MAX))
 }
 
-export class MessageReader {
+export class MessageReader<L extends Limits = Limits> {
   private _state: number
   private _need: number
   /** Bytes of a straddling unit gathered so far (0 when not assembling). */
   private _fill = 0
-  /** Where a straddling unit is assembled: the small scratch or a buffer of `_need` bytes. */
+  /** Where a straddling unit is assembled (null when none is). */
   private _acc: Buffer | null = null
-  private _scratch: Buffer | null = null
   private _len = 0
   private _id = 0
   private _pieceIndex = 0
   private _pieceOffset = 0
   private readonly _sink: ReaderSink
-  readonly limits: Limits
+  readonly limits: L
 
-  constructor (sink: ReaderSink, limits: Limits, expectHandshake = true) {
+  constructor (sink: ReaderSink, limits: L, expectHandshake = true) {
     this._sink = sink
     this.limits = limits
     this._state = expectHandshake ? HANDSHAKE : LENGTH
@@ -104,11 +106,10 @@ export class MessageReader {
           this._fail(new WireError(ErrorCodes.BAD_HANDSHAKE, `not a BitTorrent handshake: first byte ${chunk[off]}, expected 19`))
           return
         }
-        // framing units go to a reused scratch; bodies, which may be handed to the
-        // application, get a buffer of their own, which grows as their bytes arrive
-        this._acc = this._state === BODY || this._state === PIECE_BLOCK
-          ? Buffer.allocUnsafe(firstSize(need, end - off))
-          : (this._scratch ??= Buffer.allocUnsafe(HANDSHAKE_LENGTH))
+        // bodies, which may be handed to the application, get a buffer of their own, which
+        // grows as their bytes arrive; framing units (at most a handshake) a small slice of
+        // Buffer's pool, kept only until they are whole
+        this._acc = Buffer.allocUnsafe(this._state === BODY || this._state === PIECE_BLOCK ? firstSize(need, end - off) : HANDSHAKE_LENGTH)
       }
       let acc = this._acc as Buffer
       const n = Math.min(need - this._fill, end - off)
@@ -178,7 +179,7 @@ export class MessageReader {
         }
         // "\x13Bit" is a second handshake whatever maxMessageLength admits
         if (looksLikeHandshake(buf, start)) {
-          this._fail(new WireError(ErrorCodes.DUPLICATE_HANDSHAKE, 'second handshake on the same wire'))
+          this._fail(new WireError(ErrorCodes.DUPLICATE_HANDSHAKE, SECOND_HANDSHAKE))
           return
         }
         if (len > this.limits.maxMessageLength) {
