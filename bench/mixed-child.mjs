@@ -30,7 +30,9 @@ async function round ({ round, scale, warm }) {
     const s = warm && sc === large ? scale * 0.25 : scale
     out[sc.name] = await sc.run(impl, { scale: s, round })
   }
-  const pairs = Math.max(50, Math.round(500 * scale))
+  // 2000 pairs: with 500, one run differed from the next by up to 0.25 KiB per wire (some
+  // allocation of the process's own, spread over too few wires); with 2000, by 0.06
+  const pairs = Math.max(50, Math.round(2000 * scale))
   out.heap = await heapPerWire(impl, false, pairs)
   out['heap-piped'] = await heapPerWire(impl, true, pairs)
   if (impl === 'ours') {

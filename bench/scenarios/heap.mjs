@@ -3,7 +3,8 @@
 import { heapPerWire } from '../heap-measure.mjs'
 
 const available = () => typeof globalThis.gc === 'function' ? null : 'run node with --expose-gc'
-const pairsOf = scale => Math.max(50, Math.round(1000 * scale))
+// as many pairs as bench/mixed-child.mjs measures (fewer: more noise per wire)
+const pairsOf = scale => Math.max(50, Math.round(2000 * scale))
 
 export const heapUnpiped = {
   name: 'heap',

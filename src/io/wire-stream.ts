@@ -5,8 +5,8 @@
  * the bottom (what a chunk of the peer's bytes means, what our own end and shutdown do).
  *
  * - In: `write` consumes a chunk at once when nothing waits on the writable side (see there);
- *   `_consume` decrypts it (MSE) and hands it to `_intercept` (an MSE exchange running) or to
- *   `_onBytes`, with the output batched meanwhile.
+ *   `_consume` hands it to `_onBytes` through `_incoming` when MSE set one (its exchange takes
+ *   the bytes while it runs; then it decrypts them), with the output batched meanwhile.
  * - Out: everything goes through the OutputQueue (io/output.ts): gathered, corked, encrypted,
  *   bounded by the send watermark; `_read` (the connection read us down) calls `_onOutputRead`.
  * - Piping: the streams we pipe into and those piped into us (io/connection.ts); the wire ends
@@ -81,10 +81,12 @@ export interface WireStream {
 export abstract class WireStream extends stream.Duplex {
   /** @internal Yes/no state, one bit each (the F_ constants here, then the subclass's). */
   _flags = 0
-  /** @internal: set by MSE once a stream cipher is agreed. */
-  _decrypt: ((data: Uint8Array) => Buffer) | null = null
-  /** @internal: while an MSE handshake runs, incoming bytes go to it instead of `_onBytes`. */
-  _intercept: ((chunk: Buffer) => void) | null = null
+  /**
+   * @internal What the peer's bytes go through first (MSE): while its handshake runs, that
+   * takes them (returns undefined: `_onBytes` gets nothing); once RC4 is agreed, the decryption
+   * (returns the plaintext).
+   */
+  _incoming: ((chunk: Buffer) => Buffer | undefined) | null = null
   /** @internal Streams we pipe into (io/connection.ts). */
   _dests: Streams<PipeDest> = null
   /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
@@ -257,7 +259,6 @@ export abstract class WireStream extends stream.Duplex {
   private _consumeOne (chunk: Buffer): void {
     if (this._finished) return
     if (this._timers !== null) this._timers.received()
-    if (this._decrypt !== null) chunk = this._decrypt(chunk)
     // What we send while this chunk is processed (replies to its requests...) leaves in as
     // few writes as possible: small messages are gathered (io/output.ts), and the streams
     // we pipe into are corked, so a socket sends the whole lot in one writev.
@@ -265,8 +266,8 @@ export abstract class WireStream extends stream.Duplex {
     const out = this._out
     const corked = out.beginBatch(dests as any)
     try {
-      if (this._intercept !== null) this._intercept(chunk)
-      else this._onBytes(chunk)
+      const bytes = this._incoming === null ? chunk : this._incoming(chunk)
+      if (bytes !== undefined) this._onBytes(bytes)
     } finally {
       out.endBatch(dests as any, corked)
     }
@@ -350,7 +351,7 @@ export abstract class WireStream extends stream.Duplex {
     if (this._finished) return
     this._out.close()
     this._flags |= F_FINISHED
-    this._intercept = null
+    this._incoming = null
     this._onShutdown(err)
     this._timers?.stop()
   }
