@@ -383,3 +383,28 @@ test('writes into a corked wire wait, then are read in order on uncork (one by o
   assert.deepEqual(rec.errors, [])
   assert.equal(w.writableLength, 0)
 })
+
+test('listeners: names an object inherits are no events; on, once, prepend, remove and eventNames as EventEmitter has them', () => {
+  const w = new Wire()
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+    assert.equal(w.listenerCount(name), 0, name)
+    assert.equal(w.emit(name), false, name)
+  }
+  const calls = []
+  const a = () => calls.push('a')
+  const b = () => calls.push('b')
+  w.on('toString', a)
+  w.prependListener('toString', b)
+  w.once('have', i => calls.push('have ' + i))
+  assert.deepEqual(w.eventNames().filter(n => n !== 'pipe'), ['toString', 'have'])
+  assert.equal(w.emit('toString'), true)
+  w.emit('have', 3)
+  w.emit('have', 4)
+  w.removeListener('toString', b)
+  w.emit('toString')
+  assert.deepEqual(calls, ['b', 'a', 'have 3', 'a'])
+  assert.deepEqual(w.eventNames().filter(n => n !== 'pipe'), ['toString'])
+  w.removeAllListeners('toString')
+  assert.equal(w.listenerCount('toString'), 0)
+  w.destroy()
+})
