@@ -453,14 +453,14 @@ class Host implements WireHost {
   listenerCount (event: string | symbol): number { return this._w.listenerCount(event) }
   get finished (): boolean { return this._w._finished }
   get destroyed (): boolean { return this._w.destroyed }
-  get maxPeerRequests (): number { return this._w._reader.limits.maxPeerRequests }
+  get maxPeerRequests (): number { return this._w.maxPeerRequests }
   countDropped (): void { this._w._serve().dropped++ }
   get type (): string | null { return this._w.type }
   get peerChoking (): boolean { return this._w.peerChoking }
   get outputOpen (): boolean { return this._w._out.open() }
   get amChoking (): boolean { return this._w.amChoking }
   get hasFast (): boolean { return this._w.hasFast }
-  get maxInvalidRequests (): number { return this._w._reader.limits.maxInvalidRequests }
+  get maxInvalidRequests (): number { return this._w.maxInvalidRequests }
   checkIndex (index: number, what: string): boolean { return this._w._checkIndex(index, what) }
   allowsFast (index: number): boolean { const w = this._w; return w.hasFast && w._fast !== null && w._fast.allowed.includes(index) }
   sendPiece (index: number, offset: number, block: Uint8Array): void { this._w.piece(index, offset, block) }

@@ -54,8 +54,9 @@ export class MessageReader<L extends Limits = Limits> {
   private _need: number
   /** Bytes of a straddling unit gathered so far (0 when not assembling). */
   private _fill = 0
-  /** Where a straddling unit is assembled (null when none is). */
+  /** Where a straddling unit is assembled: the small scratch or a buffer of `_need` bytes. */
   private _acc: Buffer | null = null
+  private _scratch: Buffer | null = null
   private _len = 0
   private _id = 0
   private _pieceIndex = 0
@@ -106,10 +107,11 @@ export class MessageReader<L extends Limits = Limits> {
           this._fail(new WireError(ErrorCodes.BAD_HANDSHAKE, `not a BitTorrent handshake: first byte ${chunk[off]}, expected 19`))
           return
         }
-        // bodies, which may be handed to the application, get a buffer of their own, which
-        // grows as their bytes arrive; framing units (at most a handshake) a small slice of
-        // Buffer's pool, kept only until they are whole
-        this._acc = Buffer.allocUnsafe(this._state === BODY || this._state === PIECE_BLOCK ? firstSize(need, end - off) : HANDSHAKE_LENGTH)
+        // framing units go to a reused scratch; bodies, which may be handed to the
+        // application, get a buffer of their own, which grows as their bytes arrive
+        this._acc = this._state === BODY || this._state === PIECE_BLOCK
+          ? Buffer.allocUnsafe(firstSize(need, end - off))
+          : (this._scratch ??= Buffer.allocUnsafe(HANDSHAKE_LENGTH))
       }
       let acc = this._acc as Buffer
       const n = Math.min(need - this._fill, end - off)
