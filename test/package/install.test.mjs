@@ -146,6 +146,28 @@ test('npm install of the packed CLI with the packed library: `npx bt-wire demo` 
   t.diagnostic(`bittorrent-protocol + bt-wire: ${figures(census(dir))}`)
 })
 
+test('bt-wire asks for exactly this library\'s version, which no registry serves: installed alone it fails at install time', () => {
+  // bittorrent-protocol on the registry stops at 5.0.9 (3.x, 4.1.x and 5.x are the original): a
+  // range such as ^4.0.0 would run the CLI on the original 4.1.21, which lacks our exports
+  const cliPkg = JSON.parse(readFileSync(join(cli, 'package.json'), 'utf8'))
+  assert.equal(cliPkg.dependencies['bittorrent-protocol'], pkgJson.version, 'an exact version, no range')
+  assert.equal(cliPkg.version, pkgJson.version, 'released together')
+  assert.ok(Number(pkgJson.version.split('.')[0]) >= 6, 'above every published bittorrent-protocol (5.0.9)')
+  const dir = join(work, 'cli-alone')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'install-cli-alone', version: '1.0.0', private: true }))
+  let failure = null
+  try {
+    npm(['install', '--no-package-lock', '--prefer-online', '--loglevel=error', cliTarball.file], dir)
+  } catch (err) {
+    failure = err
+  }
+  assert.ok(failure !== null, 'npm install of bt-wire alone must fail: no registry serves its bittorrent-protocol')
+  assert.match(String(failure.stderr), /ETARGET|No matching version found for bittorrent-protocol@/)
+  assert.ok(!existsSync(join(dir, 'node_modules', 'bittorrent-protocol')), 'no registry bittorrent-protocol installed')
+  assert.ok(!existsSync(join(dir, 'node_modules', '.bin', 'bt-wire')), 'no bt-wire command installed')
+})
+
 test('3.5.5 and 5.0.9 installed the same way, for comparison', (t) => {
   for (const version of ['3.5.5', '5.0.9']) {
     const dir = install(`v${version}`, [`bittorrent-protocol@${version}`])

@@ -91,7 +91,7 @@ test('seed a folder; probe it; fetch it by magnet (metadata over ut_metadata) an
   assert.equal(probe.code, 0, probe.stderr)
   const p = probe.json
   assert.equal(p.infoHash, infoHash)
-  assert.equal(p.peerIdText.slice(0, 8), '-BP4000-')
+  assert.equal(p.peerIdText.slice(0, 8), '-BP6000-', 'Azureus-style: BP and the version (package.json 6.0.0)')
   assert.deepEqual(p.reservedBits.map(b => b.name).sort(), ['extended', 'fast'])
   assert.equal(p.reserved, '0000000000100004')
   assert.equal(p.extendedHandshake.m.ut_metadata, 1)
