@@ -234,16 +234,42 @@ const left = [...new Set([...readFileSync('dist/browser.cjs', 'utf8').matchAll(/
 for (const name of left) {
   if (!BROWSER_EXTERNAL.includes(name) || !(name in pkg.dependencies || name in pkg.peerDependencies)) throw new Error(`dist/browser.cjs requires "${name}", which is no browser dependency`)
 }
-// The ESM entries wrap the CommonJS ones, so import and require give the very same class.
-const cjs = require(root + '/dist/index.cjs')
-const names = Object.keys(cjs).filter(n => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n))
+// The ESM entries wrap the CommonJS ones, so import and require give the very same class. Their
+// named exports are the ESM build's, entry by entry (not the keys of the class, whose statics
+// are no exports).
 for (const entry of ['index', 'browser']) {
+  const names = Object.keys(await import(pathToFileURL(join(root, `dist/esm/${entry}.js`)).href)).filter(n => n !== 'default')
+  const cjs = require(root + `/dist/${entry}.cjs`)
+  for (const name of names) if (!(name in cjs)) throw new Error(`dist/${entry}.cjs lacks the export ${name}`)
   writeFileSync(`dist/${entry}.mjs`,
     `import cjs from './${entry}.cjs'\n` +
     'export default cjs\n' +
     `export const { ${names.join(', ')} } = cjs\n`)
 }
-writeFileSync('dist/index.d.cts', "import Wire from './esm/index.js'\nexport = Wire\n")
+// CommonJS types: `require('bittorrent-protocol')` is the Wire class with the named exports on
+// it, so the declaration is a class merged with a namespace holding every export, types too
+// (`Wire.WireError`, `import { WireError } from 'bittorrent-protocol'` in a .cts file).
+const exportedNames = file => {
+  const names = new Set()
+  const text = readFileSync(file, 'utf8')
+  for (const m of text.matchAll(/^export \*\s+from\s+'(\.[^']+)\.js';$/gm)) for (const n of exportedNames(join(dirname(file), m[1] + '.d.ts'))) names.add(n)
+  for (const m of text.matchAll(/^export (?:type )?\{([^}]*)\}/gm)) {
+    for (const part of m[1].split(',').map(p => p.trim()).filter(Boolean)) names.add(part.split(/\s+as\s+/).pop())
+  }
+  for (const m of text.matchAll(/^export (?:declare )?(?:abstract )?(?:class|const|function|enum|interface|type|namespace) ([A-Za-z_$][\w$]*)/gm)) names.add(m[1])
+  names.delete('default')
+  return [...names].sort()
+}
+writeFileSync('dist/index.d.cts', [
+  '// require(\'bittorrent-protocol\'): the Wire class, with every named export on it',
+  "import * as lib from './esm/index.js'",
+  'declare class Wire extends lib.Wire {}',
+  'declare namespace Wire {',
+  ...exportedNames('dist/esm/index.d.ts').map(n => `  export import ${n} = lib.${n}`),
+  '}',
+  'export = Wire',
+  ''
+].join('\n'))
 
 // The CLI: its own package, a client of this one (it imports 'bittorrent-protocol', linked by
 // the workspace into node_modules), so it is compiled after the library is built.

@@ -11,7 +11,7 @@ declare module 'bencode' {
   }
   export default bencode
 }
-// readable-stream 3's Duplex module (src/stream.ts types it as @types/readable-stream's Duplex)
+// readable-stream 3's Duplex module (src/stream.ts declares its type: ReadableStream3Duplex)
 declare module 'readable-stream/lib/_stream_duplex.js' {
   const Duplex: unknown
   export default Duplex

@@ -7,18 +7,20 @@
 import { Wire } from './wire.js'
 
 export { Wire, HaveAllBitField } from './wire.js'
-export type { WireOptions, WireType, WireEvents, HandshakeExtensions, PeerExtensions } from './wire.js'
+export { WireOptions, WireType, WireEvents, HandshakeExtensions, PeerExtensions, ExtendedHandshake, RequestRespond } from './wire.js'
 export { WireError, ErrorCodes } from './errors.js'
-export type { ErrorCode } from './errors.js'
+export { ErrorCode } from './errors.js'
 export {
   MessageId, ReservedBits, decodeReserved, DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_MAX_PIECES,
   DEFAULT_MAX_PEER_REQUESTS, MAX_BLOCK_LENGTH
 } from './protocol/codec.js'
-export type { ReservedBitName } from './protocol/codec.js'
-export type { ExtensionConstructor, ExtensionHandler } from './state/extensions.js'
+export { ReservedBitName } from './protocol/codec.js'
+export { Extension } from './state/extensions.js'
+export { ExtensionConstructor, ExtensionHandler } from './state/extensions.js'
 export { Request } from './state/requests.js'
+export { RequestCallback } from './state/requests.js'
 export { MAX_HASHES_PER_REQUEST } from './state/hashes.js'
-export type { HashRequest, HashRequestInput, HashesMessage, HashesCallback } from './state/hashes.js'
-export type { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse/types.js'
+export { HashRequest, HashRequestInput, HashesMessage, HashesCallback } from './state/hashes.js'
+export { EncryptOptions, EncryptResult, EncryptionPolicy } from './mse/types.js'
 
 export default Wire

@@ -47,6 +47,6 @@ export class Wire extends PlatformWire {
 export * from './browser.js'
 export { allowedFastSet, DEFAULT_ALLOWED_FAST_K } from './state/allowed-fast.js'
 export { verifyHashes, padHash, MERKLE_BLOCK_SIZE } from './merkle.js'
-export type { HashesReply } from './merkle.js'
+export { HashesReply } from './merkle.js'
 
 export default Wire

@@ -77,6 +77,35 @@ export interface PeerExtensions extends Record<ReservedBitName, boolean> {
   v2: boolean
 }
 
+/**
+ * A peer's extended handshake (BEP 10), as decoded: byte strings are Buffers, integers numbers.
+ * The keys BEP 10 names are typed; any other key a peer or a plugin puts there is `unknown`.
+ */
+export interface ExtendedHandshake {
+  /** Extension name -> the id the peer receives it under (0: dropped). */
+  m?: Record<string, number>
+  /** The peer's listening port. */
+  p?: number
+  /** The client's name and version (UTF-8). */
+  v?: Buffer
+  /** Our address as the peer sees it (4 or 16 bytes). */
+  yourip?: Buffer
+  ipv6?: Buffer
+  ipv4?: Buffer
+  /** How many outstanding requests the peer takes. */
+  reqq?: number
+  /** BEP 9: the size of the info dictionary. */
+  metadata_size?: number
+  [key: string]: unknown
+}
+
+/** What `respond` of a 'request' event takes: an error, or the block. */
+export type RequestRespond = (err: Error | null, block?: Uint8Array) => void
+
+/**
+ * The wire's events and their arguments: `wire.on(name, listener)` compiles for these names
+ * only, with the listener's arguments typed. The stream's own events are among them.
+ */
 export interface WireEvents {
   handshake: [infoHash: string, peerId: string, extensions: PeerExtensions]
   choke: []
@@ -85,12 +114,16 @@ export interface WireEvents {
   uninterested: []
   have: [index: number]
   bitfield: [bitfield: BitField]
-  request: [index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void]
+  request: [index: number, offset: number, length: number, respond: RequestRespond]
   piece: [index: number, offset: number, block: Buffer]
   cancel: [index: number, offset: number, length: number]
   port: [port: number]
   'keep-alive': []
-  extended: [ext: string | number, payload: any]
+  /**
+   * ('handshake', the peer's extended handshake), or (our name for the extension, or its id when we
+   * have none, the message's payload: a Buffer).
+   */
+  extended: [ext: string | number, payload: Buffer | ExtendedHandshake]
   timeout: []
   upload: [bytes: number]
   download: [bytes: number]
@@ -117,4 +150,12 @@ export interface WireEvents {
   end: []
   finish: []
   error: [err: Error]
+  // the stream's own (readable-stream 3)
+  data: [chunk: Buffer]
+  readable: []
+  drain: []
+  pipe: [src: NodeJS.ReadableStream]
+  unpipe: [src: NodeJS.ReadableStream]
+  pause: []
+  resume: []
 }

@@ -11,12 +11,12 @@
  */
 import { Buffer } from 'buffer'
 import type { BitField, HaveAllBitField } from './bitfield.js'
-import type { HandshakeExtensions } from './types.js'
+import type { HandshakeExtensions, ExtendedHandshake } from './types.js'
 import { debug } from './log.js'
 import * as codec from './protocol/codec.js'
 import { MessageId } from './protocol/codec.js'
 import { ErrorCodes, WireError } from './errors.js'
-import { extensionName, extendedId, extendedPayload, type ExtensionConstructor } from './state/extensions.js'
+import { extensionName, extendedId, extendedPayload, type ExtensionConstructor, type ExtensionHandler } from './state/extensions.js'
 import { Request, type RequestCallback } from './state/requests.js'
 import { requireFast } from './state/fast.js'
 import { checkUint32, toBuffer } from './util.js'
@@ -24,7 +24,7 @@ import { toHashRequest, type HashRequest, type HashRequestInput, type HashesCall
 import type { WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
 import { WireCore, NO_MSE, F_HANDSHAKE_SENT, F_HANDSHAKE_RECEIVED, F_EXTENDED_HANDSHAKE_SENT } from './wire-core.js'
 
-export type { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents } from './types.js'
+export { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents, ExtendedHandshake, RequestRespond } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
 
 const KEEP_ALIVE_INTERVAL = 55000
@@ -72,16 +72,16 @@ export class Wire extends WireCore {
   set peerExtendedMapping (value: Record<string, number>) { this._extensions()._peerMapping = value }
 
   /** The peer's extended handshake, decoded ({} until it arrives). */
-  get peerExtendedHandshake (): Record<string, any> { return (this._extensions()._peerHandshake ??= {}) }
-  set peerExtendedHandshake (value: Record<string, any>) { this._extensions()._peerHandshake = value }
+  get peerExtendedHandshake (): ExtendedHandshake { return (this._extensions()._peerHandshake ??= {}) }
+  set peerExtendedHandshake (value: ExtendedHandshake) { this._extensions()._peerHandshake = value }
 
   /** What the peer has: a BitField (grows up to maxPieces), or a HaveAllBitField after have-all. */
   get peerPieces (): BitField | HaveAllBitField { return this._pieces() }
   set peerPieces (value: BitField | HaveAllBitField) { this._peerPieces = value }
 
   /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
-  get extendedHandshake (): Record<string, any> { return (this._ourExtensions()._fields ??= {}) }
-  set extendedHandshake (value: Record<string, any>) { this._ourExtensions()._fields = value }
+  get extendedHandshake (): Record<string, unknown> { return (this._ourExtensions()._fields ??= {}) }
+  set extendedHandshake (value: Record<string, unknown>) { this._ourExtensions()._fields = value }
 
   /** BEP 6: pieces we allow the peer to request while choked. */
   get allowedFastSet (): number[] { return this._fastState().allowed }
@@ -158,11 +158,17 @@ export class Wire extends WireCore {
   /** Fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
   setTimeout (ms: number, unref?: boolean): void { this._requests().setTimeout(ms, unref === true) }
 
-  /** Use a BEP 10 extension: `new Extension(wire)`, reachable as `wire[name]`. */
-  use (Extension: ExtensionConstructor): void {
+  /**
+   * Use a BEP 10 extension: `new Extension(wire)`, reachable as `wire[name]` (type it with a module
+   * augmentation: docs/extensions.md). Returns the handler. Throws when `Extension.prototype.name`
+   * is missing.
+   */
+  use<T extends ExtensionHandler> (Extension: ExtensionConstructor<T>): T {
     const name = extensionName(Extension)
     if (debug.enabled) this._debug('use extension.name=%s', name)
-    ;(this as any)[name] = this._ourExtensions().use(name, new Extension(this))
+    const handler = new Extension(this)
+    ;(this as unknown as Record<string, unknown>)[name] = this._ourExtensions().use(name, handler)
+    return handler
   }
 
   // ---------------------------------------------------------------------------
@@ -215,15 +221,21 @@ export class Wire extends WireCore {
     this._fast?.haveSent()
   }
 
-  /** Request a block; `cb(err, block)` when it arrives, or with an error at once when the peer chokes us. */
-  request (index: number, offset: number, length: number, cb?: RequestCallback): void {
-    const callback = cb ?? noop
+  /**
+   * Request a block; `cb(null, block)` when it arrives, `cb(err, null)` when it fails (at once when
+   * the peer chokes us and the piece is not allowed-fast).
+   */
+  request (index: number, offset: number, length: number, cb?: RequestCallback): void
+  /** A callback that only looks at the error. */
+  request (index: number, offset: number, length: number, cb: (err: Error | null) => void): void
+  request (index: number, offset: number, length: number, cb?: RequestCallback | ((err: Error | null) => void)): void {
+    const callback = (cb ?? noop) as RequestCallback
     if (this._finished || this.destroyed) {
-      callback(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'))
+      callback(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'), null)
       return
     }
     if (this.peerChoking && !(this.hasFast && this._fast !== null && this._fast.peerAllowed.includes(index))) {
-      callback(new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking'))
+      callback(new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking'), null)
       return
     }
     checkUint32(index, 'index')
@@ -274,13 +286,16 @@ export class Wire extends WireCore {
    * ERR_BT_HASH_REJECTED error when the peer sends a hash reject (ERR_BT_WIRE_CLOSED when the wire
    * closes first). Sent whatever the choke state (BEP 52 allows that).
    */
-  hashRequest (request: HashRequestInput, cb?: HashesCallback): void {
+  hashRequest (request: HashRequestInput, cb?: HashesCallback): void
+  /** A callback that only looks at the error. */
+  hashRequest (request: HashRequestInput, cb: (err: Error | null) => void): void
+  hashRequest (request: HashRequestInput, cb?: HashesCallback | ((err: Error | null) => void)): void {
     const req = toHashRequest(request)
     if (this._finished || this.destroyed) {
-      cb?.(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'))
+      ;(cb as HashesCallback | undefined)?.(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'), null)
       return
     }
-    this._hashes().request(req, cb ?? null)
+    this._hashes().request(req, (cb ?? null) as HashesCallback | null)
   }
 
   /**

@@ -56,26 +56,16 @@ type PipeSource = { unpipe?: (dest: any) => unknown }
 
 type Listener<K extends keyof WireEvents> = (...args: WireEvents[K]) => void
 
-type AnyListener = (...args: any[]) => void
-
-// the EventEmitter methods, typed for the wire's events (types.ts); merged into the class
+// the EventEmitter methods, typed for the wire's events (types.ts): known names only; merged into the class
 export interface WireStream {
   on<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  on<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   once<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  once<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   addListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  addListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   prependListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  prependListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   prependOnceListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  prependOnceListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   off<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  off<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   removeListener<K extends keyof WireEvents> (event: K, listener: Listener<K>): this
-  removeListener<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, listener: AnyListener): this
   emit<K extends keyof WireEvents> (event: K, ...args: WireEvents[K]): boolean
-  emit<E extends string | symbol> (event: Exclude<E, keyof WireEvents>, ...args: any[]): boolean
 }
 
 export abstract class WireStream extends stream.Duplex {
@@ -104,7 +94,8 @@ export abstract class WireStream extends stream.Duplex {
     // scope: 160 B, a tenth of an idle wire), which only a stream with `_writev` uses, to hand
     // corked writes over in one call. A wire has none: its corked writes are consumed one by one
     // (readable-stream's other path), so the wire does not keep it.
-    if (typeof this._writev !== 'function') (this._writableState as { corkedRequestsFree: unknown }).corkedRequestsFree = null
+    const self = this as unknown as { _writev?: unknown, _writableState: { corkedRequestsFree: unknown } }
+    if (typeof self._writev !== 'function') self._writableState.corkedRequestsFree = null
     this._out = new OutputQueue(this, sendWatermark)
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
@@ -196,7 +187,7 @@ export abstract class WireStream extends stream.Duplex {
   private _onConnectionGone (): void {
     if (this.destroyed) return
     // ending already (our end() or the peer's FIN): let 'end' and 'close' come as they do
-    if ((this._finished || this.writableEnded) && !this._protocolFailure) { if (this.readableFlowing !== true) this.resume(); return }
+    if (this._finished && !this._protocolFailure) { if (this.readableFlowing !== true) this.resume(); return }
     if (debug.enabled) this._debug('connection closed')
     this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'connection closed'))
     this.destroy()
@@ -315,7 +306,7 @@ export abstract class WireStream extends stream.Duplex {
     // while destroy() ends the wire: the stream's own autoDestroy after 'end' (or a later call)
     // destroys it once 'finish' has shut it down; a second call before that changes nothing
     if ((this._flags & F_DESTROYING) !== 0) return this._finished ? super.destroy(err ?? undefined) : this
-    if (this._finished || this.writableEnded) return super.destroy(err ?? undefined)
+    if (this._finished) return super.destroy(err ?? undefined)
     this._flags |= F_DESTROYING
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
     this._onDestroying(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))

@@ -30,6 +30,8 @@ import bencode from 'bencode' // for what we send; the peer's bencode is decoded
 import { ErrorCodes, WireError } from '../errors.js'
 import { checkDictionary, decodeStrict } from '../protocol/bencode.js'
 import type { WireHost } from '../io/host.js'
+import type { Wire } from '../wire.js'
+import type { PeerExtensions, ExtendedHandshake } from '../types.js'
 
 /** Largest extended handshake (its bencoded payload) a peer may send; honest ones are well under 1 KiB. */
 export const MAX_EXTENDED_HANDSHAKE_LENGTH = 64 * 1024
@@ -56,17 +58,40 @@ export const HELD_EXTENDED_MAX = 32
  */
 const BENCODED_EXTENSIONS: ReadonlySet<string> = new Set(['ut_metadata', 'ut_pex'])
 
+/** What `wire.use()` makes of an extension class: its hooks, each optional. */
 export interface ExtensionHandler {
-  name?: string
-  onHandshake?: (infoHash: string, peerId: string, extensions: any) => void
-  onExtendedHandshake?: (handshake: Record<string, any>) => void
-  onMessage?: (buf: Buffer) => void
-  [key: string]: any
+  readonly name?: string
+  /** Our BitTorrent handshake went out; `extensions` are the peer's reserved bits. */
+  onHandshake?(infoHash: string, peerId: string, extensions: PeerExtensions): void
+  /** The peer's extended handshake, when it advertises this extension's name in `m`. */
+  onExtendedHandshake?(handshake: ExtendedHandshake): void
+  /** A message the peer sent to this extension. */
+  onMessage?(buf: Buffer): void
 }
 
-export interface ExtensionConstructor {
-  new (wire: any): ExtensionHandler
-  prototype: { name?: string }
+/**
+ * An extension class (or constructor function) for `wire.use()`: `new Extension(wire)`, with its
+ * BEP 10 name on the prototype (`use()` reads it before making the handler).
+ */
+export interface ExtensionConstructor<T extends ExtensionHandler = ExtensionHandler> {
+  new (wire: Wire): T
+  prototype: { readonly name: string }
+}
+
+/**
+ * A base class for extensions written in TypeScript. The name must live on the prototype, as a
+ * getter: `get name () { return 'ut_example' }`. A `name` instance field does not compile
+ * (TS2610), since `use()` could not see it.
+ */
+export abstract class Extension implements ExtensionHandler {
+  /** The wire this handler was made for. */
+  readonly wire: Wire
+  constructor (wire: Wire) { this.wire = wire }
+  /** BEP 10 name: override with a getter. (Empty here: `use()` refuses a class without one.) */
+  get name (): string { return '' }
+  onHandshake? (infoHash: string, peerId: string, extensions: PeerExtensions): void
+  onExtendedHandshake? (handshake: ExtendedHandshake): void
+  onMessage? (buf: Buffer): void
 }
 
 function noop (): void {}
@@ -305,7 +330,7 @@ export class OurExtensions extends Extensions {
   }
 
   override onHandshake (host: WireHost, infoHash: string, peerId: string, extensions: unknown): boolean {
-    return this._callPlugins(host, false, h => h.onHandshake!(infoHash, peerId, extensions))
+    return this._callPlugins(host, false, h => h.onHandshake!(infoHash, peerId, extensions as PeerExtensions))
   }
 
   override get holding (): boolean {

@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'buffer'
 import { MessageId, readHashHeader, encodeHashRequest, encodeHashes, type HashRequest, type HashesMessage } from '../protocol/codec.js'
-export type { HashRequest, HashesMessage } from '../protocol/codec.js'
+export { HashRequest, HashesMessage } from '../protocol/codec.js'
 import { ErrorCodes, WireError } from '../errors.js'
 import { toBuffer, checkUint32 } from '../util.js'
 import type { WireHost } from '../io/host.js'
@@ -30,7 +30,8 @@ export const MAX_TREE_LAYERS = 63
 
 export type HashRequestInput = Omit<HashRequest, 'piecesRoot'> & { piecesRoot: Uint8Array | string }
 
-export type HashesCallback = (err: Error | null, reply?: HashesMessage) => void
+/** A hash request's callback: `(err, null)` (rejected, or the wire closed), or `(null, hashes)`. */
+export type HashesCallback = (...args: [err: Error, reply: null] | [err: null, reply: HashesMessage]) => void
 
 
 /** Number of uncle hashes in a reply to (length, proofLayers). */
@@ -116,7 +117,7 @@ export class HashMessages {
   clear (err: Error): void {
     this.peerRequests.length = 0
     const pending = this.requests.splice(0)
-    for (const p of pending) p.cb?.(err)
+    for (const p of pending) p.cb?.(err, null)
   }
 
   // ---- incoming: body at buf[start..end), id byte excluded; the reader checked the body's size
@@ -170,7 +171,7 @@ export class HashMessages {
     const req = this._header(buf, start, 'hash reject')
     if (req === null) return
     const p = this._pull(req)
-    if (p !== null) p.cb?.(new WireError(ErrorCodes.HASH_REJECTED, 'hash request was rejected'))
+    if (p !== null) p.cb?.(new WireError(ErrorCodes.HASH_REJECTED, 'hash request was rejected'), null)
     if (this._wire.finished) return
     this._wire.emit('hash-reject', req)
   }

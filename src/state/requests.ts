@@ -17,9 +17,14 @@
  * read sees new requests at once and answered ones leave its front 32 at a time.
  */
 
+import type { Buffer } from 'buffer'
 import { ErrorCodes, WireError } from '../errors.js'
 
-export type RequestCallback = (err: Error | null, block?: any) => void
+/**
+ * A request's callback: `(err, null)` when it failed (choked, cancelled, timed out, rejected, the
+ * wire closed), `(null, block)` when the block arrived. After `if (err) return`, `block` is a Buffer.
+ */
+export type RequestCallback = (...args: [err: Error, block: null] | [err: null, block: Buffer]) => void
 
 /**
  * What a request's `callback` becomes once it has run (the wire's `_callback` swaps it in, so no
@@ -302,7 +307,7 @@ export class OurRequests {
     if (callback === CALLED) return
     req.callback = CALLED
     if (this._timer !== null) this._timer.reset(!this._host.peerChoking && !this._host.finished && this.list.length > 0)
-    callback(err, block)
+    ;(callback as (err: Error | null, block: Uint8Array | null) => void)(err, block)
   }
 
   /** Fail every pending request, the newest first (as 3.5.5 does). */

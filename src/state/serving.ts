@@ -150,7 +150,8 @@ export class Serving {
   /** Hand a queued request to the application, with the one closure it needs: `respond` must name its request. */
   private _emit (req: Request): void {
     const respond = responder(this, req)
-    req.callback = respond
+    // the request's callback slot holds its respond function while the application has it
+    req.callback = respond as unknown as Request['callback']
     this._out.committed += req.length
     this._host.emitRequest(req.piece, req.offset, req.length, respond)
   }

@@ -168,6 +168,65 @@ test('bt-wire asks for exactly this library\'s version, which no registry serves
   assert.ok(!existsSync(join(dir, 'node_modules', '.bin', 'bt-wire')), 'no bt-wire command installed')
 })
 
+/**
+ * The TypeScript code blocks of the README and docs/ (```ts), each a module of its own for the
+ * consumer project below: a block without imports gets the names the docs' snippets share (a
+ * `wire`). (Extended in the documentation step; the README's JavaScript runs in readme.test.mjs.)
+ */
+function docExamples () {
+  const files = [join(root, 'README.md')]
+  if (existsSync(join(root, 'docs'))) for (const f of readdirSync(join(root, 'docs')).filter(f => f.endsWith('.md')).sort()) files.push(join(root, 'docs', f))
+  const examples = []
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8')
+    let n = 0
+    for (const m of text.matchAll(/^```(ts|typescript)\n([\s\S]*?)^```$/gm)) {
+      const code = m[2]
+      const cjs = /^import \w+ = require\(/m.test(code)
+      const prelude = /^import /m.test(code) ? '' : "import Wire from 'bittorrent-protocol'\ndeclare const wire: Wire\n"
+      examples.push({ name: `${file.slice(root.length).replace(/\W+/g, '_')}_${++n}.${cjs ? 'cts' : 'mts'}`, code: prelude + code })
+    }
+  }
+  return examples
+}
+
+test('TypeScript from the tarball alone: strict ESM and CommonJS consumers compile; are-the-types-wrong finds no problem', (t) => {
+  // typescript and @types/node as a TypeScript user has them, nothing else: no @types/readable-stream
+  const dir = install('types', [libTarball.file, `typescript@${pkgJson.devDependencies.typescript}`, `@types/node@${pkgJson.devDependencies['@types/node']}`])
+  const fixture = join(root, 'test', 'fixtures', 'ts-consumer')
+  const files = ['consumer.mts', 'consumer.cts']
+  for (const f of files) writeFileSync(join(dir, f), readFileSync(join(fixture, f)))
+  for (const { name, code } of docExamples()) { writeFileSync(join(dir, name), code); files.push(name) }
+  const tsconfig = JSON.parse(readFileSync(join(fixture, 'tsconfig.json'), 'utf8'))
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files }))
+  t.diagnostic(`compiling ${files.length} modules: ${files.join(' ')}`)
+  assert.equal(tsconfig.compilerOptions.strict, true)
+  assert.equal(tsconfig.compilerOptions.skipLibCheck, false)
+  assert.ok(!existsSync(join(dir, 'node_modules', '@types', 'readable-stream')))
+  try {
+    execFileSync(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir, encoding: 'utf8', stdio: 'pipe' })
+  } catch (err) {
+    assert.fail(`tsc failed:\n${err.stdout}${err.stderr}`)
+  }
+
+  // @arethetypeswrong/cli on the tarball: every resolution mode (node10, node16 from CJS and from
+  // ESM, bundler) finds types that match the JavaScript it loads. Installed here, for this test.
+  const attw = install('attw', ['@arethetypeswrong/cli@^0.18.5'])
+  let out
+  try {
+    out = execFileSync(join(attw, 'node_modules', '.bin', 'attw'), [libTarball.file, '--format', 'json'], { cwd: attw, encoding: 'utf8', stdio: 'pipe' })
+  } catch (err) {
+    out = err.stdout
+  }
+  const report = JSON.parse(out)
+  const problems = Object.values(report.problems ?? {}).flat()
+  assert.deepEqual(problems, [], JSON.stringify(problems, null, 1))
+  const modes = Object.values(report.analysis.entrypoints['.'].resolutions).map(r => [r.resolutionKind, r.resolution?.fileName])
+  t.diagnostic(`attw: no problems; types per mode: ${modes.map(([k, f]) => `${k} ${f}`).join(', ')}`)
+  assert.equal(modes.length, 4)
+  for (const [kind, file] of modes) assert.ok(file, `${kind} resolves types`)
+})
+
 test('3.5.5 and 5.0.9 installed the same way, for comparison', (t) => {
   for (const version of ['3.5.5', '5.0.9']) {
     const dir = install(`v${version}`, [`bittorrent-protocol@${version}`])
