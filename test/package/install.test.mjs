@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { makeTmp, makeFixture, checkOnDisk, MiB } from '../interop/lib/fixtures.mjs'
+import { spawnClient, freePort } from '../interop/lib/procs.mjs'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const cli = join(root, 'packages', 'bt-wire')
@@ -225,6 +227,117 @@ test('TypeScript from the tarball alone: strict ESM and CommonJS consumers compi
   t.diagnostic(`attw: no problems; types per mode: ${modes.map(([k, f]) => `${k} ${f}`).join(', ')}`)
   assert.equal(modes.length, 4)
   for (const [kind, file] of modes) assert.ok(file, `${kind} resolves types`)
+})
+
+/**
+ * An empty project with WebTorrent from npm and this package put under it by the README's recipe:
+ * the tarball as a dependency and one line of npm `overrides`. --ignore-scripts and the rebuild of
+ * the natives as test/interop/setup-fixtures.mjs does (WebTorrent 3's ip-set runs a pnpm-only
+ * preinstall); WebTorrent 3's webrtc-polyfill goes to the interop suite's stub, as node-datachannel's
+ * binary cannot be downloaded here (these runs are TCP only). That line is the test's, not the recipe's.
+ */
+function installWebTorrent (name, version) {
+  const dir = join(work, name)
+  mkdirSync(dir)
+  const pkg = {
+    name: `install-${name}`,
+    version: '1.0.0',
+    private: true,
+    dependencies: { 'bittorrent-protocol': `file:${libTarball.file}`, webtorrent: version },
+    overrides: { 'bittorrent-protocol': '$bittorrent-protocol' }
+  }
+  if (version.startsWith('3.')) {
+    pkg.dependencies['webrtc-polyfill'] = `file:${join(root, 'test', 'interop', 'webtorrent3', 'webrtc-polyfill-stub')}`
+    pkg.overrides['webrtc-polyfill'] = '$webrtc-polyfill'
+  }
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2))
+  npm(['install', '--ignore-scripts', '--no-package-lock', '--prefer-offline', '--loglevel=error'], dir)
+  const natives = ['utp-native', 'bufferutil', 'utf-8-validate'].filter(n => existsSync(join(dir, 'node_modules', n)))
+  if (natives.length > 0) npm(['rebuild', '--loglevel=error', ...natives], dir)
+  return dir
+}
+
+/** Every package in the tree named bittorrent-protocol (nested copies and aliases too): folder and version. */
+function protocolCopies (dir) {
+  const found = []
+  const walk = d => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name === '.bin') continue
+      const p = join(d, entry.name)
+      if (entry.name.startsWith('@')) { walk(p); continue }
+      const manifest = join(p, 'package.json')
+      if (existsSync(manifest)) {
+        const { name, version } = JSON.parse(readFileSync(manifest, 'utf8'))
+        if (name === 'bittorrent-protocol') found.push({ path: p.slice(dir.length + 1), version, ours: existsSync(join(p, 'dist', 'browser.cjs')) })
+      }
+      if (existsSync(join(p, 'node_modules'))) walk(join(p, 'node_modules'))
+    }
+  }
+  walk(join(dir, 'node_modules'))
+  return found
+}
+
+/** npm's own view: every bittorrent-protocol in `npm ls --all`, with its version. */
+function npmLsVersions (dir) {
+  const versions = []
+  const visit = deps => {
+    for (const [name, node] of Object.entries(deps ?? {})) {
+      if (name === 'bittorrent-protocol') versions.push(node.version)
+      visit(node.dependencies)
+    }
+  }
+  visit(JSON.parse(npm(['ls', 'bittorrent-protocol', '--all', '--json'], dir)).dependencies)
+  return versions
+}
+
+test('WebTorrent 3.0.21 and 1.9.7 from npm with the README\'s one-line override: only this package in the tree, and a download over loopback works', async (t) => {
+  const projects = {}
+  for (const [line, version] of [['webtorrent3', '3.0.21'], ['webtorrent1', '1.9.7']]) {
+    const t0 = Date.now()
+    const dir = projects[line] = installWebTorrent(`wt-${version}`, version)
+    assert.equal(JSON.parse(readFileSync(join(dir, 'node_modules', 'webtorrent', 'package.json'), 'utf8')).version, version)
+    const copies = protocolCopies(dir)
+    t.diagnostic(`webtorrent ${version} (installed in ${((Date.now() - t0) / 1000).toFixed(1)} s): bittorrent-protocol at ${copies.map(c => `${c.path} ${c.version}`).join(', ')}`)
+    assert.ok(copies.length >= 1)
+    for (const c of copies) assert.deepEqual(c, { path: c.path, version: pkgJson.version, ours: true }, 'every bittorrent-protocol in the tree is this package')
+    const versions = npmLsVersions(dir)
+    assert.ok(versions.length >= 2, `npm ls lists the direct one and WebTorrent's: ${versions}`)
+    assert.deepEqual([...new Set(versions)], [pkgJson.version])
+    // what WebTorrent itself loads
+    const loaded = execFileSync(process.execPath, ['-e', `
+      const { createRequire } = require('module'), path = require('path'), fs = require('fs')
+      const wt = path.dirname(require.resolve('webtorrent/package.json'))
+      const p = createRequire(path.join(wt, 'package.json')).resolve('bittorrent-protocol')
+      console.log(fs.realpathSync(p))`], { cwd: dir, encoding: 'utf8' }).trim()
+    assert.equal(loaded, join(dir, 'node_modules', 'bittorrent-protocol', 'dist', 'index.cjs'))
+  }
+
+  // a download over 127.0.0.1 each way: WebTorrent 1.9.7 from WebTorrent 3.0.21 and back
+  const tmp = await makeTmp(t)
+  const fx = await makeFixture(tmp, { name: 'payload.bin', length: 4 * MiB + 4321, pieceLength: 64 * 1024 })
+  const run = opts => spawnClient(t, process.execPath, [join(root, 'test', 'interop', 'lib', 'webtorrent-run.mjs'), JSON.stringify(opts)], { json: true, label: `${opts.fixture} ${opts.mode}` })
+  for (const [seeder, leecher] of [['webtorrent3', 'webtorrent1'], ['webtorrent1', 'webtorrent3']]) {
+    const port = await freePort()
+    const seed = run({ fixture: seeder, project: projects[seeder], mode: 'seed', torrentPath: fx.torrentPath, dir: fx.seedDir, port })
+    await seed.waitEvent('done', 60000, 'the seed checked its data')
+    const dl = join(tmp, `dl-${leecher}`)
+    mkdirSync(dl)
+    // WebTorrent 3 dials with MSE by default (secure 1), which WebTorrent 1.9.7 does not answer
+    // unless its own `secure` is on (as with the original packages): plain here
+    const secure = leecher === 'webtorrent3' ? { secure: 0 } : {}
+    const get = run({ fixture: leecher, project: projects[leecher], mode: 'download', torrentPath: fx.torrentPath, dir: dl, peer: `127.0.0.1:${port}`, ...secure })
+    const loaded = await get.waitEvent('loaded', 20000)
+    assert.equal(loaded.protocol, join(projects[leecher], 'node_modules', 'bittorrent-protocol', 'dist', 'index.cjs'))
+    const wire = await get.waitEvent('wire', 60000)
+    assert.equal(wire.ours, true, `${leecher}'s wire is the installed package's Wire`)
+    await get.waitEvent('done', 90000, 'the download')
+    get.send({ cmd: 'stop' })
+    await get.waitEvent('stopped', 20000)
+    await checkOnDisk(dl, fx)
+    seed.send({ cmd: 'stop' })
+    await seed.waitEvent('stopped', 20000)
+    t.diagnostic(`${leecher} downloaded ${fx.payload.length} bytes from ${seeder}, both on this package, every byte compared`)
+  }
 })
 
 test('3.5.5 and 5.0.9 installed the same way, for comparison', (t) => {

@@ -3,6 +3,9 @@
 //
 //   node webtorrent-run.mjs '{"fixture":"webtorrent3","mode":"download","torrentPath":...,"dir":...,"peer":"127.0.0.1:port","secure":2}'
 //   node webtorrent-run.mjs '{"fixture":"webtorrent1","mode":"seed","torrentPath":...,"dir":...,"port":N,"secure":true}'
+// With "project": a folder of its own (test/package: WebTorrent installed from npm with the
+// README's `overrides`), WebTorrent comes from there, and `ours` means the bittorrent-protocol
+// that project installed.
 //
 // Out: {event:'loaded', protocol}  where the fixture's bittorrent-protocol resolves to
 //      {event:'ready', port}         torrent added (seed: data verified, listening on port)
@@ -26,7 +29,7 @@ const out = obj => process.stdout.write(JSON.stringify(obj) + '\n')
 process.on('uncaughtException', err => { out({ event: 'fatal', error: String(err && err.stack ? err.stack : err) }); process.exit(1) })
 process.on('unhandledRejection', err => { out({ event: 'fatal', error: 'unhandled rejection: ' + String(err && err.stack ? err.stack : err) }); process.exit(1) })
 
-const fixtureDir = join(here, '..', opts.fixture)
+const fixtureDir = opts.project ?? join(here, '..', opts.fixture)
 const webtorrentDir = join(fixtureDir, 'node_modules', 'webtorrent')
 const fromWebTorrent = createRequire(join(webtorrentDir, 'package.json'))
 // what `require('bittorrent-protocol')` gives inside WebTorrent: must be this package's build
@@ -34,8 +37,9 @@ const protocol = realpathSync(fromWebTorrent.resolve('bittorrent-protocol'))
 out({ event: 'loaded', protocol, node: process.version })
 
 // this package's Wire class, as the ESM and CommonJS entries give it (one class, see README)
-const OurWire = (await import(pathToFileURL(join(root, 'dist', 'index.mjs')).href)).default
-const OurWireCjs = createRequire(import.meta.url)(join(root, 'dist', 'index.cjs'))
+const fromProject = opts.project ? createRequire(join(opts.project, 'package.json')) : null
+const OurWire = (await import(pathToFileURL(fromProject ? realpathSync(join(opts.project, 'node_modules', 'bittorrent-protocol', 'dist', 'index.mjs')) : join(root, 'dist', 'index.mjs')).href)).default
+const OurWireCjs = fromProject ? fromProject('bittorrent-protocol') : createRequire(import.meta.url)(join(root, 'dist', 'index.cjs'))
 if (OurWire !== OurWireCjs) throw new Error('the ESM and CommonJS entries give different classes')
 
 // Instrumentation: WebTorrent hands out a wire ('wire' event) only after its BitTorrent handshake,
