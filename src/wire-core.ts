@@ -28,6 +28,7 @@ import { wireSettings, wouldRunMse, type WireLimits } from './options.js'
 import type { WireHost } from './io/host.js'
 import { HashMessages } from './state/hashes.js'
 import type { MseSupport, WireEncryption } from './mse/types.js'
+import { toBuffer } from './util.js'
 
 /** @internal */
 export const NO_MSE = 'message stream encryption is not available in this build'
@@ -175,7 +176,7 @@ export abstract class WireCore extends WireStream {
    * @internal Our own end, as 3.5.5 and 5.0.9 have it: the peer counts as not interested and
    * choking from now on, with the 'uninterested' and 'choke' events (pending requests fail).
    */
-  protected _onLocalEnd (): void { this._onNotInterested(); this._onChoke() }
+  protected _onLocalEnd (): void { this._onUninterested(); this._onChoke() }
 
   /** @internal */ protected _onDestroying (err: Error): void { this._ours?.failAll(err) }
 
@@ -212,7 +213,14 @@ export abstract class WireCore extends WireStream {
   }
 
   // ---------------------------------------------------------------------------
-  // Incoming (ReaderSink)
+  // Incoming (ReaderSink), then one handler per message.
+  //
+  // The handlers carry the names and arguments of bittorrent-protocol 3.5.5's and 5.0.9's
+  // (`_onHave(index)`, `_onBitField(buffer)`, `_onExtended(id, payload)`...): both originals' test
+  // suites call them to play a message from the peer, so a direct call goes through the same
+  // checks as the message itself (a bad index fails the wire with its coded error). The names
+  // are kept in ../shared/API-CONTRACT.md and the README ("Private members kept for
+  // compatibility"); `_onClose` is not one of ours: WebTorrent 1.x writes it onto wires.
 
   /** @internal */ _onReadError (err: WireError): void { this._failWith(err) }
   /** @internal */ _onKeepAlive (): void { this.emit('keep-alive') }
@@ -222,14 +230,19 @@ export abstract class WireCore extends WireStream {
     this._onHandshake(buf.subarray(off + 28, off + 48), buf.subarray(off + 48, off + 68), buf.subarray(off + 20, off + 28))
   }
 
-  /** @internal */ _onHandshake (infoHashBuffer: Buffer, peerIdBuffer: Buffer, reserved: Buffer): void {
+  /**
+   * @internal The peer's handshake. `extensions` is its 8 reserved bytes, or (as the originals
+   * pass it) an object of named bits such as `{ dht, fast, extended }`.
+   */
+  _onHandshake (infoHashBuffer: Uint8Array, peerIdBuffer: Uint8Array, reservedOrNamed: Uint8Array | Partial<Record<ReservedBitName, boolean>>): void {
+    const reserved = reservedOrNamed instanceof Uint8Array ? reservedOrNamed : codec.encodeNamedBits(codec.namedBitsOf(reservedOrNamed))
     if ((this._flags & F_HANDSHAKE_RECEIVED) !== 0) {
       this._fail(ErrorCodes.DUPLICATE_HANDSHAKE, SECOND_HANDSHAKE)
       return
     }
     this._flags |= F_HANDSHAKE_RECEIVED
-    const infoHash = infoHashBuffer.toString('hex')
-    const peerId = peerIdBuffer.toString('hex')
+    const infoHash = toBuffer(infoHashBuffer, 'infoHash').toString('hex')
+    const peerId = toBuffer(peerIdBuffer, 'peerId').toString('hex')
     const named = codec.namedBits(reserved)
     this.peerId = peerId
     // most peers set named bits only: then nothing more is kept (a copy: `reserved` is a view of the chunk)
@@ -262,18 +275,18 @@ export abstract class WireCore extends WireStream {
       case MessageId.CHOKE: return this._onChoke()
       case MessageId.UNCHOKE: return this._onUnchoke()
       case MessageId.INTERESTED: return this._onInterested()
-      case MessageId.NOT_INTERESTED: return this._onNotInterested()
+      case MessageId.NOT_INTERESTED: return this._onUninterested()
       case MessageId.HAVE: return this._onHave(u32(buf, start))
-      case MessageId.BITFIELD: return this._onBitfield(buf, start, end)
-      case MessageId.REQUEST: return this._serve().onRequest(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
+      case MessageId.BITFIELD: return this._onBitField(buf.subarray(start, end))
+      case MessageId.REQUEST: return this._onRequest(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.CANCEL: return this._onCancel(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.PORT: return this._onPort((buf[start] << 8) | buf[start + 1])
       case MessageId.SUGGEST: return this._onSuggest(u32(buf, start))
       case MessageId.HAVE_ALL: return this._onHaveAll()
       case MessageId.HAVE_NONE: return this._onHaveNone()
       case MessageId.REJECT: return this._onReject(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
-      case MessageId.ALLOWED_FAST: return this._fastState().onAllowedFast(u32(buf, start))
-      case MessageId.EXTENDED: return this._extensions().onMessage(this._hostForCall(), buf[start], buf.subarray(start + 1, end))
+      case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
+      case MessageId.EXTENDED: return this._onExtended(buf[start], buf.subarray(start + 1, end))
       case MessageId.HASH_REQUEST:
         return this._hashMessagesOn() ? this._hashes().onRequest(buf, start) : this._onUnknown(id, buf, start, end)
       case MessageId.HASHES:
@@ -292,7 +305,7 @@ export abstract class WireCore extends WireStream {
     this.emit('unknownmessage', msg)
   }
 
-  /** @internal */ private _onChoke (): void {
+  /** @internal */ _onChoke (): void {
     this.peerChoking = true
     this.emit('choke')
     if (!this.hasFast) {
@@ -301,19 +314,32 @@ export abstract class WireCore extends WireStream {
     }
   }
 
-  /** @internal */ private _onUnchoke (): void { this.peerChoking = false; this.emit('unchoke') }
+  /** @internal */ _onUnchoke (): void { this.peerChoking = false; this.emit('unchoke') }
 
-  /** @internal */ private _onInterested (): void { this.peerInterested = true; this.emit('interested') }
+  /** @internal */ _onInterested (): void { this.peerInterested = true; this.emit('interested') }
 
-  /** @internal */ private _onNotInterested (): void { this.peerInterested = false; this.emit('uninterested') }
+  /** @internal */ _onUninterested (): void { this.peerInterested = false; this.emit('uninterested') }
 
   /** @internal */ _checkIndex (index: number, what: string): boolean {
-    if (index < this.maxPieces) return true
+    // a message carries a u32; a direct call may pass anything
+    if (index >>> 0 === index && index < this.maxPieces) return true
     this._fail(ErrorCodes.PIECE_INDEX_OUT_OF_RANGE, `${what} for piece ${index}, beyond the ${this.maxPieces} pieces this wire accepts`)
     return false
   }
 
-  /** @internal */ private _onHave (index: number): void {
+  /**
+   * @internal The length checks the reader makes before a body arrives, for the handlers that
+   * take a body (a direct call has not been through the reader).
+   */
+  private _checkLength (id: number, length: number): boolean {
+    const limits = this._reader.limits
+    const err = length > limits.maxMessageLength ? codec.messageTooLong(length, limits) : codec.checkLength(id, length, limits)
+    if (err === null) return true
+    this._failWith(err)
+    return false
+  }
+
+  /** @internal */ _onHave (index: number): void {
     if (!this._checkIndex(index, 'have')) return
     const pieces = this._pieces()
     if (pieces.get(index)) return
@@ -321,13 +347,16 @@ export abstract class WireCore extends WireStream {
     this.emit('have', index)
   }
 
-  /** @internal */ private _onBitfield (buf: Buffer, start: number, end: number): void {
+  /** @internal */ _onBitField (buffer: Uint8Array): void {
+    if (!this._checkLength(MessageId.BITFIELD, buffer.length + 1)) return
     // a copy: the bitfield lives on and is changed by later `have`s
-    const bytes = Buffer.allocUnsafe(end - start)
-    bytes.set(buf.subarray(start, end))
+    const bytes = Buffer.allocUnsafe(buffer.length)
+    bytes.set(buffer)
     this._peerPieces = new BitField(bytes, { grow: this.maxPieces })
     this.emit('bitfield', this._peerPieces)
   }
+
+  /** @internal */ _onRequest (index: number, offset: number, length: number): void { this._serve().onRequest(index, offset, length) }
 
   /** @internal */ _onPiece (index: number, offset: number, block: Buffer): void {
     const ours = this._ours
@@ -339,35 +368,35 @@ export abstract class WireCore extends WireStream {
     this.emit('piece', index, offset, block)
   }
 
-  /** @internal */ private _onCancel (index: number, offset: number, length: number): void {
+  /** @internal */ _onCancel (index: number, offset: number, length: number): void {
     // any length: a cancel only removes what is pending (a request of a bad length never is)
     if (!this._checkIndex(index, 'cancel')) return
     this._serving?.pull(index, offset, length)
     this.emit('cancel', index, offset, length)
   }
 
-  /** @internal */ private _onPort (port: number): void { this.emit('port', port) }
+  /** @internal */ _onPort (port: number): void { this.emit('port', port) }
 
   /** @internal */ private _fastOnly (what: string): boolean { return this.hasFast || fastOnly(this._host(), what) }
 
-  /** @internal */ private _onSuggest (index: number): void {
+  /** @internal */ _onSuggest (index: number): void {
     if (!this._fastOnly('suggest') || !this._checkIndex(index, 'suggest')) return
     this.emit('suggest', index)
   }
 
-  /** @internal */ private _onHaveAll (): void {
+  /** @internal */ _onHaveAll (): void {
     if (!this._fastOnly('have-all')) return
     this._peerPieces = new HaveAllBitField()
     this.emit('have-all')
   }
 
-  /** @internal */ private _onHaveNone (): void {
+  /** @internal */ _onHaveNone (): void {
     if (!this._fastOnly('have-none')) return
     this._peerPieces = new BitField(0, { grow: this.maxPieces })
     this.emit('have-none')
   }
 
-  /** @internal */ private _onReject (index: number, offset: number, length: number): void {
+  /** @internal */ _onReject (index: number, offset: number, length: number): void {
     // any length: a reject only fails what we asked for (code may request 0 bytes of itself)
     if (!this._fastOnly('reject') || !this._checkIndex(index, 'reject')) return
     const ours = this._ours
@@ -376,12 +405,29 @@ export abstract class WireCore extends WireStream {
     this.emit('reject', index, offset, length)
   }
 
+  /** @internal */ _onAllowedFast (index: number): void { this._fastState().onAllowedFast(index) }
+
+  /** @internal An extended message (BEP 10): `ext` is its id byte (0: the extended handshake), `buf` the rest. */
+  _onExtended (ext: number, buf: Uint8Array): void {
+    if (ext >>> 0 !== ext || ext > 255) throw new TypeError('extended message id must be 0..255')
+    if (!this._checkLength(MessageId.EXTENDED, buf.length + 2)) return
+    this._extensions().onMessage(this._hostForCall(), ext, toBuffer(buf, 'payload'))
+  }
+
+  /** @internal No reply to our oldest request in time (`setTimeout`): it fails, and 'timeout' is emitted. */
+  _onTimeout (): void { this._requests().expire() }
+
   // ---------------------------------------------------------------------------
   // Helpers
 
   /** @internal */ _sendExtendedHandshake (): void {
-    this.extended(0, ourExtendedHandshake(this._ext))
+    this.extended(0, this._extendedHandshakePayload())
+  }
+
+  /** @internal Our extended handshake's payload (BEP 10), which is then counted as sent. */
+  _extendedHandshakePayload (): Uint8Array {
     this._flags |= F_EXTENDED_HANDSHAKE_SENT
+    return ourExtendedHandshake(this._ext)
   }
 
   /** @internal The WireHost of this wire: helper modules reach it only through this. */

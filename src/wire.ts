@@ -122,6 +122,17 @@ export class Wire extends WireCore {
     return this._mse !== null ? this._mse.setInfoHash(infoHash) : Promise.resolve(true)
   }
 
+  // 5.0.9's view of the exchange, which WebTorrent 3's own tests read (its index.js getters)
+
+  /** @internal Where the MSE exchange stands: 'idle', 'sentPe1', 'gotPe2', 'sentPe2', 'sentPe3', 'gotPe3', 'done'. */
+  get _peState (): string { return this._mse !== null ? this._mse.peState : 'idle' }
+  /** @internal The payload method the exchange chose (2 RC4, 1 plaintext); null before; undefined on a wire without MSE. */
+  get _encryptionMethod (): 1 | 2 | null | undefined { return this._mse !== null ? this._mse.selected : undefined }
+  /** @internal Whether the MSE exchange completed. */
+  get _cryptoHandshakeDone (): boolean { return this._mse !== null && this._mse.handshakeDone }
+  /** @internal The constructor's encryption setting: 5.x's level 0, 1 or 2, or 3.5.5's `peEnabled` (true). */
+  get _peEnabled (): boolean | 0 | 1 | 2 { return this._mse !== null ? this._mse.peEnabled : 0 }
+
   /** 3.5.5: outgoing, send our DH public key (step 1). */
   sendPe1 (): void { this._mse?.sendPe1() }
   /** 3.5.5: incoming, answer with our DH public key (step 2), after 'pe1'. */
@@ -183,10 +194,18 @@ export class Wire extends WireCore {
     this._setOurBits(announced)
     if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
     if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), codec.namedBitsObject(announced))
-    this._push(codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer))
+    const handshake = codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer)
     this._flags |= F_HANDSHAKE_SENT
     if (this._peerBit('extended') && this._ourBit('extended') && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
-      this._sendExtendedHandshake()
+      // The peer's handshake came first: our extended handshake follows at once (BEP 10), and
+      // both leave as one chunk, one TCP segment, as libtorrent writes them. The peer reads both
+      // before it hears of anything we answer to what it sends meanwhile, piped in memory as
+      // over TCP (the order of 5.0.9's events; 3.5.5 delivered the first before the second was
+      // sent).
+      const payload = this._extendedHandshakePayload()
+      this._push(Buffer.concat([handshake, codec.encodeExtendedHeader(0, payload.length), payload]))
+    } else {
+      this._push(handshake)
     }
     this._fast?.handshakeSent(infoHashBuffer)
   }

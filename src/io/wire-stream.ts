@@ -233,7 +233,9 @@ export abstract class WireStream extends stream.Duplex {
     return true
   }
 
-  override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
+  // also callable as 5.0.9's (streamx) `_write(chunk, cb)`: its test suite writes that way
+  override _write (chunk: Buffer, encoding: string | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): void {
+    const cb = typeof encoding === 'function' ? encoding : callback!
     if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); cb(); return }
     this._consume(chunk)
     // too much waits for the output to drain: stop reading from the connection (TCP holds the

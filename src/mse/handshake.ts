@@ -106,6 +106,8 @@ export type MsePayload = 'rc4' | 'any' | 'plaintext'
 export type MseRole = 'initiator' | 'responder'
 export type MseMethod = 'rc4' | 'plaintext'
 /** An info hash: 20 bytes, or 40 hex characters. */
+/** bittorrent-protocol 5.0.9's names for the steps of an exchange (see `MseHandshake.peState`). */
+export type PeState = 'idle' | 'sentPe1' | 'gotPe2' | 'sentPe2' | 'sentPe3' | 'gotPe3' | 'done'
 export type InfoHashLike = Uint8Array | string
 export type SkeyLookupResult = InfoHashLike | null | undefined | false
 /**
@@ -437,6 +439,18 @@ export class MseHandshake extends EventEmitter {
 
   get finished (): boolean {
     return this.state === 'done'
+  }
+
+  /**
+   * Where the exchange stands in bittorrent-protocol 5.0.9's words (its `wire._peState`):
+   * initiator 'idle' -> 'sentPe1' (Ya out) -> 'gotPe2' (Yb in) -> 'sentPe3' -> 'done';
+   * responder 'idle' -> 'sentPe2' (Yb out) -> 'gotPe3' (the peer's SKEY hash in) -> 'done'.
+   * A failed or destroyed exchange keeps the name of the last step it reached.
+   */
+  get peState (): PeState {
+    if (this.state === 'done') return 'done'
+    if (this.role === 'initiator') return this.sentStep3 ? 'sentPe3' : this.secret !== null ? 'gotPe2' : this.sentStep1 ? 'sentPe1' : 'idle'
+    return this.peerSkeyHash !== null ? 'gotPe3' : this.sentStep2 ? 'sentPe2' : 'idle'
   }
 
   /** Neither done, failed nor destroyed. */

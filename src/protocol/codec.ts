@@ -107,6 +107,11 @@ export function checkLength (id: number, length: number, limits: Limits): WireEr
   return null
 }
 
+/** The error for a length prefix over `maxMessageLength`. */
+export function messageTooLong (length: number, limits: Limits): WireError {
+  return new WireError(ErrorCodes.MESSAGE_TOO_LONG, `message too long: ${length} bytes, limit ${limits.maxMessageLength}`)
+}
+
 export function bitfieldBytes (pieces: number): number {
   return Math.ceil(pieces / 8)
 }
@@ -267,6 +272,13 @@ export function namedBits (reserved: Uint8Array): number {
   for (const name of Object.keys(ReservedBits) as ReservedBitName[]) {
     if ((reserved[ReservedBits[name][0]] & ReservedBits[name][1]) !== 0) bits |= NamedBit[name]
   }
+  return bits
+}
+
+/** The NamedBit flags an object of named bits (`{ dht: true, fast: true, ... }`) sets. */
+export function namedBitsOf (named: Partial<Record<ReservedBitName, boolean>>): number {
+  let bits = 0
+  for (const name of Object.keys(NamedBit) as ReservedBitName[]) if (named[name] === true) bits |= NamedBit[name]
   return bits
 }
 
