@@ -102,6 +102,9 @@ const ourFiles = readdirSync('dist/esm', { recursive: true }).filter(f => f.ends
 const probe = await build({ entryPoints: ourFiles, outdir: 'dist/probe', write: false, metafile: true, mangleProps: /./, mangleCache: {}, logLevel: 'silent' })
 const keep = new Set(publishedNames(['dist/esm/index.d.ts', 'dist/esm/browser.d.ts']))
 for (const key of ['m', 'p', 'v', 'yourip', 'ipv6', 'ipv4', 'reqq']) keep.add(key)
+// the private members code written for 3.5.5 / 5.0.9 calls (README "Private members kept for compatibility")
+for (const key of Object.getOwnPropertyNames((await import(pathToFileURL(join(root, 'dist/esm/wire.js')).href)).Wire.prototype)) if (/^_(on[A-Z]|peState$|encryptionMethod$|cryptoHandshakeDone$|peEnabled$|write$)/.test(key)) keep.add(key)
+for (const key of Object.getOwnPropertyNames((await import(pathToFileURL(join(root, 'dist/esm/wire-core.js')).href)).WireCore.prototype)) if (/^_on[A-Z]/.test(key)) keep.add(key)
 for (const output of Object.values(probe.metafile.outputs)) for (const name of output.exports) keep.add(name)
 const keepWords = text => { for (const word of wordsOf(text)) keep.add(word) }
 for (const file of ourFiles) for (const string of stringsOf(transformSync(readFileSync(file, 'utf8'), { legalComments: 'none' }).code)) keepWords(string)

@@ -12,7 +12,11 @@ const browser = require('../../dist/browser.cjs')
 // the Node build's names of the node-only exports (node:crypto)
 const NODE_ONLY = ['allowedFastSet', 'DEFAULT_ALLOWED_FAST_K', 'verifyHashes', 'padHash', 'MERKLE_BLOCK_SIZE']
 // what plugins and clients use of the Wire's `_` members (lt_donthave, WebTorrent), and the stream's hooks
-const UNDERSCORE_API = ['_callback', '_debugId', '_read', '_write', '_destroy', '_readableState', '_writableState']
+const UNDERSCORE_API = ['_callback', '_debugId', '_read', '_write', '_destroy', '_readableState', '_writableState',
+  // the per-message handlers and 5.0.9's MSE getters the originals' test suites use (README "Private members kept for compatibility")
+  '_onKeepAlive', '_onHandshake', '_onChoke', '_onUnchoke', '_onInterested', '_onUninterested', '_onHave', '_onBitField', '_onRequest',
+  '_onPiece', '_onCancel', '_onPort', '_onSuggest', '_onHaveAll', '_onHaveNone', '_onReject', '_onAllowedFast', '_onExtended', '_onTimeout',
+  '_peState', '_encryptionMethod', '_cryptoHandshakeDone', '_peEnabled']
 
 function names (obj) {
   const out = new Set()
