@@ -18,22 +18,9 @@ import Duplex3 from 'readable-stream/lib/_stream_duplex.js'
 /** Duplex options with readable-stream's `autoDestroy` (older than @types/readable-stream's list). */
 export type DuplexOptions = rs.DuplexOptions & { autoDestroy?: boolean }
 
-/**
- * The table of a stream's listeners (`_events`, event name -> function or array), with no
- * inherited names, as an object of V8's fast kind: EventEmitter makes it a `{ __proto__: null }`,
- * which V8 keeps as a hash table from the start (184 B before the first listener, more than a
- * tenth of an idle wire), where this is 24 B and 8 B per name. Removing a listener deletes its
- * name, which may turn it into such a table: it is then what EventEmitter would have made.
- */
-const Listeners = function Listeners () {} as unknown as new () => Record<string | symbol, unknown>
-Listeners.prototype = Object.create(null)
-
 class Duplex extends (Duplex3 as typeof rs.Duplex) {
   constructor (options?: DuplexOptions) {
     super({ autoDestroy: true, ...options } as rs.DuplexOptions)
-    // no listener yet (readable-stream adds one only with allowHalfOpen: false)
-    const self = this as unknown as { _events: unknown, _eventsCount?: number }
-    if (!self._eventsCount) self._events = new Listeners()
   }
 }
 
