@@ -21,7 +21,7 @@ import randombytes from '../random.js'
 import { debug } from '../log.js'
 import { ErrorCodes, WireError, type ErrorCode } from '../errors.js'
 import { OutputQueue } from './output.js'
-import { addStream, hasStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './connection.js'
+import { addStream, hasStream, forEachStream, followConnection, closeDestinations, type Streams } from './connection.js'
 import type { ConnectionTimeouts } from './timeouts.js'
 import type { WireEvents } from '../types.js'
 
@@ -200,14 +200,6 @@ export abstract class WireStream extends stream.Duplex {
     if (debug.enabled) this._debug('connection closed')
     this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'connection closed'))
     this.destroy()
-  }
-
-  /** A destination that asked us to wait resumes us: what we buffered leaves in one writev (io/connection.ts). */
-  override resume (): this {
-    const flush = (this as any)._readableState.resumeScheduled !== true && this.readableLength !== 0
-    super.resume()
-    if (flush) corkOverResume(this._dests)
-    return this
   }
 
   // ---------------------------------------------------------------------------
