@@ -109,7 +109,7 @@ export abstract class WireCore extends WireStream {
 
 
 
-  // The limits from the options (options.ts: one object the wires made alike share)
+  // The limits from the options (options.ts), which the reader reads
   /** The longest message (its length prefix) accepted from the peer. */
   get maxMessageLength (): number { return this._reader.limits.maxMessageLength }
   /** The most pieces the peer's bitfield and piece indices may name. */
