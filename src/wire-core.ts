@@ -22,7 +22,7 @@ import { MessageReader, SECOND_HANDSHAKE, type ReaderSink } from './protocol/rea
 import { OurRequests } from './state/requests.js'
 import { Serving, type Respond } from './state/serving.js'
 import { FastState, fastOnly, type AutoAllowedFastFn } from './state/fast.js'
-import { WireStream, FIRST_FREE_FLAG } from './io/wire-stream.js'
+import { WireStream } from './io/wire-stream.js'
 import { ConnectionTimeouts } from './io/timeouts.js'
 import { wireSettings, wouldRunMse, type WireLimits } from './options.js'
 import type { WireHost } from './io/host.js'
@@ -33,17 +33,17 @@ import { toBuffer } from './util.js'
 /** @internal */
 export const NO_MSE = 'message stream encryption is not available in this build'
 
-// Bits of `_flags` of ours (io/wire-stream.ts has the first ones)
-/** @internal */
-export const F_HANDSHAKE_SENT = FIRST_FREE_FLAG
-/** @internal */
-export const F_HANDSHAKE_RECEIVED = FIRST_FREE_FLAG << 1
-/** @internal */
-export const F_EXTENDED_HANDSHAKE_SENT = FIRST_FREE_FLAG << 2
-
 export abstract class WireCore extends WireStream {
   /** Remote peer id (hex). */
   peerId: string | null = null
+  /** The peer's id as 20 bytes (null before its handshake). */
+  peerIdBuffer: Buffer | null = null
+  /** The peer's 8 reserved bytes as it sent them (null before its handshake). */
+  peerReserved: Buffer | null = null
+  /** What we announced in our handshake, by name ({} before it). */
+  extensions: Record<string, boolean> = {}
+  /** What the peer announced in its handshake, by name ({} before it): the object its 'handshake' event carried. */
+  peerExtensions: Partial<PeerExtensions> = {}
   type: WireType
   amChoking = true
   amInterested = false
@@ -63,13 +63,12 @@ export abstract class WireCore extends WireStream {
   /** @internal Serving the peer's requests (state/serving.ts), made on its first. */ _serving: Serving | null = null
   /** @internal BEP 10 state (state/extensions.ts). */
   _ext: Extensions | null = null
-  /**
-   * @internal The named reserved bits (codec.NamedBit) we announced (bits 0-8) and the peer
-   * announced (bits 9-17): `extensions` and `peerExtensions` are made from them when read.
-   */
-  _bits = 0
-  /** @internal The handshakes' values as objects, once read or set (or the peer's unnamed reserved bits). */
-  _views: HandshakeViews | null = null
+  /** @internal Our handshake went out. */
+  _handshakeSent = false
+  /** @internal The peer's handshake came. */
+  _handshakeReceived = false
+  /** @internal Our extended handshake (BEP 10) went out. */
+  _extendedHandshakeSent = false
   /** @internal */ _peerPieces: BitField | HaveAllBitField | null = null
   /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
   _fast: FastState | null = null
@@ -119,43 +118,16 @@ export abstract class WireCore extends WireStream {
   /** Requests of 0 bytes or over 128 KiB the peer may send before the wire closes. */
   get maxInvalidRequests (): number { return this._reader.limits.maxInvalidRequests }
 
-  /** What we announced in our handshake, by name ({} before it). */
-  get extensions (): Record<string, boolean> {
-    return (this._view().ourNamed ??= (this._flags & F_HANDSHAKE_SENT) !== 0 ? codec.namedBitsObject(this._bits & 511) : {})
-  }
+  /** @internal One of our named reserved bits, as announced in our handshake (or set in `extensions`). */
+  _ourBit (name: ReservedBitName): boolean { return this.extensions[name] === true }
 
-  set extensions (value: Record<string, boolean>) { this._view().ourNamed = value }
-
-  /** What the peer announced in its handshake: its reserved bits by name ({} before it). */
-  get peerExtensions (): Partial<PeerExtensions> {
-    return (this._view().peerNamed ??= (this._flags & F_HANDSHAKE_RECEIVED) !== 0 ? codec.namedBitsObject(this._bits >>> 9) : {})
-  }
-
-  set peerExtensions (value: Partial<PeerExtensions>) { this._view().peerNamed = value }
-
-  /** @internal One of our named bits, as `extensions[name]` reads (that object, once made or set). */
-  _ourBit (name: ReservedBitName): boolean | undefined {
-    const o = this._views?.ourNamed
-    return o != null ? o[name] : (this._bits & codec.NamedBit[name]) !== 0
-  }
-
-  /** @internal One of the peer's named bits, as `peerExtensions[name]` reads. */
-  _peerBit (name: ReservedBitName): boolean | undefined {
-    const o = this._views?.peerNamed
-    return o != null ? o[name] : ((this._bits >>> 9) & codec.NamedBit[name]) !== 0
-  }
-
-  /** @internal Our handshake announced these NamedBit flags. */
-  _setOurBits (bits: number): void {
-    this._bits = (this._bits & ~511) | bits
-    if (this._views !== null) this._views.ourNamed = null
-  }
+  /** @internal One of the peer's named reserved bits. */
+  _peerBit (name: ReservedBitName): boolean { return this.peerExtensions[name] === true }
 
   /** @internal */ _requests (): OurRequests { return (this._ours ??= new OurRequests(this._host())) }
   /** @internal */ _serve (): Serving { return (this._serving ??= new Serving(this._host(), this._out)) }
   /** @internal */ _fastState (): FastState { return (this._fast ??= new FastState(this._host(), null)) }
   /** @internal */ _extensions (): Extensions { return (this._ext ??= new Extensions()) }
-  /** @internal */ _view (): HandshakeViews { return (this._views ??= new HandshakeViews()) }
 
   /** @internal Our side of BEP 10 (plugins, our ids and handshake fields): the state grows into OurExtensions, once. */
   _ourExtensions (): OurExtensions { const ext = this._ext; return ext instanceof OurExtensions ? ext : (this._ext = new OurExtensions(ext)) }
@@ -235,36 +207,29 @@ export abstract class WireCore extends WireStream {
    * pass it) an object of named bits such as `{ dht, fast, extended }`.
    */
   _onHandshake (infoHashBuffer: Uint8Array, peerIdBuffer: Uint8Array, reservedOrNamed: Uint8Array | Partial<Record<ReservedBitName, boolean>>): void {
-    const reserved = reservedOrNamed instanceof Uint8Array ? reservedOrNamed : codec.encodeNamedBits(codec.namedBitsOf(reservedOrNamed))
-    if ((this._flags & F_HANDSHAKE_RECEIVED) !== 0) {
+    if (this._handshakeReceived) {
       this._fail(ErrorCodes.DUPLICATE_HANDSHAKE, SECOND_HANDSHAKE)
       return
     }
-    this._flags |= F_HANDSHAKE_RECEIVED
+    this._handshakeReceived = true
     const infoHash = toBuffer(infoHashBuffer, 'infoHash').toString('hex')
     const peerId = toBuffer(peerIdBuffer, 'peerId').toString('hex')
-    const named = codec.namedBits(reserved)
+    // the reader passes views of the peer's chunk: what is kept is copied
+    const named = reservedOrNamed instanceof Uint8Array ? codec.decodeReserved(reservedOrNamed) : reservedOrNamed
     this.peerId = peerId
-    // most peers set named bits only: then nothing more is kept (a copy: `reserved` is a view of the chunk)
-    const raw = codec.encodeNamedBits(named).equals(reserved) ? null : Buffer.from(reserved)
-    if (raw !== null || this._views !== null) {
-      const v = this._view()
-      v.idBytes = null // made from peerId when read
-      v.rawReserved = raw
-      v.peerNamed = null
-    }
-    this._bits = (this._bits & 511) | (named << 9)
-    if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, codec.namedBitsObject(named))
+    this.peerIdBuffer = Buffer.from(peerIdBuffer)
+    this.peerReserved = reservedOrNamed instanceof Uint8Array ? Buffer.from(reservedOrNamed) : codec.encodeNamedBits(codec.namedBitsOf(named))
+    this.peerExtensions = named
+    if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, named)
+    // BEP 6: fast is on when both sides set its bit
     if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
     this._timers?.handshakeDone()
-    // the decoded bits are made for those who hear of them, and not kept: `peerExtensions` is
-    // made again when read (an equal object, not the same one), 96 bytes per wire otherwise
+    const extensions = named as PeerExtensions
+    this.emit('handshake', infoHash, peerId, extensions)
     const ext = this._ext
-    const extensions = ext !== null || this.listenerCount('handshake') > 0 ? codec.namedBitsObject(named) as PeerExtensions : null
-    if (extensions !== null) this.emit('handshake', infoHash, peerId, extensions)
     if (this._finished) return
     if (ext !== null && !ext.onHandshake(this._hostForCall(), infoHash, peerId, extensions)) return
-    if (this._peerBit('extended') && (this._flags & F_HANDSHAKE_SENT) !== 0 && this._ourBit('extended') && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
+    if (this._peerBit('extended') && this._handshakeSent && this._ourBit('extended') && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
     this._fast?.sendAutoWhenDue()
@@ -426,7 +391,7 @@ export abstract class WireCore extends WireStream {
 
   /** @internal Our extended handshake's payload (BEP 10), which is then counted as sent. */
   _extendedHandshakePayload (): Uint8Array {
-    this._flags |= F_EXTENDED_HANDSHAKE_SENT
+    this._extendedHandshakeSent = true
     return ourExtendedHandshake(this._ext)
   }
 
@@ -463,22 +428,6 @@ export abstract class WireCore extends WireStream {
   abstract extended (ext: string | number, obj: unknown): void
 }
 
-
-/**
- * The handshakes' values as the objects 3.5.5 kept (`peerIdBuffer`, `peerReserved`, `extensions`,
- * `peerExtensions`), made when first read or set: most wires never need them, and these are one
- * field of the wire rather than four. Once made or set, each is what the wire reads.
- */
-class HandshakeViews {
-  /** `peerIdBuffer` */
-  idBytes: Buffer | null = null
-  /** `peerReserved`: the peer's 8 reserved bytes when they hold more than its named bits (else made from those when read). */
-  rawReserved: Buffer | null = null
-  /** `extensions` */
-  ourNamed: Record<string, boolean> | null = null
-  /** `peerExtensions` */
-  peerNamed: Partial<PeerExtensions> | null = null
-}
 
 /** The WireHost of one wire (io/host.ts): one small object, its methods on the prototype. */
 class Host implements WireHost {

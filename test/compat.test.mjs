@@ -315,3 +315,16 @@ test('an answering handshake and its extended handshake leave as one chunk', asy
   assert.deepEqual([chunks[0][72], chunks[0][73]], [20, 0])
 })
 
+
+test('peerExtensions is the very object the handshake event carried; peerIdBuffer and peerReserved are the peer\'s bytes', async () => {
+  const { w } = harness()
+  let carried = null
+  w.on('handshake', (ih, id, exts) => { carried = exts })
+  w.write(handshakeBytes({ fast: true, extended: true, dht: true }))
+  await settle()
+  assert.equal(w.peerExtensions, carried)
+  assert.equal(carried.fast && carried.extended && carried.dht, true)
+  assert.deepEqual(w.peerIdBuffer, Buffer.from(PEER_B, 'hex'))
+  assert.deepEqual(w.peerReserved, handshakeBytes({ fast: true, extended: true, dht: true }).subarray(20, 28))
+  assert.equal(w.extensions.fast, true, 'ours: as announced in our answering handshake')
+})
