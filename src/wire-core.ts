@@ -436,11 +436,11 @@ class Host implements WireHost {
   sendRaw (data: Uint8Array): void { this._w._pushRaw(data) }
   // past REJECT_BACKLOG bytes of unread output refusals are dropped, not queued (io/output.ts)
   sendRefusal (data: Uint8Array): void { if (this._w._out.refusalFits()) this._w._push(data) }
-  divert (fn: ((chunk: Buffer) => void) | null): void { this._w._incoming = fn === null ? null : chunk => { fn(chunk); return undefined } }
+  divert (fn: ((chunk: Buffer) => void) | null): void { this._w._divert = fn }
   feed (chunk: Buffer): void { if (!this._w._finished) this._w._reader.write(chunk) }
   setCiphers (encrypt: (data: Uint8Array) => Buffer, decrypt: (data: Uint8Array) => Buffer): void {
     this._w._out.cipher = encrypt
-    this._w._incoming = decrypt
+    this._w._decrypt = decrypt
   }
 
   fail (err: WireError): void { this._w._failWith(err) }

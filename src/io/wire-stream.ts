@@ -5,8 +5,8 @@
  * the bottom (what a chunk of the peer's bytes means, what our own end and shutdown do).
  *
  * - In: `write` consumes a chunk at once when nothing waits on the writable side (see there);
- *   `_consume` hands it to `_onBytes` through `_incoming` when MSE set one (its exchange takes
- *   the bytes while it runs; then it decrypts them), with the output batched meanwhile.
+ *   `_consume` hands it to `_onBytes`, decrypted once MSE agreed on RC4 (`_decrypt`), or to the
+ *   MSE exchange while it runs (`_divert`), with the output batched meanwhile.
  * - Out: everything goes through the OutputQueue (io/output.ts): gathered, corked, encrypted,
  *   bounded by the send watermark; `_read` (the connection read us down) calls `_onOutputRead`.
  * - Piping: the streams we pipe into and those piped into us (io/connection.ts); the wire ends
@@ -80,12 +80,10 @@ export abstract class WireStream extends stream.Duplex {
   private _consuming = false
   /** @internal `end()` listens for 'finish' from its first call on. */
   private _finishListened = false
-  /**
-   * @internal What the peer's bytes go through first (MSE): while its handshake runs, that
-   * takes them (returns undefined: `_onBytes` gets nothing); once RC4 is agreed, the decryption
-   * (returns the plaintext).
-   */
-  _incoming: ((chunk: Buffer) => Buffer | undefined) | null = null
+  /** @internal While an MSE exchange runs it takes the peer's bytes (mse/wire-adapter.ts). */
+  _divert: ((chunk: Buffer) => void) | null = null
+  /** @internal Once MSE agreed on RC4: the peer's bytes decrypted. */
+  _decrypt: ((chunk: Buffer) => Buffer) | null = null
   /** @internal Streams we pipe into (io/connection.ts). */
   _dests: Streams<PipeDest> = null
   /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
@@ -255,8 +253,8 @@ export abstract class WireStream extends stream.Duplex {
     const out = this._out
     const corked = out.beginBatch(dests as any)
     try {
-      const bytes = this._incoming === null ? chunk : this._incoming(chunk)
-      if (bytes !== undefined) this._onBytes(bytes)
+      if (this._divert !== null) this._divert(chunk)
+      else this._onBytes(this._decrypt === null ? chunk : this._decrypt(chunk))
     } finally {
       out.endBatch(dests as any, corked)
     }
@@ -340,7 +338,8 @@ export abstract class WireStream extends stream.Duplex {
     if (this._finished) return
     this._out.close()
     this._finished = true
-    this._incoming = null
+    this._divert = null
+    this._decrypt = null
     this._onShutdown(err)
     this._timers?.stop()
   }
