@@ -7,6 +7,8 @@
 // Floors, under the same two measures: bare readable-stream Duplexes (the base class of our
 // Wire) with no protocol state, unpiped and piped into each other.
 import stream from 'readable-stream'
+import { createRequire } from 'node:module'
+import bencode from 'bencode'
 import { IMPLS, IH, ID_A, ID_B, pipedPair, destroyAll, noop } from './impls.mjs'
 
 function bare () {
@@ -59,7 +61,11 @@ function gcHeap () {
  * `piped` or not. The pairs are destroyed before it resolves.
  */
 export async function heapPerWire (impl, piped, pairs) {
-  const make = impl === 'duplex' ? () => barePair(piped) : piped ? () => pipedPair(impl) : () => unpipedPair(impl)
+  return heapOf(impl === 'duplex' ? () => barePair(piped) : piped ? () => pipedPair(impl) : () => unpipedPair(impl), pairs)
+}
+
+/** Bytes of heap per wire of `pairs` pairs made by `make`; they are destroyed before it resolves. */
+async function heapOf (make, pairs) {
   // two rounds of as many pairs first build shared state (prototypes, module caches) and get the
   // code that makes them compiled: JIT code and feedback made while measuring counted 0.1 to
   // 0.4 KiB per wire, varying from run to run (heap snapshots of 500 pairs; 0.1 with one round)
@@ -82,4 +88,57 @@ export async function heapPerWire (impl, piped, pairs) {
   for (const p of held) destroyAll(p.a, p.b)
   await settle()
   return (after - before) / (pairs * 2)
+}
+
+// A wire as WebTorrent holds one (lib/peer.js, lib/torrent.js of WebTorrent 1.9.7 and 3.0.21):
+// the three plugins of its line, keep-alive on, a request timeout set, our handshake with DHT and
+// the fast extension asked for, both handshakes and extended handshakes exchanged, and each
+// side's bitfield of a 1,000-piece torrent sent and received, interested. The plugins of
+// WebTorrent 3 (ut_metadata 5, ut_pex 5, lt_donthave 2) run on ours and on 5.0.9, those of
+// WebTorrent 1.9.7 (ut_metadata 3, ut_pex 3, lt_donthave 1) on ours and on 3.5.5.
+const require = createRequire(import.meta.url)
+const PLUGINS = {
+  5: async () => [(await import('ut_metadata5')).default, (await import('ut_pex5')).default, (await import('lt_donthave2')).default],
+  3: async () => [require('ut_metadata'), require('ut_pex'), require('lt_donthave')]
+}
+const plugins = {}
+// one torrent's info dictionary and bitfield, shared by every wire, as in a client
+const METADATA = bencode.encode({ info: { name: Buffer.from('data.bin'), 'piece length': 16384, length: 16384 * 1000, pieces: Buffer.alloc(20 * 1000, 7) } })
+const BITFIELD = Buffer.alloc(125, 0xff)
+
+function webtorrentPair (impl, [utMetadata, utPex, ltDontHave]) {
+  const pair = pipedPairWith(impl, w => {
+    w.use(utMetadata(METADATA))
+    w.use(utPex())
+    w.use(ltDontHave())
+    w.setKeepAlive(true)
+    w.setTimeout(30000, true)
+  }, { dht: true, fast: true })
+  const bitfields = Promise.all([new Promise(resolve => pair.a.once('bitfield', resolve)), new Promise(resolve => pair.b.once('bitfield', resolve))])
+  pair.ready = pair.ready.then(() => {
+    for (const w of [pair.a, pair.b]) { w.bitfield(BITFIELD); w.interested() }
+    return bitfields
+  }).then(noop)
+  return pair
+}
+
+function pipedPairWith (impl, setup, extensions) {
+  const a = IMPLS[impl].create()
+  const b = IMPLS[impl].create()
+  a.on('error', noop)
+  b.on('error', noop)
+  setup(a)
+  setup(b)
+  a.pipe(b).pipe(a)
+  const extended = w => new Promise(resolve => w.on('extended', ext => { if (ext === 'handshake') resolve() }))
+  const ready = Promise.all([extended(a), extended(b)]).then(noop)
+  b.once('handshake', () => b.handshake(IH, ID_B, extensions))
+  a.handshake(IH, ID_A, extensions)
+  return { a, b, ready }
+}
+
+/** Bytes of heap per wire set up as WebTorrent `line` (3 or 5) sets one up, `pairs` pairs of `impl`. */
+export async function heapPerWebTorrentWire (impl, line, pairs) {
+  const set = (plugins[line] ??= await PLUGINS[line]())
+  return heapOf(() => webtorrentPair(impl, set), pairs)
 }

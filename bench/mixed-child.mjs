@@ -7,7 +7,7 @@ import piped from './scenarios/piped.mjs'
 import small from './scenarios/small.mjs'
 import large from './scenarios/large.mjs'
 import { pipedPair } from './impls.mjs'
-import { heapPerWire, settle } from './heap-measure.mjs'
+import { heapPerWire, heapPerWebTorrentWire, settle } from './heap-measure.mjs'
 
 const impl = process.argv[2]
 const idle = Math.max(0, Number(process.env.BENCH_IDLE ?? 100) | 0)
@@ -35,6 +35,9 @@ async function round ({ round, scale, warm }) {
   const pairs = Math.max(50, Math.round(2000 * scale))
   out.heap = await heapPerWire(impl, false, pairs)
   out['heap-piped'] = await heapPerWire(impl, true, pairs)
+  // wires as WebTorrent holds them: WebTorrent 3's plugins on ours and 5.0.9, 1.9.7's on ours and 3.5.5
+  if (impl !== 'bt3') out['heap-wt5'] = await heapPerWebTorrentWire(impl, 5, Math.round(pairs / 4))
+  if (impl !== 'bt5') out['heap-wt3'] = await heapPerWebTorrentWire(impl, 3, Math.round(pairs / 4))
   if (impl === 'ours') {
     // the floors, measured in the same process as our wire (same readable-stream)
     out.duplex = await heapPerWire('duplex', false, pairs)

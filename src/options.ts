@@ -52,12 +52,12 @@ export function wireSettings (type: WireType | WireOptions, retries: number | un
   if (level !== 0 && pe) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
   return {
     type: opts.type ?? null,
-    limits: shared({
+    limits: {
       maxMessageLength: positive(opts.maxMessageLength, DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength'),
       maxPieces: positive(opts.maxPieces, DEFAULT_MAX_PIECES, 'maxPieces'),
       maxPeerRequests: positive(opts.maxPeerRequests, DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests'),
       maxInvalidRequests: positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests')
-    }),
+    },
     sendWatermark: positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'),
     handshakeTimeout: opts.handshakeTimeout === undefined ? 0 : positive(opts.handshakeTimeout, 0, 'handshakeTimeout'),
     idleTimeout: opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'),
@@ -72,18 +72,6 @@ export interface WireLimits {
   readonly maxPieces: number
   readonly maxPeerRequests: number
   readonly maxInvalidRequests: number
-}
-
-let lastLimits: WireLimits | null = null
-
-/**
- * One limits object for every wire made with the same limits in a row (mostly: all of them,
- * with the defaults) instead of four fields per wire. Each is made by the one literal in
- * `wireSettings`: one shape for the reader to read.
- */
-function shared (limits: WireLimits): WireLimits {
-  const last = lastLimits
-  return last !== null && (Object.keys(limits) as Array<keyof WireLimits>).every(k => limits[k] === last[k]) ? last : (lastLimits = limits)
 }
 
 /**

@@ -73,22 +73,9 @@ export declare class ReadableStream3Duplex extends EventEmitter implements NodeJ
   [Symbol.asyncIterator] (): AsyncIterableIterator<Buffer>
 }
 
-/**
- * The table of a stream's listeners (`_events`, event name -> function or array), with no
- * inherited names, as an object of V8's fast kind: EventEmitter makes it a `{ __proto__: null }`,
- * which V8 keeps as a hash table from the start (184 B before the first listener, more than a
- * tenth of an idle wire), where this is 24 B and 8 B per name. Removing a listener deletes its
- * name, which may turn it into such a table: it is then what EventEmitter would have made.
- */
-const Listeners = function Listeners () {} as unknown as new () => Record<string | symbol, unknown>
-Listeners.prototype = Object.create(null)
-
 class Duplex extends (Duplex3 as unknown as typeof ReadableStream3Duplex) {
   constructor (options?: DuplexOptions) {
     super({ autoDestroy: true, ...options })
-    // no listener yet (readable-stream adds one only with allowHalfOpen: false)
-    const self = this as unknown as { _events: unknown, _eventsCount?: number }
-    if (!self._eventsCount) self._events = new Listeners()
   }
 }
 

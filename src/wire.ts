@@ -22,7 +22,7 @@ import { requireFast } from './state/fast.js'
 import { checkUint32, toBuffer } from './util.js'
 import { toHashRequest, type HashRequest, type HashRequestInput, type HashesCallback } from './state/hashes.js'
 import type { WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
-import { WireCore, NO_MSE, F_HANDSHAKE_SENT, F_HANDSHAKE_RECEIVED, F_EXTENDED_HANDSHAKE_SENT } from './wire-core.js'
+import { WireCore, NO_MSE } from './wire-core.js'
 
 export { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents, ExtendedHandshake, RequestRespond } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
@@ -32,24 +32,6 @@ const KEEP_ALIVE_INTERVAL = 55000
 function noop (): void {}
 
 export class Wire extends WireCore {
-  /** The peer's id as 20 bytes (null before its handshake). */
-  get peerIdBuffer (): Buffer | null {
-    const v = this._view()
-    if (v.idBytes === null && this.peerId !== null) v.idBytes = Buffer.from(this.peerId, 'hex')
-    return v.idBytes
-  }
-
-  set peerIdBuffer (value: Buffer | null) { this._view().idBytes = value }
-
-  /** The peer's raw 8 reserved bytes (null before its handshake). */
-  get peerReserved (): Buffer | null {
-    const v = this._view()
-    if (v.rawReserved === null && (this._flags & F_HANDSHAKE_RECEIVED) !== 0) v.rawReserved = codec.encodeNamedBits(this._bits >>> 9)
-    return v.rawReserved
-  }
-
-  set peerReserved (value: Buffer | null) { this._view().rawReserved = value }
-
   /** Our pending requests {piece, offset, length}. */
   get requests (): Request[] { return this._requests().list.list }
 
@@ -122,6 +104,17 @@ export class Wire extends WireCore {
     return this._mse !== null ? this._mse.setInfoHash(infoHash) : Promise.resolve(true)
   }
 
+  // 5.0.9's view of the exchange, which WebTorrent 3's own tests read (its index.js getters)
+
+  /** @internal Where the MSE exchange stands: 'idle', 'sentPe1', 'gotPe2', 'sentPe2', 'sentPe3', 'gotPe3', 'done'. */
+  get _peState (): string { return this._mse !== null ? this._mse.peState : 'idle' }
+  /** @internal The payload method the exchange chose (2 RC4, 1 plaintext); null before; undefined on a wire without MSE. */
+  get _encryptionMethod (): 1 | 2 | null | undefined { return this._mse !== null ? this._mse.selected : undefined }
+  /** @internal Whether the MSE exchange completed. */
+  get _cryptoHandshakeDone (): boolean { return this._mse !== null && this._mse.handshakeDone }
+  /** @internal The constructor's encryption setting: 5.x's level 0, 1 or 2, or 3.5.5's `peEnabled` (true). */
+  get _peEnabled (): boolean | 0 | 1 | 2 { return this._mse !== null ? this._mse.peEnabled : 0 }
+
   /** 3.5.5: outgoing, send our DH public key (step 1). */
   sendPe1 (): void { this._mse?.sendPe1() }
   /** 3.5.5: incoming, answer with our DH public key (step 2), after 'pe1'. */
@@ -181,18 +174,26 @@ export class Wire extends WireCore {
     if (infoHashBuffer.length !== 20 || peerIdBuffer.length !== 20) {
       throw new Error('infoHash and peerId MUST have length 20')
     }
-    if ((this._flags & F_HANDSHAKE_SENT) !== 0) throw new Error('handshake already sent')
+    if (this._handshakeSent) throw new Error('handshake already sent')
     // 3.5.5: a handshake before sendPe1() on an outgoing MSE wire means a plain connection
     this._mse?.abandon()
     const raw = extensions?.reserved
     const { reserved, announced } = codec.encodeOurReserved(extensions, raw === undefined ? undefined : toBuffer(raw, 'reserved'))
-    this._setOurBits(announced)
+    this.extensions = codec.namedBitsObject(announced)
     if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
     if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), codec.namedBitsObject(announced))
-    this._push(codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer))
-    this._flags |= F_HANDSHAKE_SENT
-    if (this._peerBit('extended') && this._ourBit('extended') && (this._flags & F_EXTENDED_HANDSHAKE_SENT) === 0) {
-      this._sendExtendedHandshake()
+    const handshake = codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer)
+    this._handshakeSent = true
+    if (this._peerBit('extended') && this._ourBit('extended') && !this._extendedHandshakeSent) {
+      // The peer's handshake came first: our extended handshake follows at once (BEP 10), and
+      // both leave as one chunk, one TCP segment, as libtorrent writes them. The peer reads both
+      // before it hears of anything we answer to what it sends meanwhile, piped in memory as
+      // over TCP (the order of 5.0.9's events; 3.5.5 delivered the first before the second was
+      // sent).
+      const payload = this._extendedHandshakePayload()
+      this._push(Buffer.concat([handshake, codec.encodeExtendedHeader(0, payload.length), payload]))
+    } else {
+      this._push(handshake)
     }
     this._fast?.handshakeSent(infoHashBuffer)
   }

@@ -8,8 +8,6 @@
  * nothing: pipe() listens for its 'close' and 'error' itself and unpipes us (WireStream `unpipe`).
  * A source we do not pipe into is followed here, once, by one listener.
  */
-import { cork } from './output.js'
-
 export type Streams<T> = T | T[] | null
 
 /** `set` with `stream` added (once). */
@@ -57,19 +55,4 @@ export function closeDestinations (dests: Streams<unknown>, destroy: boolean): v
     if (destroy && typeof d.destroy === 'function') d.destroy()
     else d.end?.()
   })
-}
-
-/**
- * A destination that asked us to wait ('drain') resumed us: readable-stream then writes what we
- * buffered meanwhile one chunk per write() in the next tick (a syscall each on a socket, two per
- * block). Cork the destination over that tick so it leaves in one writev: only one destination
- * that gathers corked writes (a socket has _writev; another Wire, piped in memory, does not, and
- * corking it only adds buffering: +2.7k instructions per block).
- */
-export function corkOverResume (dests: Streams<unknown>): void {
-  const dest = dests as { _writev?: unknown, cork?: () => void, uncork?: () => void } | null
-  if (dest === null || Array.isArray(dest) || typeof dest._writev !== 'function') return
-  cork(dest, 1, true)
-  // after readable-stream's resume_ (queued by the caller's super.resume()), which flows our buffer
-  process.nextTick(cork, dest, 1, false)
 }

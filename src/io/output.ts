@@ -46,29 +46,23 @@ export const REJECT_BACKLOG = 1024 * 1024
  */
 export const DEFAULT_SEND_WATERMARK = 2 * 1024 * 1024
 
-// Bits of `_mode`: one field for three yes/no states (an idle wire holds one queue)
-/** A chunk from the peer is being processed: small messages are gathered. */
-const GATHERING = 1
-/** A gate (`open()`) was found shut since the backlog last drained: `onRead` reports the drain. */
-const SHUT = 2
-/** Nothing more is sent (the wire is shut down). */
-const CLOSED = 4
-
 export class OutputQueue {
   /** Set by MSE once RC4 is agreed. */
   cipher: ((data: Uint8Array) => Buffer) | null = null
   /** Bytes of requests handed to the application and not answered yet (see `open`). */
   committed = 0
-  private _mode = 0
+  /** Nothing more is sent (the wire is shut down). */
+  closed = false
+  /** A chunk from the peer is being processed: small messages are gathered. */
+  private _gathering = false
+  /** A gate (`open()`) was found shut since the backlog last drained: `onRead` reports the drain. */
+  private _shut = false
   private _gathered: Uint8Array[] | null = null
   private _gatheredBytes = 0
   /** A socket that may hold our output past its own mark (io/socket-hold.ts, Node): what it has not written counts too. */
   socket: { readonly writableLength: number } | null = null
 
   constructor (private readonly _sink: OutputSink, readonly watermark: number) {}
-
-  /** Nothing more is sent (the wire is shut down). */
-  get closed (): boolean { return (this._mode & CLOSED) !== 0 }
 
   /** Bytes pushed and not yet read by the connection, with what is gathered. */
   get backlog (): number {
@@ -78,7 +72,7 @@ export class OutputQueue {
   /** Whether more output may be caused now (the peer's next request, its next extended message). */
   open (): boolean {
     if (this.backlog + this.committed < this.watermark) return true
-    this._mode |= SHUT
+    this._shut = true
     return false
   }
 
@@ -87,17 +81,16 @@ export class OutputQueue {
    * shut since the last drain: the wire then hands out what waited and reports the drain.
    */
   onRead (): boolean {
-    if ((this._mode & SHUT) === 0) return false
+    if (!this._shut) return false
     if (this.backlog + this.committed >= this.watermark) return false
-    this._mode &= ~SHUT
+    this._shut = false
     return true
   }
 
   /** Queue bytes for the peer. */
   send (data: Uint8Array): void {
-    const mode = this._mode
-    if ((mode & CLOSED) !== 0) return
-    if ((mode & GATHERING) !== 0 && data.length <= COALESCE_MAX) {
+    if (this.closed) return
+    if (this._gathering && data.length <= COALESCE_MAX) {
       (this._gathered ??= []).push(data)
       this._gatheredBytes += data.length
       if (this._gatheredBytes >= GATHER_MAX) this.flush()
@@ -146,13 +139,13 @@ export class OutputQueue {
     // memory) is not corked: that would only buffer each write to replay it one by one
     const n = dests === null ? 0 : Array.isArray(dests) ? dests.length : typeof (dests as { _writev?: unknown })._writev === 'function' ? 1 : 0
     if (n !== 0) cork(dests!, n, true)
-    this._mode |= GATHERING
+    this._gathering = true
     return n
   }
 
   /** The chunk is done: push what was gathered, uncork what `beginBatch` corked. */
   endBatch (dests: Corkable | Corkable[] | null, corked: number): void {
-    this._mode &= ~GATHERING
+    this._gathering = false
     if (this._gatheredBytes !== 0) this.flush()
     // the list is reused within a chunk, not kept by an idle wire
     this._gathered = null
@@ -163,7 +156,7 @@ export class OutputQueue {
   close (): void {
     if (this.closed) return
     if (this._gatheredBytes !== 0) this.flush()
-    this._mode |= CLOSED
+    this.closed = true
     this.committed = 0
   }
 }

@@ -5,8 +5,8 @@
  * the bottom (what a chunk of the peer's bytes means, what our own end and shutdown do).
  *
  * - In: `write` consumes a chunk at once when nothing waits on the writable side (see there);
- *   `_consume` hands it to `_onBytes` through `_incoming` when MSE set one (its exchange takes
- *   the bytes while it runs; then it decrypts them), with the output batched meanwhile.
+ *   `_consume` hands it to `_onBytes`, decrypted once MSE agreed on RC4 (`_decrypt`), or to the
+ *   MSE exchange while it runs (`_divert`), with the output batched meanwhile.
  * - Out: everything goes through the OutputQueue (io/output.ts): gathered, corked, encrypted,
  *   bounded by the send watermark; `_read` (the connection read us down) calls `_onOutputRead`.
  * - Piping: the streams we pipe into and those piped into us (io/connection.ts); the wire ends
@@ -21,7 +21,7 @@ import randombytes from '../random.js'
 import { debug } from '../log.js'
 import { ErrorCodes, WireError, type ErrorCode } from '../errors.js'
 import { OutputQueue } from './output.js'
-import { addStream, hasStream, forEachStream, followConnection, closeDestinations, corkOverResume, type Streams } from './connection.js'
+import { addStream, hasStream, forEachStream, followConnection, closeDestinations, type Streams } from './connection.js'
 import type { ConnectionTimeouts } from './timeouts.js'
 import type { WireEvents } from '../types.js'
 
@@ -37,15 +37,6 @@ import type { WireEvents } from '../types.js'
  */
 const WRITABLE_HIGH_WATER_MARK = 128 * 1024
 
-// Bits of `_flags` this layer uses; a subclass takes bits from FIRST_FREE_FLAG on.
-const F_FINISHED = 1
-const F_PROTOCOL_FAILURE = 2
-const F_FINISH_LISTENED = 4
-const F_DESTROYING = 8
-/** Inside `_consume`: a chunk written into us now waits in `_inbox`. */
-const F_CONSUMING = 16
-/** @internal */
-export const FIRST_FREE_FLAG = 32
 
 const EMPTY = Buffer.alloc(0)
 /** A short random id per wire in debug output, made only when debug output is on. */
@@ -69,14 +60,20 @@ export interface WireStream {
 }
 
 export abstract class WireStream extends stream.Duplex {
-  /** @internal Yes/no state, one bit each (the F_ constants here, then the subclass's). */
-  _flags = 0
-  /**
-   * @internal What the peer's bytes go through first (MSE): while its handshake runs, that
-   * takes them (returns undefined: `_onBytes` gets nothing); once RC4 is agreed, the decryption
-   * (returns the plaintext).
-   */
-  _incoming: ((chunk: Buffer) => Buffer | undefined) | null = null
+  /** @internal The wire is shut down (ended, destroyed or failed): nothing more is sent or read. */
+  _finished = false
+  /** @internal The peer broke the protocol: its connection is destroyed rather than ended. */
+  _protocolFailure = false
+  /** @internal destroy() is ending the wire (see `destroy`). */
+  _destroying = false
+  /** @internal Inside `_consume`: a chunk written into us now waits in `_inbox`. */
+  private _consuming = false
+  /** @internal `end()` listens for 'finish' from its first call on. */
+  private _finishListened = false
+  /** @internal While an MSE exchange runs it takes the peer's bytes (mse/wire-adapter.ts). */
+  _divert: ((chunk: Buffer) => void) | null = null
+  /** @internal Once MSE agreed on RC4: the peer's bytes decrypted. */
+  _decrypt: ((chunk: Buffer) => Buffer) | null = null
   /** @internal Streams we pipe into (io/connection.ts). */
   _dests: Streams<PipeDest> = null
   /** @internal Streams piped into us (`socket.pipe(wire)`): unpiped on a protocol failure, see `_failWith`. */
@@ -122,10 +119,6 @@ export abstract class WireStream extends stream.Duplex {
   // ---------------------------------------------------------------------------
   // State
 
-  /** @internal The wire is shut down (ended, destroyed or failed): nothing more is sent or read. */
-  get _finished (): boolean { return (this._flags & F_FINISHED) !== 0 }
-  /** @internal The peer broke the protocol: its connection is destroyed rather than ended. */
-  get _protocolFailure (): boolean { return (this._flags & F_PROTOCOL_FAILURE) !== 0 }
 
   /** Bytes we sent that the connection has not read yet (our readable side's buffer and what is gathered). */
   get outputBacklog (): number {
@@ -193,14 +186,6 @@ export abstract class WireStream extends stream.Duplex {
     this.destroy()
   }
 
-  /** A destination that asked us to wait resumes us: what we buffered leaves in one writev (io/connection.ts). */
-  override resume (): this {
-    const flush = (this as any)._readableState.resumeScheduled !== true && this.readableLength !== 0
-    super.resume()
-    if (flush) corkOverResume(this._dests)
-    return this
-  }
-
   // ---------------------------------------------------------------------------
   // In
 
@@ -216,7 +201,7 @@ export abstract class WireStream extends stream.Duplex {
     const ws = (this as any)._writableState
     if (encoding !== undefined || cb !== undefined || ws.length !== 0 || ws.writing || ws.corked !== 0 || ws.ending ||
         ws.destroyed || !Buffer.isBuffer(chunk)) return super.write(chunk, encoding, cb)
-    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); return true }
+    if (this._consuming) { (this._inbox ??= []).push(chunk); return true }
     this._consume(chunk)
     // too much waits for the output to drain: an empty write parks in `_write`, so the next
     // ones wait in the stream (and the connection is paused) until reading may go on
@@ -224,8 +209,10 @@ export abstract class WireStream extends stream.Duplex {
     return true
   }
 
-  override _write (chunk: Buffer, _encoding: string, cb: (err?: Error | null) => void): void {
-    if ((this._flags & F_CONSUMING) !== 0) { (this._inbox ??= []).push(chunk); cb(); return }
+  // also callable as 5.0.9's (streamx) `_write(chunk, cb)`: its test suite writes that way
+  override _write (chunk: Buffer, encoding: string | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): void {
+    const cb = typeof encoding === 'function' ? encoding : callback!
+    if (this._consuming) { (this._inbox ??= []).push(chunk); cb(); return }
     this._consume(chunk)
     // too much waits for the output to drain: stop reading from the connection (TCP holds the
     // peer back) until it is handed out, see `_read`
@@ -235,13 +222,13 @@ export abstract class WireStream extends stream.Duplex {
 
   /** @internal Process bytes from the peer, then any written into us meanwhile. */
   private _consume (chunk: Buffer): void {
-    this._flags |= F_CONSUMING
+    this._consuming = true
     try {
       this._consumeOne(chunk)
       const inbox = this._inbox
       if (inbox !== null) for (let i = 0; i < inbox.length; i++) this._consumeOne(inbox[i])
     } finally {
-      this._flags &= ~F_CONSUMING
+      this._consuming = false
       if (this._inbox !== null) this._inbox.length = 0
     }
   }
@@ -257,8 +244,8 @@ export abstract class WireStream extends stream.Duplex {
     const out = this._out
     const corked = out.beginBatch(dests as any)
     try {
-      const bytes = this._incoming === null ? chunk : this._incoming(chunk)
-      if (bytes !== undefined) this._onBytes(bytes)
+      if (this._divert !== null) this._divert(chunk)
+      else this._onBytes(this._decrypt === null ? chunk : this._decrypt(chunk))
     } finally {
       out.endBatch(dests as any, corked)
     }
@@ -284,11 +271,11 @@ export abstract class WireStream extends stream.Duplex {
   override end (...args: any[]): this {
     // 'finish' only ever follows end(): listened for from here on, so an idle wire holds no
     // listener for it (put first, as it shuts the wire down before anyone else hears 'finish')
-    if ((this._flags & F_FINISH_LISTENED) === 0) {
-      this._flags |= F_FINISH_LISTENED
+    if (!this._finishListened) {
+      this._finishListened = true
       this.prependListener('finish', this._onFinish)
     }
-    if (!this._finished && !this.destroyed && (this._flags & F_DESTROYING) === 0) {
+    if (!this._finished && !this.destroyed && !this._destroying) {
       if (debug.enabled) this._debug('end')
       this._onLocalEnd()
     }
@@ -305,9 +292,9 @@ export abstract class WireStream extends stream.Duplex {
     if (this.destroyed) return this
     // while destroy() ends the wire: the stream's own autoDestroy after 'end' (or a later call)
     // destroys it once 'finish' has shut it down; a second call before that changes nothing
-    if ((this._flags & F_DESTROYING) !== 0) return this._finished ? super.destroy(err ?? undefined) : this
+    if (this._destroying) return this._finished ? super.destroy(err ?? undefined) : this
     if (this._finished) return super.destroy(err ?? undefined)
-    this._flags |= F_DESTROYING
+    this._destroying = true
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
     this._onDestroying(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
     this._onLocalEnd()
@@ -334,15 +321,16 @@ export abstract class WireStream extends stream.Duplex {
     if (this.readableFlowing !== true) this.resume()
     // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back
     // (a destination that does not read), the wire is destroyed anyway
-    if ((this._flags & F_DESTROYING) !== 0) setTimeout(() => { if (!this.destroyed) super.destroy() }, 0)
+    if (this._destroying) setTimeout(() => { if (!this.destroyed) super.destroy() }, 0)
   }
 
   /** @internal Stop everything: output, input, timers, the protocol's state; fail what is pending. */
   _shutdown (err: Error): void {
     if (this._finished) return
     this._out.close()
-    this._flags |= F_FINISHED
-    this._incoming = null
+    this._finished = true
+    this._divert = null
+    this._decrypt = null
     this._onShutdown(err)
     this._timers?.stop()
   }
@@ -356,7 +344,7 @@ export abstract class WireStream extends stream.Duplex {
   _failWith (err: WireError): void {
     if (this.destroyed) return
     if (debug.enabled) this._debug('protocol error %s: %s', err.code, err.message)
-    this._flags |= F_PROTOCOL_FAILURE
+    this._protocolFailure = true
     this._shutdown(err)
     // `src.pipe(wire)` listens for 'error' on us and rethrows when its listener is the only one:
     // that listener is not the application's. Unpipe such sources first (their listener goes).

@@ -106,6 +106,8 @@ export type MsePayload = 'rc4' | 'any' | 'plaintext'
 export type MseRole = 'initiator' | 'responder'
 export type MseMethod = 'rc4' | 'plaintext'
 /** An info hash: 20 bytes, or 40 hex characters. */
+/** bittorrent-protocol 5.0.9's names for the steps of an exchange (see `MseHandshake.peState`). */
+export type PeState = 'idle' | 'sentPe1' | 'gotPe2' | 'sentPe2' | 'sentPe3' | 'gotPe3' | 'done'
 export type InfoHashLike = Uint8Array | string
 export type SkeyLookupResult = InfoHashLike | null | undefined | false
 /**
@@ -439,6 +441,18 @@ export class MseHandshake extends EventEmitter {
     return this.state === 'done'
   }
 
+  /**
+   * Where the exchange stands in bittorrent-protocol 5.0.9's words (its `wire._peState`):
+   * initiator 'idle' -> 'sentPe1' (Ya out) -> 'gotPe2' (Yb in) -> 'sentPe3' -> 'done';
+   * responder 'idle' -> 'sentPe2' (Yb out) -> 'gotPe3' (the peer's SKEY hash in) -> 'done'.
+   * A failed or destroyed exchange keeps the name of the last step it reached.
+   */
+  get peState (): PeState {
+    if (this.state === 'done') return 'done'
+    if (this.role === 'initiator') return this.sentStep3 ? 'sentPe3' : this.secret !== null ? 'gotPe2' : this.sentStep1 ? 'sentPe1' : 'idle'
+    return this.peerSkeyHash !== null ? 'gotPe3' : this.sentStep2 ? 'sentPe2' : 'idle'
+  }
+
   /** Neither done, failed nor destroyed. */
   get active (): boolean {
     return this.state !== 'done' && this.state !== 'failed' && this.state !== 'destroyed'
@@ -584,137 +598,184 @@ export class MseHandshake extends EventEmitter {
     return true
   }
 
-  /** One parsing step. True when it made progress and the next step may run. */
+  /** One parsing step of the current state. True when it made progress and the next step may run. */
   private advance (): boolean {
-    const q = this.queue
     switch (this.state) {
-      // ---- responder ------------------------------------------------------------------
-      case 'ya': {
-        if (q.length < DH_KEY_LENGTH) return false
-        if (!this.setPeerKey(q.take(DH_KEY_LENGTH), STEP_NAMES.ya)) return false
-        this.req1 = sha1('req1', this.secret!)
-        this.state = this.sentStep2 ? 'req1Sync' : 'waitStep2'
-        this.emit('pe1')
-        if (!this.manual && this.active) this.sendPe2()
-        return true
-      }
-      case 'waitStep2':
-        // Until it has our Yb the initiator can only have sent PadA.
-        if (q.length > MAX_PAD) return this.fail(`${STEP_NAMES.ya}: more than ${MAX_PAD} bytes of PadA`)
-        return false
-      case 'req1Sync': {
-        const window = q.peek(Math.min(q.length, REQ1_SYNC_WINDOW))
-        const at = window.indexOf(this.req1!)
-        if (at < 0) {
-          if (q.length >= REQ1_SYNC_WINDOW) {
-            return this.fail(`${STEP_NAMES.req1Sync}: not found within ${REQ1_SYNC_WINDOW} bytes after Ya`)
-          }
-          return false
-        }
-        q.skip(at + HASH_LENGTH)
-        this.state = 'req23'
-        return true
-      }
-      case 'req23': {
-        if (q.length < HASH_LENGTH) return false
-        const hash = xor20(q.take(HASH_LENGTH), sha1('req3', this.secret!))
-        this.peerSkeyHash = hash
-        this.state = 'waitSkey'
-        this.emit('pe3', hash.toString('hex'))
-        if (this.state !== 'waitSkey') return true // sendPe4() from the listener, or failed
-        this.lookupSkey(hash)
-        return this.state !== 'waitSkey'
-      }
-      case 'waitSkey':
-        return false
-      case 'vc': {
-        if (q.length < VC_LENGTH + 6) return false
-        const d = this.dec!.update(q.take(VC_LENGTH + 6))
-        for (let i = 0; i < VC_LENGTH; i++) {
-          if (d[i] !== 0) return this.fail(`${STEP_NAMES.vc}: verification constant mismatch (wrong SKEY or corrupt data)`)
-        }
-        this.peerCrypto = d.readUInt32BE(VC_LENGTH)
-        const common = this.peerCrypto & this.bits
-        if ((common & (CRYPTO_RC4 | CRYPTO_PLAINTEXT)) === 0) {
-          return this.fail(`${STEP_NAMES.vc}: peer offers crypto 0x${this.peerCrypto.toString(16)}, payload '${this.payload}' needs 0x${this.bits.toString(16)}`)
-        }
-        this.method = (common & CRYPTO_RC4) !== 0 && !(this.preferPlaintext && (common & CRYPTO_PLAINTEXT) !== 0) ? 'rc4' : 'plaintext'
-        this.padLen = d.readUInt16BE(VC_LENGTH + 4)
-        if (this.padLen > MAX_PAD) return this.fail(`${STEP_NAMES.padC}: length ${this.padLen} > ${MAX_PAD}`)
-        this.state = 'padC'
-        return true
-      }
-      case 'padC':
-        if (q.length < this.padLen) return false
-        this.dec!.update(q.take(this.padLen))
-        this.state = 'lenIA'
-        return true
-      case 'lenIA': {
-        if (q.length < 2) return false
-        this.iaLen = this.dec!.update(q.take(2)).readUInt16BE(0)
-        if (this.iaLen > this.maxIaLength) return this.fail(`${STEP_NAMES.lenIA}: ${this.iaLen} > ${this.maxIaLength}`)
-        this.state = 'ia'
-        return true
-      }
-      case 'ia': {
-        if (q.length < this.iaLen) return false
-        this.iaIn = this.iaLen ? this.dec!.update(q.take(this.iaLen)) : EMPTY
-        // Step 4: ENCRYPT2(VC, crypto_select, len(PadD) = 0)
-        const step4 = Buffer.alloc(VC_LENGTH + 4 + 2)
-        step4.writeUInt32BE(this.method === 'rc4' ? CRYPTO_RC4 : CRYPTO_PLAINTEXT, VC_LENGTH)
-        this.send(this.enc!.updateInPlace(step4))
-        if (!this.active) return false
-        this.finish()
-        return false
-      }
-
-      // ---- initiator ------------------------------------------------------------------
-      case 'yb': {
-        if (q.length < DH_KEY_LENGTH) return false
-        if (!this.setPeerKey(q.take(DH_KEY_LENGTH), STEP_NAMES.yb)) return false
-        this.state = 'waitStep3'
-        this.emit('pe2')
-        if (!this.manual && this.active && !this.sentStep3 && this.skey) this.sendPe3()
-        return true
-      }
-      case 'waitStep3':
-        // Until it has our step 3 the responder can only have sent PadB.
-        if (q.length > MAX_PAD) return this.fail(`${STEP_NAMES.yb}: more than ${MAX_PAD} bytes of PadB`)
-        return false
-      case 'vcSync': {
-        const window = q.peek(Math.min(q.length, VC_SYNC_WINDOW))
-        const at = window.indexOf(this.vcPattern!)
-        if (at < 0) {
-          if (q.length >= VC_SYNC_WINDOW) {
-            return this.fail(`${STEP_NAMES.vcSync}: ENCRYPT(VC) not found within ${VC_SYNC_WINDOW} bytes after Yb`)
-          }
-          return false
-        }
-        q.skip(at + VC_LENGTH)
-        this.state = 'select'
-        return true
-      }
-      case 'select': {
-        if (q.length < 6) return false
-        const d = this.dec!.update(q.take(6))
-        const select = this.peerCrypto = d.readUInt32BE(0)
-        if ((select !== CRYPTO_RC4 && select !== CRYPTO_PLAINTEXT) || (select & this.bits) === 0) {
-          return this.fail(`${STEP_NAMES.select}: peer selected 0x${select.toString(16)}, we offered 0x${this.bits.toString(16)}`)
-        }
-        this.method = select === CRYPTO_RC4 ? 'rc4' : 'plaintext'
-        this.padLen = d.readUInt16BE(4)
-        if (this.padLen > MAX_PAD) return this.fail(`${STEP_NAMES.padD}: length ${this.padLen} > ${MAX_PAD}`)
-        this.state = 'padD'
-        return true
-      }
-      case 'padD':
-        if (q.length < this.padLen) return false
-        this.dec!.update(q.take(this.padLen))
-        this.finish()
-        return false
-      default:
-        return false
+      case 'ya': return this.readYa()
+      case 'waitStep2': return this.awaitSendPe2()
+      case 'req1Sync': return this.syncReq1()
+      case 'req23': return this.readSkeyHash()
+      case 'waitSkey': return false
+      case 'vc': return this.readVcProvide()
+      case 'padC': return this.skipPadC()
+      case 'lenIA': return this.readIaLength()
+      case 'ia': return this.readIa()
+      case 'yb': return this.readYb()
+      case 'waitStep3': return this.awaitSendPe3()
+      case 'vcSync': return this.syncVc()
+      case 'select': return this.readSelect()
+      case 'padD': return this.skipPadD()
+      default: return false
     }
+  }
+
+  /** Responder, step 1: the initiator's Ya (PadA follows; it is skipped by the sync below). */
+  private readYa (): boolean {
+    const q = this.queue
+    if (q.length < DH_KEY_LENGTH) return false
+    if (!this.setPeerKey(q.take(DH_KEY_LENGTH), STEP_NAMES.ya)) return false
+    this.req1 = sha1('req1', this.secret!)
+    this.state = this.sentStep2 ? 'req1Sync' : 'waitStep2'
+    this.emit('pe1')
+    if (!this.manual && this.active) this.sendPe2()
+    return true
+  }
+
+  /** Responder, manual: until sendPe2() the initiator can only have sent PadA. */
+  private awaitSendPe2 (): boolean {
+    if (this.queue.length > MAX_PAD) return this.fail(`${STEP_NAMES.ya}: more than ${MAX_PAD} bytes of PadA`)
+    return false
+  }
+
+  /** Responder, step 3: find HASH('req1', S), which ends PadA. */
+  private syncReq1 (): boolean {
+    const q = this.queue
+    const window = q.peek(Math.min(q.length, REQ1_SYNC_WINDOW))
+    const at = window.indexOf(this.req1!)
+    if (at < 0) {
+      if (q.length >= REQ1_SYNC_WINDOW) {
+        return this.fail(`${STEP_NAMES.req1Sync}: not found within ${REQ1_SYNC_WINDOW} bytes after Ya`)
+      }
+      return false
+    }
+    q.skip(at + HASH_LENGTH)
+    this.state = 'req23'
+    return true
+  }
+
+  /** Responder, step 3: HASH('req2', SKEY) xor HASH('req3', S): which torrent the peer wants. */
+  private readSkeyHash (): boolean {
+    const q = this.queue
+    if (q.length < HASH_LENGTH) return false
+    const hash = xor20(q.take(HASH_LENGTH), sha1('req3', this.secret!))
+    this.peerSkeyHash = hash
+    this.state = 'waitSkey'
+    this.emit('pe3', hash.toString('hex'))
+    if (this.state !== 'waitSkey') return true // sendPe4() from the listener, or failed
+    this.lookupSkey(hash)
+    return this.state !== 'waitSkey'
+
+  }
+
+  /** Responder, step 3: ENCRYPT(VC, crypto_provide, len(PadC)). */
+  private readVcProvide (): boolean {
+    const q = this.queue
+    if (q.length < VC_LENGTH + 6) return false
+    const d = this.dec!.update(q.take(VC_LENGTH + 6))
+    for (let i = 0; i < VC_LENGTH; i++) {
+      if (d[i] !== 0) return this.fail(`${STEP_NAMES.vc}: verification constant mismatch (wrong SKEY or corrupt data)`)
+    }
+    this.peerCrypto = d.readUInt32BE(VC_LENGTH)
+    const common = this.peerCrypto & this.bits
+    if ((common & (CRYPTO_RC4 | CRYPTO_PLAINTEXT)) === 0) {
+      return this.fail(`${STEP_NAMES.vc}: peer offers crypto 0x${this.peerCrypto.toString(16)}, payload '${this.payload}' needs 0x${this.bits.toString(16)}`)
+    }
+    this.method = (common & CRYPTO_RC4) !== 0 && !(this.preferPlaintext && (common & CRYPTO_PLAINTEXT) !== 0) ? 'rc4' : 'plaintext'
+    this.padLen = d.readUInt16BE(VC_LENGTH + 4)
+    if (this.padLen > MAX_PAD) return this.fail(`${STEP_NAMES.padC}: length ${this.padLen} > ${MAX_PAD}`)
+    this.state = 'padC'
+    return true
+  }
+
+  /** Responder, step 3: PadC. */
+  private skipPadC (): boolean {
+    const q = this.queue
+    if (q.length < this.padLen) return false
+    this.dec!.update(q.take(this.padLen))
+    this.state = 'lenIA'
+    return true
+  }
+
+  /** Responder, step 3: len(IA). */
+  private readIaLength (): boolean {
+    const q = this.queue
+    if (q.length < 2) return false
+    this.iaLen = this.dec!.update(q.take(2)).readUInt16BE(0)
+    if (this.iaLen > this.maxIaLength) return this.fail(`${STEP_NAMES.lenIA}: ${this.iaLen} > ${this.maxIaLength}`)
+    this.state = 'ia'
+    return true
+  }
+
+  /** Responder, step 3: the initial payload; then step 4 goes out and the exchange is done. */
+  private readIa (): boolean {
+    const q = this.queue
+    if (q.length < this.iaLen) return false
+    this.iaIn = this.iaLen ? this.dec!.update(q.take(this.iaLen)) : EMPTY
+    // Step 4: ENCRYPT2(VC, crypto_select, len(PadD) = 0)
+    const step4 = Buffer.alloc(VC_LENGTH + 4 + 2)
+    step4.writeUInt32BE(this.method === 'rc4' ? CRYPTO_RC4 : CRYPTO_PLAINTEXT, VC_LENGTH)
+    this.send(this.enc!.updateInPlace(step4))
+    if (!this.active) return false
+    this.finish()
+    return false
+  }
+
+  /** Initiator, step 2: the responder's Yb (PadB follows). */
+  private readYb (): boolean {
+    const q = this.queue
+    if (q.length < DH_KEY_LENGTH) return false
+    if (!this.setPeerKey(q.take(DH_KEY_LENGTH), STEP_NAMES.yb)) return false
+    this.state = 'waitStep3'
+    this.emit('pe2')
+    if (!this.manual && this.active && !this.sentStep3 && this.skey) this.sendPe3()
+    return true
+  }
+
+  /** Initiator, manual: until sendPe3() the responder can only have sent PadB. */
+  private awaitSendPe3 (): boolean {
+    if (this.queue.length > MAX_PAD) return this.fail(`${STEP_NAMES.yb}: more than ${MAX_PAD} bytes of PadB`)
+    return false
+  }
+
+  /** Initiator, step 4: find ENCRYPT(VC), which ends PadB. */
+  private syncVc (): boolean {
+    const q = this.queue
+    const window = q.peek(Math.min(q.length, VC_SYNC_WINDOW))
+    const at = window.indexOf(this.vcPattern!)
+    if (at < 0) {
+      if (q.length >= VC_SYNC_WINDOW) {
+        return this.fail(`${STEP_NAMES.vcSync}: ENCRYPT(VC) not found within ${VC_SYNC_WINDOW} bytes after Yb`)
+      }
+      return false
+    }
+    q.skip(at + VC_LENGTH)
+    this.state = 'select'
+    return true
+  }
+
+  /** Initiator, step 4: crypto_select and len(PadD). */
+  private readSelect (): boolean {
+    const q = this.queue
+    if (q.length < 6) return false
+    const d = this.dec!.update(q.take(6))
+    const select = this.peerCrypto = d.readUInt32BE(0)
+    if ((select !== CRYPTO_RC4 && select !== CRYPTO_PLAINTEXT) || (select & this.bits) === 0) {
+      return this.fail(`${STEP_NAMES.select}: peer selected 0x${select.toString(16)}, we offered 0x${this.bits.toString(16)}`)
+    }
+    this.method = select === CRYPTO_RC4 ? 'rc4' : 'plaintext'
+    this.padLen = d.readUInt16BE(4)
+    if (this.padLen > MAX_PAD) return this.fail(`${STEP_NAMES.padD}: length ${this.padLen} > ${MAX_PAD}`)
+    this.state = 'padD'
+    return true
+  }
+
+  /** Initiator, step 4: PadD; then the exchange is done. */
+  private skipPadD (): boolean {
+    const q = this.queue
+    if (q.length < this.padLen) return false
+    this.dec!.update(q.take(this.padLen))
+    this.finish()
+    return false
   }
 
   private lookupSkey (hash: Buffer): void {

@@ -5,7 +5,7 @@
  */
 import type { Buffer } from 'buffer'
 import type { WireHost } from '../io/host.js'
-import type { InfoHashLike, SkeyResolver } from './handshake.js'
+import type { InfoHashLike, PeState, SkeyResolver } from './handshake.js'
 
 /** Connection-level policy of `wire.encrypt()`. */
 export type EncryptionPolicy = 'plaintext' | 'prefer' | 'require'
@@ -56,6 +56,12 @@ export type MseDone = (err: Error | null, result?: EncryptResult) => void
 export interface WireEncryption {
   /** Our messages are held back while an exchange runs. */
   readonly holding: boolean
+  /** bittorrent-protocol 5.0.9's view of the exchange (its `_peState`, `_encryptionMethod`, `_cryptoHandshakeDone`). */
+  readonly peState: PeState
+  readonly selected: 1 | 2 | null
+  readonly handshakeDone: boolean
+  /** How the constructor asked for it: 5.x's level (1, 2), else 3.5.5's `peEnabled`. */
+  readonly peEnabled: boolean | 0 | 1 | 2
   hold (data: Uint8Array): void
   /** 3.5.5: our BitTorrent handshake went out before sendPe1(): go plain. */
   abandon (): void

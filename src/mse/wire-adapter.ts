@@ -22,7 +22,7 @@ import { Buffer } from 'buffer'
 import { ErrorCodes, WireError } from '../errors.js'
 import {
   MseHandshake, detectHandshake, toInfoHash, DEFAULT_MSE_TIMEOUT,
-  type MseResult, type SkeyResolver, type InfoHashLike
+  type MseResult, type SkeyResolver, type InfoHashLike, type PeState
 } from './handshake.js'
 import { nativeRc4Available } from './rc4.js'
 import type { WireHost } from '../io/host.js'
@@ -46,6 +46,10 @@ export class WireMse {
   private readonly _manual: boolean
   private readonly _opts: EncryptOptions
   private _sentPe1 = false
+  /** How the exchange ended, once it succeeded (`method` 'none': the peer sent a plain handshake). */
+  private _result: EncryptResult | null = null
+  /** The last step the exchange reached (5.0.9's names), kept once the handshake object is gone. */
+  private _peState: PeState = 'idle'
 
   constructor (wire: WireHost, opts: EncryptOptions, manual: boolean, done: Done | null) {
     this._wire = wire
@@ -97,6 +101,22 @@ export class WireMse {
     return this._hs
   }
 
+  /** 5.0.9's `_peState`: 'idle' before the exchange (and for a plain incoming handshake), 'done' after it. */
+  get peState (): PeState {
+    return this._hs !== null ? this._hs.peState : this._peState
+  }
+
+  /** 5.0.9's `_encryptionMethod`: crypto_select once chosen (2 RC4, 1 plaintext payload), else null. */
+  get selected (): 1 | 2 | null {
+    const method = this._result?.method
+    return method === 'rc4' ? 2 : method === 'plaintext' ? 1 : null
+  }
+
+  /** 5.0.9's `_cryptoHandshakeDone`: the MSE exchange completed. */
+  get handshakeDone (): boolean {
+    return this._result !== null && this._result.method !== 'none'
+  }
+
   /** Whether our outgoing messages are held back. */
   get holding (): boolean {
     return this._held !== null
@@ -118,6 +138,7 @@ export class WireMse {
 
   destroy (): void {
     this._clearProbeTimer()
+    if (this._hs !== null) this._peState = this._hs.peState
     this._hs?.destroy()
     this._hs = null
     this._held = null
@@ -182,6 +203,7 @@ export class WireMse {
   private _onDone (r: MseResult): void {
     const wire = this._wire
     this._hs = null
+    this._peState = 'done'
     wire.divert(null)
     if (r.encrypt !== null && r.decrypt !== null) {
       const enc = r.encrypt
@@ -210,6 +232,7 @@ export class WireMse {
   }
 
   private _finish (err: Error | null, result?: EncryptResult): void {
+    if (result !== undefined) this._result = result
     const done = this._done
     this._done = null
     done?.(err, result)
@@ -315,9 +338,11 @@ export class Encryption implements WireEncryption {
   private readonly _wire: WireHost
   private _session: WireMse | null = null
   private _level: WireMseLevel | null = null
+  private readonly _setup: EncryptionSetup
 
   constructor (wire: WireHost, setup: EncryptionSetup) {
     this._wire = wire
+    this._setup = setup
     const type = wire.type
     if (setup.level !== 0) {
       this._level = new WireMseLevel(wire, setup.level, (opts, done) => this._open(opts, false, done))
@@ -337,6 +362,11 @@ export class Encryption implements WireEncryption {
   get holding (): boolean {
     return this._session !== null && this._session.holding
   }
+
+  get peState (): PeState { return this._session !== null ? this._session.peState : 'idle' }
+  get selected (): 1 | 2 | null { return this._session !== null ? this._session.selected : null }
+  get handshakeDone (): boolean { return this._session !== null && this._session.handshakeDone }
+  get peEnabled (): boolean | 0 | 1 | 2 { return this._setup.level !== 0 ? this._setup.level : this._setup.peEnabled }
 
   hold (data: Uint8Array): void {
     this._session!.hold(data)

@@ -107,6 +107,11 @@ export function checkLength (id: number, length: number, limits: Limits): WireEr
   return null
 }
 
+/** The error for a length prefix over `maxMessageLength`. */
+export function messageTooLong (length: number, limits: Limits): WireError {
+  return new WireError(ErrorCodes.MESSAGE_TOO_LONG, `message too long: ${length} bytes, limit ${limits.maxMessageLength}`)
+}
+
 export function bitfieldBytes (pieces: number): number {
   return Math.ceil(pieces / 8)
 }
@@ -270,6 +275,13 @@ export function namedBits (reserved: Uint8Array): number {
   return bits
 }
 
+/** The NamedBit flags an object of named bits (`{ dht: true, fast: true, ... }`) sets. */
+export function namedBitsOf (named: Partial<Record<ReservedBitName, boolean>>): number {
+  let bits = 0
+  for (const name of Object.keys(NamedBit) as ReservedBitName[]) if (named[name] === true) bits |= NamedBit[name]
+  return bits
+}
+
 /** NamedBit flags as an object naming every bit. */
 export function namedBitsObject (bits: number): Record<ReservedBitName, boolean> {
   // one literal naming every bit (in ReservedBits' order): V8 then keeps all of them inside the
@@ -371,73 +383,4 @@ export function encodeHashRequest (id: typeof MessageId.HASH_REQUEST | typeof Me
 /** A hashes message: header, then the base-layer hashes and uncles as one 32n-byte payload. */
 export function encodeHashes (req: HashRequest, payload: Buffer): Buffer[] {
   return [encodeHashHeader(MessageId.HASHES, req, payload.length / 32), payload]
-}
-
-
-// ---------------------------------------------------------------------------
-// Whole messages: one type both decoded into and encoded from (the round-trip fuzz checks
-// that one undoes the other). The wire's dispatch reads fields in place instead (no object per
-// message on the hot path); this pair is the codec's reference form.
-
-export interface Message {
-  id: number
-  /** have, suggest, allowed-fast, request, cancel, reject, piece */
-  index?: number
-  /** request, cancel, reject, piece */
-  begin?: number
-  /** request, cancel, reject */
-  length?: number
-  /** port */
-  port?: number
-  /** extended: the extended message id */
-  ext?: number
-  /** bitfield, piece (the block), extended, hashes (the hashes), unknown ids: the rest of the body */
-  payload?: Uint8Array
-  /** hash request, hashes, hash reject */
-  hash?: HashRequest
-}
-
-/** Decode the body buf[start..end) of message `id` (its length already checked by `checkLength`). */
-export function decodeMessage (id: number, buf: Buffer, start: number, end: number): Message {
-  switch (id) {
-    case MessageId.HAVE: case MessageId.SUGGEST: case MessageId.ALLOWED_FAST:
-      return { id, index: u32(buf, start) }
-    case MessageId.REQUEST: case MessageId.CANCEL: case MessageId.REJECT:
-      return { id, index: u32(buf, start), begin: u32(buf, start + 4), length: u32(buf, start + 8) }
-    case MessageId.PIECE:
-      return { id, index: u32(buf, start), begin: u32(buf, start + 4), payload: buf.subarray(start + 8, end) }
-    case MessageId.PORT:
-      return { id, port: (buf[start] << 8) | buf[start + 1] }
-    case MessageId.EXTENDED:
-      return { id, ext: buf[start], payload: buf.subarray(start + 1, end) }
-    case MessageId.HASH_REQUEST: case MessageId.HASH_REJECT:
-      return { id, hash: readHashHeader(buf, start) }
-    case MessageId.HASHES:
-      return { id, hash: readHashHeader(buf, start), payload: buf.subarray(start + 48, end) }
-    default:
-      return end > start || FIXED[id] !== 1 ? { id, payload: buf.subarray(start, end) } : { id }
-  }
-}
-
-/** Encode a message, length prefix included. */
-export function encodeMessage (m: Message): Buffer {
-  const { id } = m
-  switch (id) {
-    case MessageId.HAVE: case MessageId.SUGGEST: case MessageId.ALLOWED_FAST:
-      return encodeIndex(id, m.index!)
-    case MessageId.REQUEST: case MessageId.CANCEL: case MessageId.REJECT:
-      return encodeBlock(id, m.index!, m.begin!, m.length!)
-    case MessageId.PIECE:
-      return Buffer.concat([encodePieceHeader(m.index!, m.begin!, m.payload!.length), m.payload!])
-    case MessageId.PORT:
-      return encodePort(m.port!)
-    case MessageId.EXTENDED:
-      return Buffer.concat([encodeExtendedHeader(m.ext!, m.payload!.length), m.payload!])
-    case MessageId.HASH_REQUEST: case MessageId.HASH_REJECT:
-      return encodeHashRequest(id, m.hash!)
-    case MessageId.HASHES:
-      return Buffer.concat(encodeHashes(m.hash!, Buffer.from(m.payload!)))
-    default:
-      return m.payload === undefined ? Buffer.from(fixedMessage(id)) : Buffer.concat([encodeHeader(id, m.payload.length), m.payload])
-  }
 }

@@ -12,7 +12,7 @@
  * the length prefix against `maxMessageLength`, the id against its exact size.
  */
 import { Buffer } from 'buffer'
-import { checkLength, HANDSHAKE_LENGTH, isProtocolHeader, looksLikeHandshake, u32, type Limits, MessageId } from './codec.js'
+import { checkLength, messageTooLong, HANDSHAKE_LENGTH, isProtocolHeader, looksLikeHandshake, u32, type Limits, MessageId } from './codec.js'
 import { ErrorCodes, WireError } from '../errors.js'
 
 export interface ReaderSink {
@@ -185,7 +185,7 @@ export class MessageReader<L extends Limits = Limits> {
           return
         }
         if (len > this.limits.maxMessageLength) {
-          this._fail(new WireError(ErrorCodes.MESSAGE_TOO_LONG, `message too long: ${len} bytes, limit ${this.limits.maxMessageLength}`))
+          this._fail(messageTooLong(len, this.limits))
           return
         }
         this._len = len

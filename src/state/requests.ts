@@ -317,7 +317,7 @@ export class OurRequests {
 
   /** `wire.setTimeout(ms)`: fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
   setTimeout (ms: number, unref: boolean): void {
-    const timer = (this._timer ??= new RequestTimer(() => this._expire()))
+    const timer = (this._timer ??= new RequestTimer(() => this.expire()))
     timer.configure(ms, unref)
     timer.reset(this.list.length > 0)
   }
@@ -326,7 +326,8 @@ export class OurRequests {
     this._timer?.stop()
   }
 
-  private _expire (): void {
+  /** No reply in time: the oldest request fails, and 'timeout' is emitted. */
+  expire (): void {
     const req = this.list.shift()
     if (req !== undefined) this.settle(req, new WireError(ErrorCodes.REQUEST_TIMEOUT, 'request has timed out'), null)
     this._host.emit('timeout')
