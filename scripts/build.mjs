@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs'
 import { build } from 'esbuild'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { dirname, join } from 'node:path'
 import { createRequire } from 'node:module'
 
