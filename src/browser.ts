@@ -7,7 +7,7 @@
 import { Wire } from './wire.js'
 
 export { Wire, HaveAllBitField } from './wire.js'
-export { WireOptions, WireType, WireEvents, HandshakeExtensions, PeerExtensions, ExtendedHandshake, RequestRespond } from './wire.js'
+export { WireOptions, WireType, WireEvents, HandshakeExtensions, PeerExtensions, ExtendedHandshake, RequestRespond, WirePlugins } from './wire.js'
 export { WireError, ErrorCodes } from './errors.js'
 export { ErrorCode } from './errors.js'
 export {

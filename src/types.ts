@@ -99,6 +99,15 @@ export interface ExtendedHandshake {
   [key: string]: unknown
 }
 
+/**
+ * The handlers `wire.use()` puts on a wire, by their names: empty here, for a module augmentation
+ * to fill, so that `wire.ut_metadata` is typed (docs/extensions.md):
+ *
+ *   declare module 'bittorrent-protocol' { interface WirePlugins { ut_metadata: UtMetadata } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface WirePlugins {}
+
 /** What `respond` of a 'request' event takes: an error, or the block. */
 export type RequestRespond = (err: Error | null, block?: Uint8Array) => void
 

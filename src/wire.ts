@@ -11,7 +11,7 @@
  */
 import { Buffer } from 'buffer'
 import type { BitField, HaveAllBitField } from './bitfield.js'
-import type { HandshakeExtensions, ExtendedHandshake } from './types.js'
+import type { HandshakeExtensions, ExtendedHandshake, WirePlugins } from './types.js'
 import { debug } from './log.js'
 import * as codec from './protocol/codec.js'
 import { MessageId } from './protocol/codec.js'
@@ -24,12 +24,15 @@ import { toHashRequest, type HashRequest, type HashRequestInput, type HashesCall
 import type { WireEncryption, EncryptOptions, EncryptResult } from './mse/types.js'
 import { WireCore, NO_MSE } from './wire-core.js'
 
-export { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents, ExtendedHandshake, RequestRespond } from './types.js'
+export { WireType, WireOptions, HandshakeExtensions, PeerExtensions, WireEvents, ExtendedHandshake, RequestRespond, WirePlugins } from './types.js'
 export { HaveAllBitField } from './bitfield.js'
 
 const KEEP_ALIVE_INTERVAL = 55000
 
 function noop (): void {}
+
+// the plugins' handlers (`wire.ut_metadata`...), as a module augmentation of WirePlugins types them
+export interface Wire extends WirePlugins {}
 
 export class Wire extends WireCore {
   /** Our pending requests {piece, offset, length}. */

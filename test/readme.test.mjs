@@ -1,10 +1,16 @@
-// The README's usage examples (the user's own, with Buffer.from for new Buffer) run for real.
+// The README's usage examples (the user's own, with Buffer.from for new Buffer) run for real,
+// and every code block of the README and docs/ compiles as strict TypeScript against the build
+// (test/doc-examples.mjs; test/package/install.test.mjs compiles them against the packed tarball).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import net from 'node:net'
 import crypto from 'node:crypto'
 import { format } from 'node:util'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { docExamples, docFiles } from './doc-examples.mjs'
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import bencode from 'bencode'
@@ -28,10 +34,30 @@ async function start (file) {
   return server
 }
 
-test('README shows the examples verbatim', () => {
-  for (const file of ['server.cjs', 'metadata.cjs']) {
-    assert.ok(readme.includes(exampleBody(file)), `README contains examples/${file}`)
+test('README and docs/ show the examples verbatim', () => {
+  const docs = docFiles().map(f => fs.readFileSync(f, 'utf8'))
+  assert.ok(readme.includes(exampleBody('server.cjs')), 'README contains examples/server.cjs')
+  assert.ok(docs.some(d => d.includes(exampleBody('metadata.cjs'))), 'the docs contain examples/metadata.cjs')
+})
+
+test('every code block of the README and docs/ compiles (strict TypeScript, ESM or CommonJS)', (t) => {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const dir = join(root, 'test', 'fixtures', 'ts-consumer', 'doc-examples')
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(dir)
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const examples = docExamples()
+  assert.ok(examples.length >= 10, `${examples.length} examples`)
+  for (const { name, code } of examples) fs.writeFileSync(join(dir, name), code)
+  const { compilerOptions } = JSON.parse(fs.readFileSync(join(root, 'test', 'fixtures', 'ts-consumer', 'tsconfig.json'), 'utf8'))
+  fs.writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: examples.map(e => e.name) }))
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', stdio: 'pipe' })
+  } catch (err) {
+    const where = Object.fromEntries(examples.map(e => [e.name, e.source]))
+    assert.fail(String(err.stdout).replace(/^(?:\S*\/)?(\S+?\.[cm][jt]s)\((\d+),(\d+)\)/gm, (_, f, l, c) => `${where[f] ?? f}, ${f}(${l},${c})`))
   }
+  t.diagnostic(`${examples.length} code blocks compiled`)
 })
 
 test('example: the handshake server answers a handshake and reports unchoke', async (t) => {
