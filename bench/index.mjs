@@ -63,7 +63,7 @@ if ((mode === 'isolated' || mode === 'both') && !connsOnly) {
   table(`isolated: one scenario at a time, all in one process, ${rounds} rounds (load average ${load()})`, isolated)
 }
 if (mixed && isolated) {
-  // the README's shape: mixed figures first, the isolated ratio beside them
+  // docs/benchmarks.md's shape: mixed figures first, the isolated ratio beside them
   console.log('\n| scenario | ours | 3.5.5 | 5.0.9 | ratio (mixed) | ratio (isolated) | goal (mixed) |')
   console.log('|---|---|---|---|---|---|---|')
   for (const r of mixed) {

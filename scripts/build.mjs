@@ -51,7 +51,7 @@ await build({
 //   and no bundler of today (webpack 5, Vite, esbuild, Rollup) defines `process`;
 // - `events`, `debug`, `string_decoder`, `inherits`, readable-stream's async iterator and chunk
 //   list, and the bencode encoder stand in for npm packages that would take 3 to 20 times their
-//   size of a page (figures in the README, Browser).
+//   size of a page (figures in docs/browser.md).
 // buffer (the optional peer dependency), bitfield and speedometer stay imports for the page's
 // bundler, which may share them with the rest of the page.
 const BROWSER_EXTERNAL = ['buffer', 'bitfield', 'speedometer']

@@ -1,5 +1,5 @@
 /**
- * The constructor's arguments as options. Four forms (README, "Encryption"):
+ * The constructor's arguments as options. Four forms (docs/encryption.md, "The constructor rule"):
  * - `new Wire(type, level)`: bittorrent-protocol 5.x, `level` 0 / 1 / 2 = no MSE / MSE with
  *   plaintext fallback / MSE with RC4 only. A call whose second argument is a number and whose
  *   third is undefined takes this meaning (3.5.5's `retries` did nothing without `peEnabled`);

@@ -191,7 +191,7 @@ export abstract class WireCore extends WireStream {
   // (`_onHave(index)`, `_onBitField(buffer)`, `_onExtended(id, payload)`...): both originals' test
   // suites call them to play a message from the peer, so a direct call goes through the same
   // checks as the message itself (a bad index fails the wire with its coded error). The names
-  // are kept in ../shared/API-CONTRACT.md and the README ("Private members kept for
+  // are kept in ../shared/API-CONTRACT.md and docs/api.md ("Private members kept for
   // compatibility"); `_onClose` is not one of ours: WebTorrent 1.x writes it onto wires.
 
   /** @internal */ _onReadError (err: WireError): void { this._failWith(err) }

@@ -7,7 +7,7 @@
  * reads, settings, encryption and BEP 10 plugins. Below it, in three layers: WireCore
  * (wire-core.ts: the protocol state and what the peer's messages do), WireStream
  * (io/wire-stream.ts: bytes in and out, piping, ending), readable-stream's Duplex. The map of
- * the modules is in the README, "Architecture".
+ * the modules is in docs/architecture.md.
  */
 import { Buffer } from 'buffer'
 import type { BitField, HaveAllBitField } from './bitfield.js'

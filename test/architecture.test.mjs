@@ -1,4 +1,4 @@
-// The module structure (README "Architecture") as checks on the build: no import cycle, only the
+// The module structure (docs/architecture.md) as checks on the build: no import cycle, only the
 // entries import wire.js, no module but wire.js reaches into a Wire's `_` members, and the
 // published types of Wire carry no internals.
 import { test } from 'node:test'

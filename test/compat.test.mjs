@@ -1,5 +1,5 @@
 // Private members that code and test suites written for bittorrent-protocol 3.5.5 and 5.0.9 use
-// (../shared/API-CONTRACT.md, README "Private members kept for compatibility"):
+// (../shared/API-CONTRACT.md, docs/api.md "Private members kept for compatibility"):
 // - the per-message handlers, which both originals' suites call to play a message from the peer:
 //   a direct call must do exactly what the message does, checks included;
 // - 5.0.9's MSE getters (`_peState`, `_encryptionMethod`, `_cryptoHandshakeDone`, `_peEnabled`),

@@ -36,7 +36,7 @@ const fromWebTorrent = createRequire(join(webtorrentDir, 'package.json'))
 const protocol = realpathSync(fromWebTorrent.resolve('bittorrent-protocol'))
 out({ event: 'loaded', protocol, node: process.version })
 
-// this package's Wire class, as the ESM and CommonJS entries give it (one class, see README)
+// this package's Wire class, as the ESM and CommonJS entries give it (one class, see docs/api.md)
 const fromProject = opts.project ? createRequire(join(opts.project, 'package.json')) : null
 const OurWire = (await import(pathToFileURL(fromProject ? realpathSync(join(opts.project, 'node_modules', 'bittorrent-protocol', 'dist', 'index.mjs')) : join(root, 'dist', 'index.mjs')).href)).default
 const OurWireCjs = fromProject ? fromProject('bittorrent-protocol') : createRequire(import.meta.url)(join(root, 'dist', 'index.cjs'))
