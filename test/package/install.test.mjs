@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { makeTmp, makeFixture, checkOnDisk, MiB } from '../interop/lib/fixtures.mjs'
 import { spawnClient, freePort } from '../interop/lib/procs.mjs'
+import { docExamples } from '../doc-examples.mjs'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const cli = join(root, 'packages', 'bt-wire')
@@ -148,6 +149,19 @@ test('npm install of the packed CLI with the packed library: `npx bt-wire demo` 
   t.diagnostic(`bittorrent-protocol + bt-wire: ${figures(census(dir))}`)
 })
 
+test('npm install from a git URL (the README\'s other way): npm builds the package itself (`prepare`) and installs what the tarball holds', (t) => {
+  // the repository's last commit, as `npm install git+https://...#<ref>` would fetch it
+  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()
+  const dir = install('git', [`git+file://${root}#${commit}`])
+  const lib = join(dir, 'node_modules', 'bittorrent-protocol')
+  assert.equal(JSON.parse(readFileSync(join(lib, 'package.json'), 'utf8')).version, pkgJson.version)
+  for (const f of ['dist/index.cjs', 'dist/index.mjs', 'dist/browser.cjs', 'dist/index.d.cts', 'dist/esm/index.d.ts']) assert.ok(existsSync(join(lib, f)), f)
+  assert.ok(!existsSync(join(lib, 'src')) && !existsSync(join(lib, 'test')), 'the files of the tarball only')
+  const out = execFileSync(process.execPath, ['-e', "const W = require('bittorrent-protocol'); const w = new W(); console.log(W.name, typeof w.handshake, typeof W.WireError); w.destroy()"], { cwd: dir, encoding: 'utf8' })
+  assert.equal(out.trim(), 'Wire function function')
+  t.diagnostic(`installed ${commit.slice(0, 10)} from git+file: ${figures(census(dir))}`)
+})
+
 test('bt-wire asks for exactly this library\'s version, which no registry serves: installed alone it fails at install time', () => {
   // bittorrent-protocol on the registry stops at 5.0.9 (3.x, 4.1.x and 5.x are the original): a
   // range such as ^4.0.0 would run the CLI on the original 4.1.21, which lacks our exports
@@ -170,29 +184,7 @@ test('bt-wire asks for exactly this library\'s version, which no registry serves
   assert.ok(!existsSync(join(dir, 'node_modules', '.bin', 'bt-wire')), 'no bt-wire command installed')
 })
 
-/**
- * The TypeScript code blocks of the README and docs/ (```ts), each a module of its own for the
- * consumer project below: a block without imports gets the names the docs' snippets share (a
- * `wire`). (Extended in the documentation step; the README's JavaScript runs in readme.test.mjs.)
- */
-function docExamples () {
-  const files = [join(root, 'README.md')]
-  if (existsSync(join(root, 'docs'))) for (const f of readdirSync(join(root, 'docs')).filter(f => f.endsWith('.md')).sort()) files.push(join(root, 'docs', f))
-  const examples = []
-  for (const file of files) {
-    const text = readFileSync(file, 'utf8')
-    let n = 0
-    for (const m of text.matchAll(/^```(ts|typescript)\n([\s\S]*?)^```$/gm)) {
-      const code = m[2]
-      const cjs = /^import \w+ = require\(/m.test(code)
-      const prelude = /^import /m.test(code) ? '' : "import Wire from 'bittorrent-protocol'\ndeclare const wire: Wire\n"
-      examples.push({ name: `${file.slice(root.length).replace(/\W+/g, '_')}_${++n}.${cjs ? 'cts' : 'mts'}`, code: prelude + code })
-    }
-  }
-  return examples
-}
-
-test('TypeScript from the tarball alone: strict ESM and CommonJS consumers compile; are-the-types-wrong finds no problem', (t) => {
+test('TypeScript from the tarball alone: strict ESM and CommonJS consumers and every code block of the README and docs/ compile; are-the-types-wrong finds no problem', (t) => {
   // typescript and @types/node as a TypeScript user has them, nothing else: no @types/readable-stream
   const dir = install('types', [libTarball.file, `typescript@${pkgJson.devDependencies.typescript}`, `@types/node@${pkgJson.devDependencies['@types/node']}`])
   const fixture = join(root, 'test', 'fixtures', 'ts-consumer')
@@ -236,15 +228,28 @@ test('TypeScript from the tarball alone: strict ESM and CommonJS consumers compi
  * preinstall); WebTorrent 3's webrtc-polyfill goes to the interop suite's stub, as node-datachannel's
  * binary cannot be downloaded here (these runs are TCP only). That line is the test's, not the recipe's.
  */
+/** The README's recipe ("Under WebTorrent"): its package.json block, as the user copies it. */
+function readmeRecipe () {
+  const block = /^## Install$[\s\S]*?^```json\n([\s\S]*?)^```$/m.exec(readFileSync(join(root, 'README.md'), 'utf8'))
+  assert.ok(block, 'the README shows the package.json of the recipe')
+  const recipe = JSON.parse(block[1])
+  assert.match(recipe.dependencies['bittorrent-protocol'], /bittorrent-protocol-\d+\.\d+\.\d+\.tgz$/)
+  assert.match(recipe.dependencies['bittorrent-protocol'], new RegExp(`-${pkgJson.version.replaceAll('.', '\\.')}\\.tgz$`), 'the README names this version\'s tarball')
+  assert.deepEqual(Object.keys(recipe.overrides), ['bittorrent-protocol'], 'one line')
+  return recipe
+}
+
 function installWebTorrent (name, version) {
   const dir = join(work, name)
   mkdirSync(dir)
+  const recipe = readmeRecipe()
   const pkg = {
     name: `install-${name}`,
     version: '1.0.0',
     private: true,
+    // the recipe's dependency, with the test's path to the tarball, and its overrides as they are
     dependencies: { 'bittorrent-protocol': `file:${libTarball.file}`, webtorrent: version },
-    overrides: { 'bittorrent-protocol': '$bittorrent-protocol' }
+    overrides: { ...recipe.overrides }
   }
   if (version.startsWith('3.')) {
     pkg.dependencies['webrtc-polyfill'] = `file:${join(root, 'test', 'interop', 'webtorrent3', 'webrtc-polyfill-stub')}`
