@@ -40,6 +40,22 @@ test('README and docs/ show the examples verbatim', () => {
   assert.ok(docs.some(d => d.includes(exampleBody('metadata.cjs'))), 'the docs contain examples/metadata.cjs')
 })
 
+test('the README is short and its links to docs/ and the changelog lead somewhere', () => {
+  const lines = readme.split('\n').length
+  assert.ok(lines <= 300, `README: ${lines} lines (at most 300; the reference is in docs/)`)
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const links = [...readme.matchAll(/\]\(((?:docs\/|CHANGELOG|packages\/)[^)#]+)/g)].map(m => m[1])
+  for (const doc of ['api', 'extensions', 'encryption', 'security', 'browser', 'migrating', 'architecture', 'benchmarks']) {
+    assert.ok(links.includes(`docs/${doc}.md`), `README links docs/${doc}.md`)
+  }
+  for (const link of links) assert.ok(fs.existsSync(join(root, link)), `${link} exists`)
+  for (const file of docFiles()) {
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(/\]\(([\w./-]+\.md)(?:#[^)]*)?\)/g)) {
+      assert.ok(fs.existsSync(join(file, '..', m[1])), `${file}: link ${m[1]}`)
+    }
+  }
+})
+
 test('every code block of the README and docs/ compiles (strict TypeScript, ESM or CommonJS)', (t) => {
   const root = fileURLToPath(new URL('..', import.meta.url))
   const dir = join(root, 'test', 'fixtures', 'ts-consumer', 'doc-examples')

@@ -89,6 +89,7 @@ after(() => { if (work) rmSync(work, { recursive: true, force: true }) })
 test('the library tarball holds the built package only: no CLI, no sources, no tests', () => {
   const files = libTarball.files
   assert.ok(files.includes('package.json') && files.includes('dist/index.cjs') && files.includes('dist/browser.cjs') && files.includes('dist/esm/index.d.ts'))
+  assert.ok(files.includes('CHANGELOG.md') && files.includes('README.md') && files.includes('dist/index.d.cts'), 'the changelog and the CommonJS types ship')
   assert.deepEqual(files.filter(f => !/^(dist\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(f)), [])
   // the ESM build is there for its types; the entries (index / browser .cjs / .mjs) hold the code
   assert.deepEqual(files.filter(f => f.startsWith('dist/esm/') && !f.endsWith('.d.ts')), [])
