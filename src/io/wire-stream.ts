@@ -343,7 +343,7 @@ export abstract class WireStream extends stream.Duplex {
     this.push(null)
     // end(): what the connection has not read yet is handed to it now, as 3.5.5 does on
     // 'finish' (its own buffer holds it), so 'end' and 'close' follow even if the peer never reads
-    if ((this._flags & F_DESTROYING) === 0 && this.readableFlowing === true) while (this.read() !== null);
+    if ((this._flags & F_DESTROYING) === 0) while (this.read() !== null);
     // nobody reads us: let 'end' (and so 'close') happen anyway
     if (this.readableFlowing !== true) this.resume()
     // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back
