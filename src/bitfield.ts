@@ -30,42 +30,32 @@ export class PeerPieces extends BitField {
   /** Indices past the bits announced by `have`, while they cost less than the bits up to them. */
   private _far: Set<number> | null = null
   /** The highest index in `_far`. */
-  private _farMax = 0
+  private _top = 0
 
   constructor (data: number | Uint8Array, private readonly _maxPieces: number) {
     super(data, { grow: _maxPieces })
   }
 
   override get (index: number): boolean {
-    if (this._far === null || (index >> 3) < this.buffer.length) return super.get(index)
-    return this._far.has(index)
+    return this._far !== null && (index >> 3) >= this.buffer.length ? this._far.has(index) : super.get(index)
   }
 
   override set (index: number, value = true): void {
-    if ((index >> 3) < this.buffer.length) { super.set(index, value); return }
-    if (!value) {
-      if (this._far !== null && this._far.delete(index) && this._far.size === 0) this._far = null
-      return
-    }
-    // past maxPieces: ignored, as the bitfield package ignores a bit past its `grow`
-    if (index >= this._maxPieces) return
+    // within the bits; or past maxPieces, ignored as the bitfield package ignores a bit past its `grow`
+    if ((index >> 3) < this.buffer.length || index >= this._maxPieces) return super.set(index, value)
     const far = (this._far ??= new Set())
+    if (!value) { far.delete(index); return }
     far.add(index)
-    if (index > this._farMax) this._farMax = index
-    if (far.size * FAR_INDEX_BYTES >= (this._farMax >> 3) + 1 - this.buffer.length) this._coverFar()
-  }
-
-  /** The bits grow to cover the indices kept aside (doubling, as the bitfield package grows). */
-  private _coverFar (): void {
-    const far = this._far!
-    this._far = null
-    const old = this.buffer
-    const need = (this._farMax >> 3) + 1
-    const bytes = new Uint8Array(Math.max(need, Math.min(2 * old.length, (this._maxPieces + 7) >> 3)))
-    bytes.set(old)
+    if (index > this._top) this._top = index
+    const need = (this._top >> 3) + 1
+    if (far.size * FAR_INDEX_BYTES < need - this.buffer.length) return
+    // the bits grow to cover them (doubling, as the bitfield package grows)
+    const bytes = new Uint8Array(Math.max(need, Math.min(2 * this.buffer.length, (this._maxPieces + 7) >> 3)))
+    bytes.set(this.buffer)
+    for (const i of far) bytes[i >> 3] |= 128 >> (i & 7)
     this.buffer = bytes
-    for (const index of far) bytes[index >> 3] |= 128 >> (index & 7)
-    this._farMax = 0
+    this._far = null
+    this._top = 0
   }
 }
 

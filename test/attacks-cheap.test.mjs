@@ -131,88 +131,90 @@ test('a PEX flood (37,000 added peers in one 259 KB ut_pex message) from 20 conn
   await honestFetch(v)
 })
 
-test('re-sent extended handshakes (metadata_size 10,000,000) to an app fetching metadata: 2,000 cost at most 32x the first, at most 32 MiB', async (t) => {
-  const v = await startVictim('3', 'leech')
-  t.after(() => v.child.kill())
-  const hs = ext(0, 'd1:md11:ut_metadatai3ee13:metadata_sizei10000000ee')
-  const PIECES = Math.ceil(10000000 / 16384)
-  /** An attacker that counts the ut_metadata requests the victim sends it. */
-  async function fetcher () {
-    const s = await attacker(v, { read: false })
-    const got = { requests: 0, closed: false, tail: '' }
-    s.on('data', d => {
-      const text = got.tail + d.toString('latin1')
-      got.requests += text.split('d8:msg_typei0e5:piecei').length - 1
-      got.tail = text.slice(-32)
-    })
-    s.once('close', () => { got.closed = true })
-    return { s, got }
-  }
-  const cpu = async () => (await v.ask({ cpu: true })).cpu
-  // the first: ut_metadata allocates 10 MB and asks for all 611 pieces
-  let c0 = await cpu()
-  const one = await fetcher()
-  one.s.write(hs)
-  for (let i = 0; i < 200 && one.got.requests < PIECES; i++) await sleep(10)
-  const first = (await cpu()) - c0
-  assert.equal(one.got.requests, PIECES, 'the first handshake reached ut_metadata: it asked for every piece')
-  one.s.destroy()
-  await sleep(100)
-  const base = await v.memory()
-  // 2,000 of them in a row
-  const before = await v.ask({ count: true })
-  c0 = await cpu()
-  const run = await fetcher()
-  run.s.write(Buffer.concat(Array.from({ length: 2000 }, () => hs)))
-  for (let i = 0; i < 300 && !run.got.closed; i++) await sleep(10)
-  const cost = (await cpu()) - c0
-  const counts = await v.ask({ count: true })
-  const m = await v.memory()
-  const taken = counts.extHandshakes - before.extHandshakes
-  t.diagnostic(`first handshake: ${(first / 1000).toFixed(1)} ms of CPU; 2,000 re-sent: ${(cost / 1000).toFixed(1)} ms (${(cost / first).toFixed(1)}x), ${taken} taken, ${fmt(held(m, base))} held after`)
-  assert.ok(counts.bytesRead - before.bytesRead >= 64 * 1024, `the victim read ${counts.bytesRead - before.bytesRead} bytes of re-sent handshakes`)
-  assert.ok(taken >= 2, `the re-sent handshakes reached the application and its plugins (${taken})`)
-  assert.equal(run.got.closed, true, 'the victim closed the re-sender')
-  assert.ok(cost <= 32 * first, `2,000 re-sends cost ${(cost / first).toFixed(1)}x the first`)
-  assert.ok(held(m, base) <= 32 * MiB, `the victim holds ${fmt(held(m, base))} more`)
-  run.s.destroy()
-  await assertAlive(v, 're-sent handshakes')
-  await honestServesLeech(v)
-})
+for (const version of ['3', '5']) {
+  test(`ut_metadata ${version}.x: re-sent extended handshakes (metadata_size 10,000,000) to an app fetching metadata: 2,000 cost at most 32x the first, at most 32 MiB`, async (t) => {
+    const v = await startVictim(version, 'leech')
+    t.after(() => v.child.kill())
+    const hs = ext(0, 'd1:md11:ut_metadatai3ee13:metadata_sizei10000000ee')
+    const PIECES = Math.ceil(10000000 / 16384)
+    /** An attacker that counts the ut_metadata requests the victim sends it. */
+    async function fetcher () {
+      const s = await attacker(v, { read: false })
+      const got = { requests: 0, closed: false, tail: '' }
+      s.on('data', d => {
+        const text = got.tail + d.toString('latin1')
+        got.requests += text.split('d8:msg_typei0e5:piecei').length - 1
+        got.tail = text.slice(-32)
+      })
+      s.once('close', () => { got.closed = true })
+      return { s, got }
+    }
+    const cpu = async () => (await v.ask({ cpu: true })).cpu
+    // the first: ut_metadata allocates 10 MB and asks for all 611 pieces
+    let c0 = await cpu()
+    const one = await fetcher()
+    one.s.write(hs)
+    for (let i = 0; i < 200 && one.got.requests < PIECES; i++) await sleep(10)
+    const first = (await cpu()) - c0
+    assert.equal(one.got.requests, PIECES, 'the first handshake reached ut_metadata: it asked for every piece')
+    one.s.destroy()
+    await sleep(100)
+    const base = await v.memory()
+    // 2,000 of them in a row
+    const before = await v.ask({ count: true })
+    c0 = await cpu()
+    const run = await fetcher()
+    run.s.write(Buffer.concat(Array.from({ length: 2000 }, () => hs)))
+    for (let i = 0; i < 300 && !run.got.closed; i++) await sleep(10)
+    const cost = (await cpu()) - c0
+    const counts = await v.ask({ count: true })
+    const m = await v.memory()
+    const taken = counts.extHandshakes - before.extHandshakes
+    t.diagnostic(`first handshake: ${(first / 1000).toFixed(1)} ms of CPU; 2,000 re-sent: ${(cost / 1000).toFixed(1)} ms (${(cost / first).toFixed(1)}x), ${taken} taken, ${fmt(held(m, base))} held after`)
+    assert.ok(counts.bytesRead - before.bytesRead >= 64 * 1024, `the victim read ${counts.bytesRead - before.bytesRead} bytes of re-sent handshakes`)
+    assert.ok(taken >= 2, `the re-sent handshakes reached the application and its plugins (${taken})`)
+    assert.equal(run.got.closed, true, 'the victim closed the re-sender')
+    assert.ok(cost <= 32 * first, `2,000 re-sends cost ${(cost / first).toFixed(1)}x the first`)
+    assert.ok(held(m, base) <= 32 * MiB, `the victim holds ${fmt(held(m, base))} more`)
+    run.s.destroy()
+    await assertAlive(v, 're-sent handshakes')
+    await honestServesLeech(v)
+  })
 
-test('destroy() and end() of a wire whose peer never reads (ut_metadata requests, 2 MiB of answers unread): close follows, the connection goes', async (t) => {
-  const v = await startVictim('3', 'seed')
-  t.after(() => v.child.kill())
-  const base = await v.memory()
-  const requests = Buffer.concat(Array.from({ length: 400 }, (_, i) => ext(UT_METADATA, `d8:msg_typei0e5:piecei${i % 7}ee`)))
-  assert.ok(requests.length < 16 * 1024)
-  for (const how of ['destroyAll', 'endAll']) {
-    const s = await attacker(v, { read: false })
-    s.write(Buffer.concat([mapBoth, requests]))
-    // the attack is delivered: the victim's output for it is over the send watermark (2 MiB)
-    const loaded = await until(() => v.memory(), m => m.maxBacklog >= 2 * MiB)
-    assert.ok(loaded.maxBacklog >= 2 * MiB, `${how}: the wire holds ${fmt(loaded.maxBacklog)} of output`)
-    assert.equal(loaded.live, 1)
-    const r = await v.ask({ [how]: true })
-    t.diagnostic(`${how}: ${r.ended} of ${r.of} wires closed after ${r.ms} ms (largest outputBacklog before: ${fmt(loaded.maxBacklog)})`)
-    assert.equal(r.of, 1)
-    assert.equal(r.ended, 1, `${how}: 'close' came`)
-    const { sockets } = how === 'destroyAll' ? await until(() => v.ask({ count: true }), c => c.sockets === 0, 2000) : await v.ask({ count: true })
-    // destroy(): the victim closed the connection at once, its unread output dropped; end(): it is
-    // ended behind what it holds, which a peer that reads gets, then the end
-    assert.equal(sockets, how === 'destroyAll' ? 0 : 1, `${how}: the victim's connections open`)
-    const ended = once(s, 'end')
-    let got = 0
-    s.on('data', d => { got += d.length })
-    s.resume()
-    await Promise.race([ended, sleep(5000).then(() => assert.fail(`${how}: the connection was not ended`))])
-    if (how === 'endAll') assert.ok(got >= 2 * MiB, `end(): the peer got the ${fmt(got)} it had not read`)
-    s.destroy()
-    const m = await until(() => v.memory(), m => m.wires === 0, 3000)
-    assert.equal(m.wires, 0, `${how}: nothing holds the wire (garbage collected)`)
-    assert.ok(held(m, base) <= 8 * MiB, `${how}: the victim holds ${fmt(held(m, base))} more`)
-  }
-  await assertAlive(v, 'destroy / end')
-  await honestFetch(v)
-  await honestBlock(v)
-})
+  test(`ut_metadata ${version}.x: destroy() and end() of a wire whose peer never reads (ut_metadata requests, 2 MiB of answers unread): close follows, the connection goes`, async (t) => {
+    const v = await startVictim(version, 'seed')
+    t.after(() => v.child.kill())
+    const base = await v.memory()
+    const requests = Buffer.concat(Array.from({ length: 400 }, (_, i) => ext(UT_METADATA, `d8:msg_typei0e5:piecei${i % 7}ee`)))
+    assert.ok(requests.length < 16 * 1024)
+    for (const how of ['destroyAll', 'endAll']) {
+      const s = await attacker(v, { read: false })
+      s.write(Buffer.concat([mapBoth, requests]))
+      // the attack is delivered: the victim's output for it is over the send watermark (2 MiB)
+      const loaded = await until(() => v.memory(), m => m.maxBacklog >= 2 * MiB)
+      assert.ok(loaded.maxBacklog >= 2 * MiB, `${how}: the wire holds ${fmt(loaded.maxBacklog)} of output`)
+      assert.equal(loaded.live, 1)
+      const r = await v.ask({ [how]: true })
+      t.diagnostic(`${how}: ${r.ended} of ${r.of} wires closed after ${r.ms} ms (largest outputBacklog before: ${fmt(loaded.maxBacklog)})`)
+      assert.equal(r.of, 1)
+      assert.equal(r.ended, 1, `${how}: 'close' came`)
+      const { sockets } = how === 'destroyAll' ? await until(() => v.ask({ count: true }), c => c.sockets === 0, 2000) : await v.ask({ count: true })
+      // destroy(): the victim closed the connection at once, its unread output dropped; end(): it is
+      // ended behind what it holds, which a peer that reads gets, then the end
+      assert.equal(sockets, how === 'destroyAll' ? 0 : 1, `${how}: the victim's connections open`)
+      const ended = once(s, 'end')
+      let got = 0
+      s.on('data', d => { got += d.length })
+      s.resume()
+      await Promise.race([ended, sleep(5000).then(() => assert.fail(`${how}: the connection was not ended`))])
+      if (how === 'endAll') assert.ok(got >= 2 * MiB, `end(): the peer got the ${fmt(got)} it had not read`)
+      s.destroy()
+      const m = await until(() => v.memory(), m => m.wires === 0, 3000)
+      assert.equal(m.wires, 0, `${how}: nothing holds the wire (garbage collected)`)
+      assert.ok(held(m, base) <= 8 * MiB, `${how}: the victim holds ${fmt(held(m, base))} more`)
+    }
+    await assertAlive(v, 'destroy / end')
+    await honestFetch(v)
+    await honestBlock(v)
+  })
+}

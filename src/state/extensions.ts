@@ -34,7 +34,7 @@ import bencode from 'bencode' // for what we send; the peer's bencode is decoded
 import { ErrorCodes, WireError } from '../errors.js'
 import { checkDictionary, decodeStrict, type BencodeLimits } from '../protocol/bencode.js'
 import type { WireHost } from '../io/host.js'
-import { pexOverLimit } from './pex.js'
+import { pexOverLimit, MAX_PEX_CONTACTS } from './pex.js'
 
 /** Largest extended handshake (its bencoded payload) a peer may send; honest ones are well under 1 KiB. */
 export const MAX_EXTENDED_HANDSHAKE_LENGTH = 64 * 1024
@@ -160,7 +160,7 @@ export function parseExtendedHandshake (payload: Uint8Array): Record<string, any
   const own = Buffer.from(payload)
   try {
     const handshake = decodeStrict(own, 0, own.length, EXTENDED_HANDSHAKE_LIMITS).value as Record<string, any>
-    if (typeof handshake.metadata_size === 'number' && !(handshake.metadata_size <= MAX_METADATA_SIZE)) delete handshake.metadata_size
+    if (handshake.metadata_size > MAX_METADATA_SIZE) delete handshake.metadata_size
     return handshake
   } catch (err) {
     if (err instanceof WireError) return err
@@ -277,11 +277,6 @@ export class Extensions {
     return true
   }
 
-  /** A well-formed extended handshake from the peer, counted: take it now (OurExtensions may hold it). */
-  protected _takeHandshake (host: WireHost, handshake: Record<string, any>): void {
-    this._applyHandshake(host, handshake)
-  }
-
   private _onPeerHandshake (host: WireHost, payload: Buffer): void {
     this._peerBytes += payload.length
     if (this._peerBytes > EXTENDED_HANDSHAKE_BUDGET) {
@@ -295,8 +290,11 @@ export class Extensions {
     this._takeHandshake(host, handshake)
   }
 
-  /** The peer's extended handshake takes effect: its map, `peerExtendedHandshake`, our plugins, the event. */
-  protected _applyHandshake (host: WireHost, handshake: Record<string, any>): void {
+  /**
+   * A well-formed extended handshake from the peer takes effect (OurExtensions may hold it
+   * first): its map, `peerExtendedHandshake`, our plugins, the event.
+   */
+  protected _takeHandshake (host: WireHost, handshake: Record<string, any>): void {
     this._peerHandshake = handshake
     this._peerMapping = applyPeerMapping(this._peerMapping, handshake.m, this._handlers())
     if (this._announce(host, handshake)) host.emit('extended', 'handshake', handshake)
@@ -376,7 +374,7 @@ export class OurExtensions extends Extensions {
     let i = 0
     while (i < held.length && !host.finished && host.outputOpen) {
       const entry = held[i++]
-      if (entry[0] === null) this._applyHandshake(host, entry[1])
+      if (entry[0] === null) super._takeHandshake(host, entry[1])
       else this._deliver(host, entry[0], entry[1])
     }
     if (host.finished) return
@@ -411,7 +409,7 @@ export class OurExtensions extends Extensions {
       (this._held ??= []).push([null, handshake])
       return
     }
-    this._applyHandshake(host, handshake)
+    super._takeHandshake(host, handshake)
   }
 
   protected override _onExtensionMessage (host: WireHost, id: number, payload: Buffer): void {
@@ -474,12 +472,9 @@ export class OurExtensions extends Extensions {
       return
     }
     const end = BENCODED_EXTENSIONS.has(name) ? checkDictionary(payload) : 0
-    if (name === 'ut_pex' && typeof end === 'number') {
-      const over = pexOverLimit(payload, end)
-      if (over !== null) {
-        host.debug('dropping ut_pex message: %s (BEP 11)', over)
-        return
-      }
+    if (name === 'ut_pex' && typeof end === 'number' && pexOverLimit(payload, end)) {
+      host.debug('dropping a ut_pex message of more than %d contacts (BEP 11)', MAX_PEX_CONTACTS)
+      return
     }
     const err = typeof end !== 'number' ? end : guard(name, () => this.handlers[name].onMessage!(payload))
     if (err !== null) return host.fail(err)

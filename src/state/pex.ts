@@ -18,24 +18,13 @@ import { decodeStrict } from '../protocol/bencode.js'
 /** Most added (and most dropped) contacts one ut_pex message may list. */
 export const MAX_PEX_CONTACTS = 100
 
-/** Bytes of one contact in compact form (BEP 11, BEP 23): IPv4 address and port; IPv6. */
-const COMPACT4 = 6
-const COMPACT6 = 18
-
-function contacts (dict: Record<string, unknown>, v4: string, v6: string): number {
-  const a = dict[v4]
-  const b = dict[v6]
-  return (a instanceof Uint8Array ? Math.floor(a.length / COMPACT4) : 0) + (b instanceof Uint8Array ? Math.floor(b.length / COMPACT6) : 0)
-}
-
 /**
- * Why the ut_pex message `payload` (its dictionary well-formed, ending at `end`) lists more than
- * BEP 11 allows, or null when it is within the limit.
+ * Whether the ut_pex message `payload` (its dictionary well-formed, ending at `end`) lists more
+ * added or more dropped contacts (compact: 6 bytes for IPv4, 18 for IPv6; BEP 11, BEP 23) than
+ * MAX_PEX_CONTACTS.
  */
-export function pexOverLimit (payload: Uint8Array, end: number): string | null {
+export function pexOverLimit (payload: Uint8Array, end: number): boolean {
   const dict = decodeStrict(payload, 0, end).value as Record<string, unknown>
-  const added = contacts(dict, 'added', 'added6')
-  const dropped = contacts(dict, 'dropped', 'dropped6')
-  if (added <= MAX_PEX_CONTACTS && dropped <= MAX_PEX_CONTACTS) return null
-  return `${added} added and ${dropped} dropped contacts, more than ${MAX_PEX_CONTACTS}`
+  const n = (key: string, size: number): number => { const v = dict[key]; return v instanceof Uint8Array ? Math.floor(v.length / size) : 0 }
+  return n('added', 6) + n('added6', 18) > MAX_PEX_CONTACTS || n('dropped', 6) + n('dropped6', 18) > MAX_PEX_CONTACTS
 }
