@@ -121,7 +121,7 @@ test('a PEX flood (37,000 added peers in one 259 KB ut_pex message) from 20 conn
   assert.ok(held(m, base) <= 20 * MiB, `the victim holds ${fmt(held(m, base))} more`)
   assert.ok(delayMax <= 200, `event-loop stall of ${delayMax} ms`)
   for (const s of sockets) s.destroy()
-  // an honest PEX message (50 peers, BEP 11's own size) reaches ut_pex
+  // an honest PEX message (50 peers, the size the PEX convention allows) reaches ut_pex
   const honest = await attacker(v)
   honest.write(Buffer.concat([mapBoth, pexAdded(50)]))
   const after = await until(() => v.ask({ count: true }), c => c.pexPeers - before.pexPeers >= 50)

@@ -464,7 +464,7 @@ export class OurExtensions extends Extensions {
    * (libtorrent drops it otherwise; a plugin answering it would have no id to answer to). For
    * the bencoded extensions the message must start with a well-formed dictionary (else
    * ERR_BT_BAD_BENCODE) before the plugin's own decoder sees it; a ut_pex message listing more
-   * contacts than BEP 11 allows is dropped (state/pex.ts).
+   * contacts than PEX peers send is dropped (state/pex.ts).
    */
   private _deliver (host: WireHost, name: string, payload: Buffer): void {
     if (!this._peerMapping?.[name]) {
@@ -473,7 +473,7 @@ export class OurExtensions extends Extensions {
     }
     const end = BENCODED_EXTENSIONS.has(name) ? checkDictionary(payload) : 0
     if (name === 'ut_pex' && typeof end === 'number' && pexOverLimit(payload, end)) {
-      host.debug('dropping a ut_pex message of more than %d contacts (BEP 11)', MAX_PEX_CONTACTS)
+      host.debug('dropping a ut_pex message of more than %d contacts', MAX_PEX_CONTACTS)
       return
     }
     const err = typeof end !== 'number' ? end : guard(name, () => this.handlers[name].onMessage!(payload))

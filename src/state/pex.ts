@@ -4,8 +4,9 @@
  * every one it is told of: a 253 KiB message listing 37,000 peers would cost 37,000 events and
  * megabytes kept, per message.
  *
- * BEP 11 and the convention the ut_pex and AZMP implementers agreed on allow at most 50 added
- * and 50 dropped contacts per message (IPv4 and IPv6 together). libtorrent sends up to 100
+ * The Azureus and uTorrent developers agreed on at most 50 added and 50 dropped contacts per PEX
+ * message, IPv4 and IPv6 together (the PEX conventions of ut_pex and AZ_PEX; the ut_pex plugin
+ * sends at most 50). libtorrent sends up to 100
  * added in one message (its `max_peer_entries`) and on receipt neither fails nor drops a longer
  * list (it stops adding at `max_pex_peers` per connection; it disconnects only on a message over
  * 500 KiB or on messages too frequent). So the limit here is libtorrent's 100, which no honest
