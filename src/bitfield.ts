@@ -43,8 +43,8 @@ export class PeerPieces extends BitField {
   override set (index: number, value = true): void {
     // within the bits; or past maxPieces, ignored as the bitfield package ignores a bit past its `grow`
     if ((index >> 3) < this.buffer.length || index >= this._maxPieces) return super.set(index, value)
+    if (!value) { this._far?.delete(index); return }
     const far = (this._far ??= new Set())
-    if (!value) { far.delete(index); return }
     far.add(index)
     if (index > this._top) this._top = index
     const need = (this._top >> 3) + 1
