@@ -10,7 +10,7 @@
  * Those modules reach the wire only through its WireHost (the Host class at the bottom).
  */
 import { Buffer } from 'buffer'
-import { BitField, HaveAllBitField } from './bitfield.js'
+import { PeerPieces, HaveAllBitField, type BitField } from './bitfield.js'
 import type { WireType, WireOptions, PeerExtensions } from './types.js'
 import { debug } from './log.js'
 import speedometer from 'speedometer'
@@ -147,8 +147,9 @@ export abstract class WireCore extends WireStream {
   /**
    * @internal Our own end, as 3.5.5 and 5.0.9 have it: the peer counts as not interested and
    * choking from now on, with the 'uninterested' and 'choke' events (pending requests fail).
+   * The connection is no longer held back for plugins (state/extensions.ts): the wire finishes.
    */
-  protected _onLocalEnd (): void { this._onUninterested(); this._onChoke() }
+  protected _onLocalEnd (): void { this._onUninterested(); this._onChoke(); this._ext?.endHolding() }
 
   /** @internal */ protected _onDestroying (err: Error): void { this._ours?.failAll(err) }
 
@@ -317,7 +318,7 @@ export abstract class WireCore extends WireStream {
     // a copy: the bitfield lives on and is changed by later `have`s
     const bytes = Buffer.allocUnsafe(buffer.length)
     bytes.set(buffer)
-    this._peerPieces = new BitField(bytes, { grow: this.maxPieces })
+    this._peerPieces = new PeerPieces(bytes, this.maxPieces)
     this.emit('bitfield', this._peerPieces)
   }
 
@@ -357,7 +358,7 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _onHaveNone (): void {
     if (!this._fastOnly('have-none')) return
-    this._peerPieces = new BitField(0, { grow: this.maxPieces })
+    this._peerPieces = new PeerPieces(0, this.maxPieces)
     this.emit('have-none')
   }
 
@@ -420,7 +421,7 @@ export abstract class WireCore extends WireStream {
   }
 
   /** @internal What the peer has (made on first use). */
-  _pieces (): BitField | HaveAllBitField { return (this._peerPieces ??= new BitField(0, { grow: this.maxPieces })) }
+  _pieces (): BitField | HaveAllBitField { return (this._peerPieces ??= new PeerPieces(0, this.maxPieces)) }
 
   /** Send a block (wire.ts). */
   abstract piece (index: number, offset: number, buffer: Uint8Array): void

@@ -47,12 +47,15 @@ export function hasStream<T> (set: Streams<T>, stream: T): boolean {
 
 interface Closable { destroyed?: boolean, writableEnded?: boolean, destroy?: () => void, end?: () => void }
 
-/** The wire went: end its destinations, or destroy them when the peer broke the protocol. */
+/**
+ * The wire went: end its destinations, or destroy them (`destroy`: the peer broke the protocol,
+ * or destroy() left output the peer did not read), also one already ended behind such output.
+ */
 export function closeDestinations (dests: Streams<unknown>, destroy: boolean): void {
   forEachStream(dests, dest => {
     const d = dest as Closable
-    if (d.destroyed === true || d.writableEnded === true) return
+    if (d.destroyed === true) return
     if (destroy && typeof d.destroy === 'function') d.destroy()
-    else d.end?.()
+    else if (d.writableEnded !== true) d.end?.()
   })
 }

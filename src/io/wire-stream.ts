@@ -315,8 +315,10 @@ export abstract class WireStream extends stream.Duplex {
   override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
     this._shutdown(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
-    // a peer that broke the protocol gets its connection closed at once; otherwise ended cleanly
-    closeDestinations(this._dests, this._protocolFailure)
+    // a peer that broke the protocol gets its connection closed at once, and so does one that
+    // left output unread when destroy() came (ending it would wait for a peer that may never
+    // read); otherwise it is ended cleanly
+    closeDestinations(this._dests, this._protocolFailure || (this._destroying && this._out.backlog > 0))
     this._dests = null
     cb(err)
   }
@@ -326,6 +328,9 @@ export abstract class WireStream extends stream.Duplex {
     if (debug.enabled) this._debug('finish')
     this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
     this.push(null)
+    // end(): what the connection has not read yet is handed to it now, as 3.5.5 does on
+    // 'finish' (its own buffer holds it), so 'end' and 'close' follow even if the peer never reads
+    if (!this._destroying) while (this.read() !== null);
     // nobody reads us: let 'end' (and so 'close') happen anyway
     if (this.readableFlowing !== true) this.resume()
     // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back
