@@ -28,8 +28,8 @@ interface Followable { on?: (event: string, fn: () => void) => unknown, destroye
 
 /**
  * Call `gone` when `stream` closes (and errors, unless `closesOnError`: a stream that is destroyed
- * on every error, as a Wire is, then closes, and a third 'error' listener there — the
- * application's, pipe()'s, ours — is a 0.17 KiB array). Right away when it is destroyed already.
+ * on every error, as a Wire is, then closes, so its 'close' is enough). Right away when it is
+ * destroyed already.
  */
 export function followConnection (stream: unknown, gone: () => void, closesOnError: boolean): void {
   const s = stream as Followable

@@ -31,9 +31,8 @@ import type { WireEvents } from '../types.js'
  * piped peer's replies), the wire is corked, or it holds back reading (state/extensions.ts):
  * then this bounds what the connection writes into us before it is paused. At the default
  * 16 KiB every 16 KiB block or socket chunk paused its source, and 'drain' resumed it a tick
- * later: 1/3 of the instructions of a piped 16 KiB block in the mixed bench (callgrind, 16384
- * blocks: 282M -> 187M before the output queue, 296M -> 195M after; 64 KiB and 256 KiB alike).
- * 128 KiB: a whole socket read (64 KiB) and the next one do not pause it.
+ * later, a third of the cost of a piped block (README, Benchmarks). At 128 KiB a whole socket
+ * read (64 KiB) and the next one do not pause it.
  */
 const WRITABLE_HIGH_WATER_MARK = 128 * 1024
 
@@ -97,11 +96,6 @@ export abstract class WireStream extends stream.Duplex {
 
   constructor (sendWatermark: number) {
     super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK })
-    // readable-stream 3 gives every Writable a CorkedRequest (an object, a closure and its
-    // scope: 160 B, a tenth of an idle wire), which only a stream with `_writev` uses, to hand
-    // corked writes over in one call. A wire has none: its corked writes are consumed one by one
-    // (readable-stream's other path), so the wire does not keep it.
-    if (typeof this._writev !== 'function') (this._writableState as { corkedRequestsFree: unknown }).corkedRequestsFree = null
     this._out = new OutputQueue(this, sendWatermark)
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
@@ -160,9 +154,7 @@ export abstract class WireStream extends stream.Duplex {
 
   /**
    * pipe() unpipes us from a destination that closes, errors or finishes: one that is destroyed
-   * (closed or errored) is our connection going. (A closure per pipe() call on each side, two per
-   * piped wire, held 0.19 KiB per wire, and lengthened the listener lists by 0.25 KiB: heap
-   * snapshots of 500 pairs.)
+   * (closed or errored) is our connection going, with no listener of our own per pipe() call.
    */
   override unpipe (dest?: any): this {
     super.unpipe(dest)
