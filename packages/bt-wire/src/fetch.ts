@@ -140,8 +140,9 @@ export async function fetch (opts: FetchOptions): Promise<void> {
     wire.setTimeout(opts.timeoutMs, true)
     const metadataPromise = target.meta === null ? getMetadata(wire, opts.timeoutMs) : null
     metadataPromise?.catch(() => {})
-    const hs = await orInterrupt(waitHandshake(wire, target.infoHash, opts.timeoutMs, dialed))
+    // the peer's bitfield / have-all / have-none may come in the same packet as its handshake
     const announced = trackAnnounced(wire)
+    const hs = await orInterrupt(waitHandshake(wire, target.infoHash, opts.timeoutMs, dialed))
     if (metadataPromise !== null && hs.extensions.extended !== true) {
       throw new CliError(Exit.REFUSED, 'the peer does not speak the extension protocol, so it cannot send the metadata: give a .torrent file instead')
     }

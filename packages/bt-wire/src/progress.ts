@@ -37,7 +37,7 @@ export class Progress {
     this.lines = opts.enabled && !tty
     if (opts.enabled && tty) {
       this.bar = new cliProgress.SingleBar({
-        format: `${opts.label} {bar} {percentage}% | {done} of {size} | {speed} | ETA {eta} | {pieces} pieces`,
+        format: `${opts.label} {bar} {percentage}% | {done} of {size} | {speed} | ETA {eta}{pieces}`,
         stream: process.stderr,
         hideCursor: true,
         barsize: 30,
@@ -100,7 +100,7 @@ export class Progress {
       size: formatBytes(this.totalBytes),
       speed: formatRate(this.rate(false)),
       eta: this.eta(),
-      pieces: `${this.pieces}/${this.totalPieces}`
+      pieces: this.totalPieces > 0 ? ` | ${this.pieces}/${this.totalPieces} pieces` : ''
     }
   }
 
@@ -110,7 +110,7 @@ export class Progress {
     const tail = done
       ? `${formatRate(this.rate(true))} on average, ${formatDuration(elapsed)}`
       : `${formatRate(this.rate(false))}, ETA ${this.eta()}`
-    process.stderr.write(`${this.label}: ${pct}% ${formatBytes(this.bytes)} of ${formatBytes(this.totalBytes)}, ` +
-      `${this.pieces}/${this.totalPieces} pieces, ${tail}\n`)
+    const pieces = this.totalPieces > 0 ? `${this.pieces}/${this.totalPieces} pieces, ` : ''
+    process.stderr.write(`${this.label}: ${pct}% ${formatBytes(this.bytes)} of ${formatBytes(this.totalBytes)}, ${pieces}${tail}\n`)
   }
 }
