@@ -119,6 +119,7 @@ export async function fetch (opts: FetchOptions): Promise<void> {
   }
 
   let wire: Wire | null = null
+  let completed = false
   try {
     // with a .torrent, data on disk is checked before connecting: a complete download needs no peer
     let have: boolean[] | null = null
@@ -126,6 +127,7 @@ export async function fetch (opts: FetchOptions): Promise<void> {
       have = await prepare(target.meta)
       if (have.every(Boolean)) {
         await store!.complete()
+        completed = true
         finishReport(opts, log, target.meta, store!, null, null, { bytes: 0, piecesVerified: 0, piecesNeeded: 0, hashFailures: 0, requeued: 0 }, have, 0, false)
         return
       }
@@ -190,12 +192,14 @@ export async function fetch (opts: FetchOptions): Promise<void> {
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6
     await store!.complete()
+    completed = true
     finishReport(opts, log, meta, store!, `${host}:${port}`, encryption === null ? 'none' : encryption.method, stats, onDisk, ms, metadataPromise !== null)
   } finally {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
     wire?.destroy()
-    await (store as FileStore | null)?.close()
+    if (completed) await (store as FileStore | null)?.close()
+    else await (store as FileStore | null)?.discardUnused()
   }
 }
 

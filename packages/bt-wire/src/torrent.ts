@@ -3,7 +3,7 @@
  * piece storage: in memory (demo) or in files on disk (fetch, seed).
  */
 import { createHash } from 'node:crypto'
-import { open, mkdir, readFile, lstat, rename, type FileHandle } from 'node:fs/promises'
+import { open, mkdir, readFile, lstat, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, resolve, sep } from 'node:path'
 import parseTorrent, { type ParsedTorrent } from 'parse-torrent'
 import createTorrent from 'create-torrent'
@@ -225,6 +225,8 @@ export class FileStore implements Store {
   private readonly handles = new Map<number, Promise<FileHandle>>()
   private readonly paths: string[]
   private readonly states: FileState[]
+  /** Files this run has written into. */
+  private readonly written = new Set<number>()
 
   constructor (readonly root: string, private readonly meta: TorrentMeta, private readonly mode: 'read' | 'write') {
     // every file lies at the torrent's name (single file) or below it (multi-file), and the
@@ -303,6 +305,18 @@ export class FileStore implements Store {
     }
   }
 
+  /**
+   * After a failed run: remove the NAME.part files this run created and never wrote into, so a
+   * peer that had nothing to give leaves nothing behind (files with verified pieces stay).
+   */
+  async discardUnused (): Promise<void> {
+    await this.close()
+    for (let i = 0; i < this.paths.length; i++) {
+      if (this.states[i] !== 'new' || this.written.has(i)) continue
+      await unlink(this.paths[i] + PARTIAL_SUFFIX).catch(() => {})
+    }
+  }
+
   private handle (i: number): Promise<FileHandle> {
     let h = this.handles.get(i)
     if (h === undefined) {
@@ -353,6 +367,7 @@ export class FileStore implements Store {
         }
         return
       }
+      this.written.add(i)
       await fh.write(data, at, n, fileOffset)
     })
   }

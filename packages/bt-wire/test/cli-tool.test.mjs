@@ -171,6 +171,7 @@ test('a peer with none of the pieces: exit 4 at once (have-none, an empty bitfie
       assert.equal(r.json.exitCode, 4)
       assert.match(r.json.error, message)
     }
+    assert.deepEqual(await readdir(join(dir, what)), [], 'no empty .part file is left behind')
   }
   const started = Date.now()
   const none = await fakeSeeder(t, { data, ...tor, announce: 'have-none' })
