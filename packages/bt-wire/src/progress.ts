@@ -37,7 +37,7 @@ export class Progress {
     this.lines = opts.enabled && !tty
     if (opts.enabled && tty) {
       this.bar = new cliProgress.SingleBar({
-        format: `${opts.label} {bar} {percentage}% | {done} of {size} | {speed} | ETA {eta}{pieces}`,
+        format: `${opts.label} {bar} {percentage}% | {done} of {size} | {speed} | ETA {timeLeft}{pieces}`,
         stream: process.stderr,
         hideCursor: true,
         barsize: 30,
@@ -99,7 +99,7 @@ export class Progress {
       done: formatBytes(this.bytes),
       size: formatBytes(this.totalBytes),
       speed: formatRate(this.rate(false)),
-      eta: this.eta(),
+      timeLeft: this.eta(),
       pieces: this.totalPieces > 0 ? ` | ${this.pieces}/${this.totalPieces} pieces` : ''
     }
   }

@@ -294,3 +294,23 @@ test('our own seed by magnet: the --json result tells what was fetched and what 
   assert.equal(again.json.bytesFetched, 0, 'complete on disk: nothing fetched')
   assert.equal(again.json.piecesOnDisk, again.json.pieces)
 })
+
+test('on a terminal (script(1) gives it a pty): the progress bar with a speed and an ETA, and no plain lines', async (t) => {
+  const { spawn } = await import('node:child_process')
+  const { BT_WIRE } = await import('./cli-lib.mjs')
+  const dir = await tmp(t)
+  const data = randomBytes(MiB)
+  const tor = await makeTorrent(dir, 'tty.bin', data, 32 * KiB)
+  const slow = await fakeSeeder(t, { data, ...tor, delayMs: 5 })
+  const cmd = [process.execPath, BT_WIRE, 'fetch', tor.torrentPath, '--peer', slow.peer, '-o', join(dir, 'out'), '--pipeline', '4', '--progress-interval', '0.1']
+    .map(a => `'${a.replace(/'/g, "'\\''")}'`).join(' ')
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', s => { out += s })
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const [code] = await once(child, 'close')
+  assert.equal(code, 0, out)
+  assert.match(out, /fetch [█░]+ \d+% \| [\d.]+ (KiB|MiB) of 1 MiB \| [\d.]+ (B|KiB|MiB)\/s \| ETA (\d+ s|\?) \| \d+\/32 pieces/)
+  assert.doesNotMatch(out, /^fetch: \d+%/m, 'no plain progress lines on a terminal')
+  assert.ok((await readFile(join(dir, 'out', 'tty.bin'))).equals(data))
+})
