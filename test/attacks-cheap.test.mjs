@@ -171,7 +171,8 @@ for (const version of ['3', '5']) {
     const m = await v.memory()
     const taken = counts.extHandshakes - before.extHandshakes
     t.diagnostic(`first handshake: ${(first / 1000).toFixed(1)} ms of CPU; 2,000 re-sent: ${(cost / 1000).toFixed(1)} ms (${(cost / first).toFixed(1)}x), ${taken} taken, ${fmt(held(m, base))} held after`)
-    assert.ok(counts.bytesRead - before.bytesRead >= 64 * 1024, `the victim read ${counts.bytesRead - before.bytesRead} bytes of re-sent handshakes`)
+    // delivered past the bound: at least the 17th handshake was read (how much more depends on how TCP cut the stream)
+    assert.ok(counts.bytesRead - before.bytesRead >= 17 * hs.length, `the victim read ${counts.bytesRead - before.bytesRead} bytes of re-sent handshakes`)
     assert.ok(taken >= 2, `the re-sent handshakes reached the application and its plugins (${taken})`)
     assert.equal(run.got.closed, true, 'the victim closed the re-sender')
     assert.ok(cost <= 32 * first, `2,000 re-sends cost ${(cost / first).toFixed(1)}x the first`)

@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  Extensions, OurExtensions, HELD_EXTENDED_MAX, EXTENDED_HANDSHAKE_BUDGET, MAX_EXTENDED_HANDSHAKE_LENGTH,
+  Extensions, HELD_EXTENDED_MAX, EXTENDED_HANDSHAKE_BUDGET, MAX_EXTENDED_HANDSHAKE_LENGTH,
   MAX_EXTENDED_HANDSHAKES, EXTENDED_HANDSHAKE_LIMITS, MAX_METADATA_SIZE,
   extendedId, ourExtendedHandshake, extensionName
 } from '../dist/esm/state/extensions.js'
@@ -55,7 +55,7 @@ function handshake (m) {
 
 /** Extensions with plugin `ut_test` (our id 1), the peer having announced it as its id 7. */
 function announced (p = plugin()) {
-  const ext = new OurExtensions(null)
+  const ext = new Extensions()
   const host = fakeHost()
   ext.use('ut_test', p)
   ext.onMessage(host, 0, handshake({ ut_test: 7 }))
@@ -137,7 +137,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.deepEqual(host.events, [], 'no event for the failed message')
 
   // in the peer's extended handshake: no 'extended' 'handshake' event after the failure
-  const e2 = new OurExtensions(null)
+  const e2 = new Extensions()
   const h2 = fakeHost()
   e2.use('ut_test', plugin('onExtendedHandshake'))
   e2.onMessage(h2, 0, handshake({ ut_test: 3 }))
@@ -145,7 +145,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.deepEqual(h2.events, [])
 
   // in the BitTorrent handshake: the loop stops and says so
-  const e3 = new OurExtensions(null)
+  const e3 = new Extensions()
   const h3 = fakeHost()
   const second = plugin()
   e3.use('a', plugin('onHandshake'))
@@ -153,7 +153,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.equal(e3.onHandshake(h3, 'ih', 'id', {}), false)
   assert.deepEqual(h3.failures.map(e => e.code), ['ERR_BT_EXTENSION_FAILED'])
   assert.deepEqual(second.calls, [], 'the next plugin is not called on a failed wire')
-  const e4 = new OurExtensions(null)
+  const e4 = new Extensions()
   const p4 = plugin()
   e4.use('a', p4)
   assert.equal(e4.onHandshake(fakeHost(), 'ih', 'id', { dht: true }), true)
@@ -161,7 +161,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
 })
 
 test('Extensions: a message for our plugin before the peer announced the extension is dropped', () => {
-  const ext = new OurExtensions(null)
+  const ext = new Extensions()
   const host = fakeHost()
   const p = plugin()
   ext.use('ut_test', p)
@@ -221,7 +221,7 @@ test('Extensions: the extended-handshake budget (64 KiB each, 1 MiB per wire)', 
 test('Extensions: our extended handshake, the ids we send under, use() defaults', () => {
   assert.equal(ourExtendedHandshake(null).toString(), 'd1:mdee', 'no state: an empty m')
   assert.equal(ourExtendedHandshake(new Extensions()).toString(), 'd1:mdee', 'no side of ours: an empty m')
-  const ext = new OurExtensions(null)
+  const ext = new Extensions()
   ext.use('ut_b', {})
   const a = ext.use('ut_a', {})
   assert.equal(typeof a.onMessage, 'function', 'missing hooks become no-ops')
@@ -236,7 +236,7 @@ test('Extensions: our extended handshake, the ids we send under, use() defaults'
   assert.throws(() => extensionName(class {}), /requires a "name"/)
 })
 
-test('Extensions without our side: every message is the application\'s; OurExtensions takes the peer\'s side over', () => {
+test('Extensions without plugins: every message is the application\'s; a plugin used later gets the messages of a name the peer announced', () => {
   const ext = new Extensions()
   const host = fakeHost()
   ext.onMessage(host, 0, handshake({ ut_x: 3 }))
@@ -245,14 +245,10 @@ test('Extensions without our side: every message is the application\'s; OurExten
   assert.equal(ext.holding, false)
   assert.equal(ext.holdWrite(() => {}), false)
   assert.equal(ext.onHandshake(host, 'ih', 'id', {}), true)
-  // grown: the peer's map, handshake and budget come along
-  const ours = new OurExtensions(ext)
-  assert.deepEqual(ours._peerMapping, { ut_x: 3 })
-  assert.equal(ours._peerHandshake, ext._peerHandshake)
-  assert.equal(ours._peerBytes, ext._peerBytes)
+  assert.deepEqual(ext._peerMapping, { ut_x: 3 })
   const p = plugin()
-  ours.use('ut_x', p)
-  ours.onMessage(host, 1, Buffer.from('b'))
+  ext.use('ut_x', p)
+  ext.onMessage(host, 1, Buffer.from('b'))
   assert.deepEqual(p.calls, [['message', 'b']], 'announced before our use(): delivered')
   assert.deepEqual(host.failures, [])
 })
@@ -314,7 +310,7 @@ test(`Extensions: an extended handshake of more than ${EXTENDED_HANDSHAKE_LIMITS
 })
 
 test(`Extensions: a ut_pex message of more than ${MAX_PEX_CONTACTS} added or dropped contacts is dropped (BEP 11), the connection kept`, () => {
-  const ext = new OurExtensions(null)
+  const ext = new Extensions()
   const host = fakeHost()
   const p = plugin()
   ext.use('ut_pex', p)
