@@ -8,6 +8,57 @@ type BitFieldClass = typeof BitFieldImport
 export const BitField: BitFieldClass = (BitFieldImport as unknown as { default?: BitFieldClass }).default ?? BitFieldImport
 export type BitField = BitFieldImport
 
+/**
+ * Heap a piece index kept aside costs (an entry of a Set of small integers, with the table's
+ * slack): the exchange rate between the two records in `PeerPieces`.
+ */
+const FAR_INDEX_BYTES = 32
+
+/**
+ * `peerPieces`: what the peer has, a BitField whose memory grows with what the peer proves,
+ * not with the indices it names. Its bitfield message costs it a byte per 8 pieces, and the
+ * bits grow from it as the `bitfield` package grows them (doubling, up to `maxPieces`). A `have`
+ * costs the peer 9 bytes whatever index it names (BEP 3), so a `have` far past the bits (the
+ * last index of the largest torrent: 256 KiB of bits for 9 bytes) is kept aside, in a Set,
+ * until the Set costs as much as the bits up to its highest index would add: then the bits
+ * grow to cover them. Either record costs at most a few times what the peer sent. `get` reads
+ * both; `buffer` (and `length`, `forEach`, ...) holds the bits, and so the indices kept aside
+ * only once the bits grew to cover them (a peer announcing its pieces with `have`s after
+ * have-none, as honest ones do, has them in the bits long before it holds every piece).
+ */
+export class PeerPieces extends BitField {
+  /** Indices past the bits announced by `have`, while they cost less than the bits up to them. */
+  private _far: Set<number> | null = null
+  /** The highest index in `_far`. */
+  private _top = 0
+
+  constructor (data: number | Uint8Array, private readonly _maxPieces: number) {
+    super(data, { grow: _maxPieces })
+  }
+
+  override get (index: number): boolean {
+    return this._far !== null && (index >> 3) >= this.buffer.length ? this._far.has(index) : super.get(index)
+  }
+
+  override set (index: number, value = true): void {
+    // within the bits; or past maxPieces, ignored as the bitfield package ignores a bit past its `grow`
+    if ((index >> 3) < this.buffer.length || index >= this._maxPieces) return super.set(index, value)
+    if (!value) { this._far?.delete(index); return }
+    const far = (this._far ??= new Set())
+    far.add(index)
+    if (index > this._top) this._top = index
+    const need = (this._top >> 3) + 1
+    if (far.size * FAR_INDEX_BYTES < need - this.buffer.length) return
+    // the bits grow to cover them (doubling, as the bitfield package grows)
+    const bytes = new Uint8Array(Math.max(need, Math.min(2 * this.buffer.length, (this._maxPieces + 7) >> 3)))
+    bytes.set(this.buffer)
+    for (const i of far) bytes[i >> 3] |= 128 >> (i & 7)
+    this.buffer = bytes
+    this._far = null
+    this._top = 0
+  }
+}
+
 /** `peerPieces` after the peer sent have-all (BEP 6). */
 export class HaveAllBitField {
   buffer = new Uint8Array(0)

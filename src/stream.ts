@@ -1,9 +1,9 @@
 /**
  * The Wire's base class, in the Node build and the browser build alike: readable-stream 3's
  * Duplex, the stream bittorrent-protocol 3.5.5 was built on (and WebTorrent 1.x depends on, so
- * npm installs one copy for both). readable-stream 4 brought 8 packages and 1.14 MB on disk with
- * it (abort-controller, event-target-shim, events, process, buffer...), 3 brings 4 small ones,
- * and it is 40 KiB less of a minified browser bundle.
+ * npm installs one copy for both). readable-stream 4 brings eight packages with it
+ * (abort-controller, event-target-shim, events, process, buffer...), 3 four small ones, and a
+ * far smaller browser bundle.
  *
  * readable-stream 4 destroys a stream once both of its sides have ended; 3 does so only with
  * `autoDestroy`, which is made the default here, so 'close' follows end() the same way. Only

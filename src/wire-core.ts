@@ -10,14 +10,14 @@
  * Those modules reach the wire only through its WireHost (the Host class at the bottom).
  */
 import { Buffer } from 'buffer'
-import { BitField, HaveAllBitField } from './bitfield.js'
+import { PeerPieces, HaveAllBitField, type BitField } from './bitfield.js'
 import type { WireType, WireOptions, PeerExtensions } from './types.js'
 import { debug } from './log.js'
 import speedometer from 'speedometer'
 import * as codec from './protocol/codec.js'
 import { MessageId, u32, type ReservedBitName } from './protocol/codec.js'
 import { ErrorCodes, WireError } from './errors.js'
-import { Extensions, OurExtensions, ourExtendedHandshake } from './state/extensions.js'
+import { Extensions, ourExtendedHandshake } from './state/extensions.js'
 import { MessageReader, SECOND_HANDSHAKE, type ReaderSink } from './protocol/reader.js'
 import { OurRequests } from './state/requests.js'
 import { Serving, type Respond } from './state/serving.js'
@@ -58,26 +58,29 @@ export abstract class WireCore extends WireStream {
   /** @internal */ _uploadSpeed: ((delta?: number) => number) | null = null
   /** @internal */ _downloadSpeed: ((delta?: number) => number) | null = null
   /** @internal */ _keepAliveInterval: ReturnType<typeof setInterval> | null = null
-  // Created on first use: an idle wire may never need them.
-  /** @internal Our requests (state/requests.ts), made on the first. */ _ours: OurRequests | null = null
-  /** @internal Serving the peer's requests (state/serving.ts), made on its first. */ _serving: Serving | null = null
+  /** @internal What the modules of each concern reach the wire through (io/host.ts). */
+  readonly _host: WireHost = new Host(this)
+  // The state of each concern, made on first use (`_ensure...()`): an idle wire may never need it.
+  /** @internal Our requests (state/requests.ts). */
+  _requests: OurRequests | null = null
+  /** @internal Serving the peer's requests (state/serving.ts). */
+  _serving: Serving | null = null
   /** @internal BEP 10 state (state/extensions.ts). */
-  _ext: Extensions | null = null
+  _extensions: Extensions | null = null
   /** @internal Our handshake went out. */
   _handshakeSent = false
   /** @internal The peer's handshake came. */
   _handshakeReceived = false
   /** @internal Our extended handshake (BEP 10) went out. */
   _extendedHandshakeSent = false
-  /** @internal */ _peerPieces: BitField | HaveAllBitField | null = null
-  /** @internal BEP 6 allowed-fast sets (state/fast.ts), made on first use. */
+  /** @internal What the peer has. */
+  _peerPieces: BitField | HaveAllBitField | null = null
+  /** @internal BEP 6 allowed-fast sets (state/fast.ts). */
   _fast: FastState | null = null
-  /** @internal What helper modules reach the wire through (io/host.ts), made on first use. */
-  private _wireHost: WireHost | null = null
+  /** @internal BEP 52 hash messages (state/hashes.ts). */
+  _hashes: HashMessages | null = null
   /** @internal Message stream encryption (mse/wire-adapter.ts), on a wire that encrypts. */
   _mse: WireEncryption | null = null
-  /** @internal BEP 52 hash messages (hashes.ts), created on first use. */
-  _hashMessages: HashMessages | null = null
 
   /** @internal The Node entry's subclass gives the `allowedFast` option (state/allowed-fast.ts: SHA-1 from node:crypto); null in browser builds. */
   static _autoAllowedFast: AutoAllowedFastFn | null = null
@@ -96,13 +99,13 @@ export abstract class WireCore extends WireStream {
     const ctor = this.constructor as typeof WireCore
     if (o.allowedFast !== undefined) {
       if (ctor._autoAllowedFast === null) throw new Error('the allowed-fast set (SHA-1) is not available in this build')
-      this._fast = new FastState(this._host(), ctor._autoAllowedFast(o.allowedFast))
+      this._fast = new FastState(this._host, ctor._autoAllowedFast(o.allowedFast))
     }
     this._reader = new MessageReader(this, o.limits, true)
     if (debug.enabled) this._debug('new wire type=%s', this.type)
     if (o.handshakeTimeout !== 0 || o.idleTimeout !== 0) this._timers = new ConnectionTimeouts(o.handshakeTimeout, o.idleTimeout, (code, message) => this._fail(code, message))
     const mse = o.encryption
-    if (mse !== null && ctor._mseSupport !== null) this._mse = ctor._mseSupport.attach(this._host(), mse)
+    if (mse !== null && ctor._mseSupport !== null) this._mse = ctor._mseSupport.attach(this._host, mse)
     else if (mse !== null && wouldRunMse(this.type, mse)) throw new Error(NO_MSE)
   }
 
@@ -124,13 +127,10 @@ export abstract class WireCore extends WireStream {
   /** @internal One of the peer's named reserved bits. */
   _peerBit (name: ReservedBitName): boolean { return this.peerExtensions[name] === true }
 
-  /** @internal */ _requests (): OurRequests { return (this._ours ??= new OurRequests(this._host())) }
-  /** @internal */ _serve (): Serving { return (this._serving ??= new Serving(this._host(), this._out)) }
-  /** @internal */ _fastState (): FastState { return (this._fast ??= new FastState(this._host(), null)) }
-  /** @internal */ _extensions (): Extensions { return (this._ext ??= new Extensions()) }
-
-  /** @internal Our side of BEP 10 (plugins, our ids and handshake fields): the state grows into OurExtensions, once. */
-  _ourExtensions (): OurExtensions { const ext = this._ext; return ext instanceof OurExtensions ? ext : (this._ext = new OurExtensions(ext)) }
+  /** @internal */ _ensureRequests (): OurRequests { return (this._requests ??= new OurRequests(this._host)) }
+  /** @internal */ _ensureServing (): Serving { return (this._serving ??= new Serving(this._host, this._out)) }
+  /** @internal */ _ensureFast (): FastState { return (this._fast ??= new FastState(this._host, null)) }
+  /** @internal */ _ensureExtensions (): Extensions { return (this._extensions ??= new Extensions()) }
 
   /** Our current upload speed in bytes/s. */
   uploadSpeed (delta?: number): number { this._uploadSpeed ??= speedometer(); return this._uploadSpeed(delta) }
@@ -147,16 +147,17 @@ export abstract class WireCore extends WireStream {
   /**
    * @internal Our own end, as 3.5.5 and 5.0.9 have it: the peer counts as not interested and
    * choking from now on, with the 'uninterested' and 'choke' events (pending requests fail).
+   * The connection is no longer held back for plugins (state/extensions.ts): the wire finishes.
    */
-  protected _onLocalEnd (): void { this._onUninterested(); this._onChoke() }
+  protected _onLocalEnd (): void { this._onUninterested(); this._onChoke(); this._extensions?.endHolding() }
 
-  /** @internal */ protected _onDestroying (err: Error): void { this._ours?.failAll(err) }
+  /** @internal */ protected _onDestroying (err: Error): void { this._requests?.failAll(err) }
 
   /** @internal The output drained: the peer's waiting requests, then its held extended messages. */
   protected _onOutputRead (): void {
     const serving = this._serving
     if (serving !== null && serving.waiting) serving.release()
-    if (this._ext !== null && this._ext.holding) this._ext.release(this._hostForCall())
+    if (this._extensions !== null && this._extensions.holding) this._extensions.release(this._host)
     if (this._finished) return
     if (this._out.open()) this.emit('output-drain')
   }
@@ -167,15 +168,15 @@ export abstract class WireCore extends WireStream {
     if (this._keepAliveInterval !== null) clearInterval(this._keepAliveInterval)
     this._keepAliveInterval = null
     this._serving?.clear()
-    if (this._ext !== null) this._ext.shutdown()
-    this._ours?.failAll(err)
-    this._hashMessages?.clear(err)
-    this._ours?.stop()
+    if (this._extensions !== null) this._extensions.shutdown()
+    this._requests?.failAll(err)
+    this._hashes?.clear(err)
+    this._requests?.stop()
   }
 
   /** @internal Too many of the peer's extended messages wait for the output (state/extensions.ts). */
-  protected _mustHoldWrite (): boolean { return this._ext !== null && this._ext.mustHoldWrite }
-  /** @internal */ protected _holdWrite (cb: () => void): boolean { return this._ext !== null && this._ext.holdWrite(cb) }
+  protected _mustHoldWrite (): boolean { return this._extensions !== null && this._extensions.mustHoldWrite }
+  /** @internal */ protected _holdWrite (cb: () => void): boolean { return this._extensions !== null && this._extensions.holdWrite(cb) }
 
   /** @internal Queue bytes for the peer (io/output.ts gathers, encrypts and bounds them). */
   _push (data: Uint8Array): void {
@@ -226,9 +227,9 @@ export abstract class WireCore extends WireStream {
     this._timers?.handshakeDone()
     const extensions = named as PeerExtensions
     this.emit('handshake', infoHash, peerId, extensions)
-    const ext = this._ext
+    const ext = this._extensions
     if (this._finished) return
-    if (ext !== null && !ext.onHandshake(this._hostForCall(), infoHash, peerId, extensions)) return
+    if (ext !== null && !ext.onHandshake(this._host, infoHash, peerId, extensions)) return
     if (this._peerBit('extended') && this._handshakeSent && this._ourBit('extended') && !this._extendedHandshakeSent) {
       this._sendExtendedHandshake()
     }
@@ -253,11 +254,11 @@ export abstract class WireCore extends WireStream {
       case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
       case MessageId.EXTENDED: return this._onExtended(buf[start], buf.subarray(start + 1, end))
       case MessageId.HASH_REQUEST:
-        return this._hashMessagesOn() ? this._hashes().onRequest(buf, start) : this._onUnknown(id, buf, start, end)
+        return this._hashMessagesOn() ? this._ensureHashes().onRequest(buf, start) : this._onUnknown(id, buf, start, end)
       case MessageId.HASHES:
-        return this._hashMessagesOn() ? this._hashes().onHashes(buf, start, end) : this._onUnknown(id, buf, start, end)
+        return this._hashMessagesOn() ? this._ensureHashes().onHashes(buf, start, end) : this._onUnknown(id, buf, start, end)
       case MessageId.HASH_REJECT:
-        return this._hashMessagesOn() ? this._hashes().onReject(buf, start) : this._onUnknown(id, buf, start, end)
+        return this._hashMessagesOn() ? this._ensureHashes().onReject(buf, start) : this._onUnknown(id, buf, start, end)
       default: return this._onUnknown(id, buf, start, end)
     }
   }
@@ -275,7 +276,7 @@ export abstract class WireCore extends WireStream {
     this.emit('choke')
     if (!this.hasFast) {
       const err = new WireError(ErrorCodes.PEER_CHOKED, 'peer is choking')
-      this._ours?.failAll(err)
+      this._requests?.failAll(err)
     }
   }
 
@@ -306,7 +307,7 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _onHave (index: number): void {
     if (!this._checkIndex(index, 'have')) return
-    const pieces = this._pieces()
+    const pieces = this._ensurePeerPieces()
     if (pieces.get(index)) return
     pieces.set(index, true)
     this.emit('have', index)
@@ -317,14 +318,14 @@ export abstract class WireCore extends WireStream {
     // a copy: the bitfield lives on and is changed by later `have`s
     const bytes = Buffer.allocUnsafe(buffer.length)
     bytes.set(buffer)
-    this._peerPieces = new BitField(bytes, { grow: this.maxPieces })
+    this._peerPieces = new PeerPieces(bytes, this.maxPieces)
     this.emit('bitfield', this._peerPieces)
   }
 
-  /** @internal */ _onRequest (index: number, offset: number, length: number): void { this._serve().onRequest(index, offset, length) }
+  /** @internal */ _onRequest (index: number, offset: number, length: number): void { this._ensureServing().onRequest(index, offset, length) }
 
   /** @internal */ _onPiece (index: number, offset: number, block: Buffer): void {
-    const ours = this._ours
+    const ours = this._requests
     const req = ours !== null ? ours.list.pull(index, offset, block.length) : null
     if (req !== null) ours!.settle(req, null, block)
     this.downloaded += block.length
@@ -342,7 +343,7 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _onPort (port: number): void { this.emit('port', port) }
 
-  /** @internal */ private _fastOnly (what: string): boolean { return this.hasFast || fastOnly(this._host(), what) }
+  /** @internal */ private _fastOnly (what: string): boolean { return this.hasFast || fastOnly(this._host, what) }
 
   /** @internal */ _onSuggest (index: number): void {
     if (!this._fastOnly('suggest') || !this._checkIndex(index, 'suggest')) return
@@ -357,30 +358,30 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _onHaveNone (): void {
     if (!this._fastOnly('have-none')) return
-    this._peerPieces = new BitField(0, { grow: this.maxPieces })
+    this._peerPieces = new PeerPieces(0, this.maxPieces)
     this.emit('have-none')
   }
 
   /** @internal */ _onReject (index: number, offset: number, length: number): void {
     // any length: a reject only fails what we asked for (code may request 0 bytes of itself)
     if (!this._fastOnly('reject') || !this._checkIndex(index, 'reject')) return
-    const ours = this._ours
+    const ours = this._requests
     const req = ours !== null ? ours.list.pull(index, offset, length) : null
     if (req !== null) ours!.settle(req, new WireError(ErrorCodes.REQUEST_REJECTED, 'request was rejected'), null)
     this.emit('reject', index, offset, length)
   }
 
-  /** @internal */ _onAllowedFast (index: number): void { this._fastState().onAllowedFast(index) }
+  /** @internal */ _onAllowedFast (index: number): void { this._ensureFast().onAllowedFast(index) }
 
   /** @internal An extended message (BEP 10): `ext` is its id byte (0: the extended handshake), `buf` the rest. */
   _onExtended (ext: number, buf: Uint8Array): void {
     if (ext >>> 0 !== ext || ext > 255) throw new TypeError('extended message id must be 0..255')
     if (!this._checkLength(MessageId.EXTENDED, buf.length + 2)) return
-    this._extensions().onMessage(this._hostForCall(), ext, toBuffer(buf, 'payload'))
+    this._ensureExtensions().onMessage(this._host, ext, toBuffer(buf, 'payload'))
   }
 
   /** @internal No reply to our oldest request in time (`setTimeout`): it fails, and 'timeout' is emitted. */
-  _onTimeout (): void { this._requests().expire() }
+  _onTimeout (): void { this._ensureRequests().expire() }
 
   // ---------------------------------------------------------------------------
   // Helpers
@@ -392,21 +393,10 @@ export abstract class WireCore extends WireStream {
   /** @internal Our extended handshake's payload (BEP 10), which is then counted as sent. */
   _extendedHandshakePayload (): Uint8Array {
     this._extendedHandshakeSent = true
-    return ourExtendedHandshake(this._ext)
+    return ourExtendedHandshake(this._extensions)
   }
 
-  /** @internal The WireHost of this wire: helper modules reach it only through this. */
-  _host (): WireHost { return (this._wireHost ??= new Host(this)) }
-
-  /**
-   * @internal A WireHost for one call into a module that keeps none (state/extensions.ts): the
-   * wire's own if it has one, else a passing one (32 bytes, young garbage), so a wire that only
-   * exchanged extended handshakes holds no host.
-   */
-  _hostForCall (): WireHost { return this._wireHost ?? new Host(this) }
-
-
-  /** @internal */ _hashes (): HashMessages { return (this._hashMessages ??= new HashMessages(this._host())) }
+  /** @internal */ _ensureHashes (): HashMessages { return (this._hashes ??= new HashMessages(this._host)) }
 
   /** @internal
    * Whether BEP 52 hash messages are ours to handle: either side set the v2 bit, or the
@@ -415,12 +405,12 @@ export abstract class WireCore extends WireStream {
    * everyone else, ids 21-23 stay `unknownmessage` as in 3.5.5 and nothing is sent back.
    */
   private _hashMessagesOn (): boolean {
-    return this._hashMessages !== null || this._ourBit('v2') === true || this._peerBit('v2') === true ||
+    return this._hashes !== null || this._ourBit('v2') === true || this._peerBit('v2') === true ||
       this.listenerCount('hash-request') > 0
   }
 
   /** @internal What the peer has (made on first use). */
-  _pieces (): BitField | HaveAllBitField { return (this._peerPieces ??= new BitField(0, { grow: this.maxPieces })) }
+  _ensurePeerPieces (): BitField | HaveAllBitField { return (this._peerPieces ??= new PeerPieces(0, this.maxPieces)) }
 
   /** Send a block (wire.ts). */
   abstract piece (index: number, offset: number, buffer: Uint8Array): void
@@ -449,7 +439,7 @@ class Host implements WireHost {
   get finished (): boolean { return this._w._finished }
   get destroyed (): boolean { return this._w.destroyed }
   get maxPeerRequests (): number { return this._w.maxPeerRequests }
-  countDropped (): void { this._w._serve().dropped++ }
+  countDropped (): void { this._w._ensureServing().dropped++ }
   get type (): string | null { return this._w.type }
   get peerChoking (): boolean { return this._w.peerChoking }
   get outputOpen (): boolean { return this._w._out.open() }

@@ -36,45 +36,45 @@ export interface Wire extends WirePlugins {}
 
 export class Wire extends WireCore {
   /** Our pending requests {piece, offset, length}. */
-  get requests (): Request[] { return this._requests().list.list }
+  get requests (): Request[] { return this._ensureRequests().list.list }
 
   /** The peer's pending requests {piece, offset, length}. */
-  get peerRequests (): Request[] { return this._serve().requests.list }
+  get peerRequests (): Request[] { return this._ensureServing().requests.list }
 
   /** Requests from the peer we did not queue because its queue was full. */
   get droppedPeerRequests (): number { return this._serving === null ? 0 : this._serving.dropped }
-  set droppedPeerRequests (n: number) { this._serve().dropped = n }
+  set droppedPeerRequests (n: number) { this._ensureServing().dropped = n }
 
   /** Requests from the peer of 0 bytes or over 128 KiB (refused: rejected under BEP 6, else dropped). */
   get invalidPeerRequests (): number { return this._serving === null ? 0 : this._serving.invalid }
-  set invalidPeerRequests (n: number) { this._serve().invalid = n }
+  set invalidPeerRequests (n: number) { this._ensureServing().invalid = n }
 
   /** Our extension ids: id -> name. */
-  get extendedMapping (): Record<number, string> { return this._ourExtensions().mapping }
+  get extendedMapping (): Record<number, string> { return this._ensureExtensions().mapping }
 
   /** The peer's extension ids: name -> id. */
-  get peerExtendedMapping (): Record<string, number> { return (this._extensions()._peerMapping ??= {}) }
-  set peerExtendedMapping (value: Record<string, number>) { this._extensions()._peerMapping = value }
+  get peerExtendedMapping (): Record<string, number> { return (this._ensureExtensions()._peerMapping ??= {}) }
+  set peerExtendedMapping (value: Record<string, number>) { this._ensureExtensions()._peerMapping = value }
 
   /** The peer's extended handshake, decoded ({} until it arrives). */
-  get peerExtendedHandshake (): ExtendedHandshake { return (this._extensions()._peerHandshake ??= {}) }
-  set peerExtendedHandshake (value: ExtendedHandshake) { this._extensions()._peerHandshake = value }
+  get peerExtendedHandshake (): ExtendedHandshake { return (this._ensureExtensions()._peerHandshake ??= {}) }
+  set peerExtendedHandshake (value: ExtendedHandshake) { this._ensureExtensions()._peerHandshake = value }
 
   /** What the peer has: a BitField (grows up to maxPieces), or a HaveAllBitField after have-all. */
-  get peerPieces (): BitField | HaveAllBitField { return this._pieces() }
+  get peerPieces (): BitField | HaveAllBitField { return this._ensurePeerPieces() }
   set peerPieces (value: BitField | HaveAllBitField) { this._peerPieces = value }
 
   /** Extra fields of the extended handshake we send ("m" is filled in from `use()`). */
-  get extendedHandshake (): Record<string, unknown> { return (this._ourExtensions()._fields ??= {}) }
-  set extendedHandshake (value: Record<string, unknown>) { this._ourExtensions()._fields = value }
+  get extendedHandshake (): Record<string, unknown> { return (this._ensureExtensions()._fields ??= {}) }
+  set extendedHandshake (value: Record<string, unknown>) { this._ensureExtensions()._fields = value }
 
   /** BEP 6: pieces we allow the peer to request while choked. */
-  get allowedFastSet (): number[] { return this._fastState().allowed }
-  set allowedFastSet (value: number[]) { this._fastState().allowed = value }
+  get allowedFastSet (): number[] { return this._ensureFast().allowed }
+  set allowedFastSet (value: number[]) { this._ensureFast().allowed = value }
 
   /** BEP 6: pieces the peer allows us to request while choked. */
-  get peerAllowedFastSet (): number[] { return this._fastState().peerAllowed }
-  set peerAllowedFastSet (value: number[]) { this._fastState().peerAllowed = value }
+  get peerAllowedFastSet (): number[] { return this._ensureFast().peerAllowed }
+  set peerAllowedFastSet (value: number[]) { this._ensureFast().peerAllowed = value }
 
   // ---------------------------------------------------------------------------
   // Message stream encryption
@@ -86,7 +86,7 @@ export class Wire extends WireCore {
    */
   encrypt (opts: EncryptOptions = {}): Promise<EncryptResult> {
     // a build without MSE rejects, as does a second exchange
-    return new Promise(resolve => resolve(this._encryption().encrypt(opts)))
+    return new Promise(resolve => resolve(this._ensureMse().encrypt(opts)))
   }
 
   /**
@@ -127,10 +127,10 @@ export class Wire extends WireCore {
   /** 3.5.5: incoming, accept this info hash (hex) as the one asked for in 'pe3', send step 4. */
   sendPe4 (infoHash: string | Uint8Array): void { this._mse?.sendPe4(infoHash) }
 
-  /** @internal */ private _encryption (): WireEncryption {
+  /** @internal */ private _ensureMse (): WireEncryption {
     const support = (this.constructor as typeof Wire)._mseSupport
     if (support === null) throw new Error(NO_MSE)
-    return (this._mse ??= support.attach(this._host(), { peEnabled: false, retries: 0, level: 0 }))
+    return (this._mse ??= support.attach(this._host, { peEnabled: false, retries: 0, level: 0 }))
   }
 
   /**
@@ -152,7 +152,7 @@ export class Wire extends WireCore {
   }
 
   /** Fail the oldest pending request (and emit `timeout`) when no reply came for `ms`. */
-  setTimeout (ms: number, unref?: boolean): void { this._requests().setTimeout(ms, unref === true) }
+  setTimeout (ms: number, unref?: boolean): void { this._ensureRequests().setTimeout(ms, unref === true) }
 
   /**
    * Use a BEP 10 extension: `new Extension(wire)`, reachable as `wire[name]` (type it with a module
@@ -163,7 +163,7 @@ export class Wire extends WireCore {
     const name = extensionName(Extension)
     if (debug.enabled) this._debug('use extension.name=%s', name)
     const handler = new Extension(this)
-    ;(this as unknown as Record<string, unknown>)[name] = this._ourExtensions().use(name, handler)
+    ;(this as unknown as Record<string, unknown>)[name] = this._ensureExtensions().use(name, handler)
     return handler
   }
 
@@ -245,7 +245,7 @@ export class Wire extends WireCore {
     checkUint32(index, 'index')
     checkUint32(offset, 'offset')
     checkUint32(length, 'length')
-    this._requests().add(new Request(index, offset, length, callback))
+    this._ensureRequests().add(new Request(index, offset, length, callback))
     this._push(codec.encodeBlock(MessageId.REQUEST, index, offset, length))
   }
 
@@ -262,7 +262,7 @@ export class Wire extends WireCore {
 
   /** Cancel a request: its callback gets an error, and the peer is told. */
   cancel (index: number, offset: number, length: number): void {
-    const ours = this._ours
+    const ours = this._requests
     const req = ours !== null ? ours.list.pull(index, offset, length) : null
     if (req !== null) ours!.settle(req, new WireError(ErrorCodes.REQUEST_CANCELLED, 'request was cancelled'), null)
     this._push(codec.encodeBlock(MessageId.CANCEL, index, offset, length))
@@ -283,7 +283,7 @@ export class Wire extends WireCore {
     this._push(codec.encodeBlock(MessageId.REJECT, index, offset, length))
   }
 
-  allowedFast (index: number): void { requireFast(this.hasFast); checkUint32(index, 'index'); this._fastState().allow(index) }
+  allowedFast (index: number): void { requireFast(this.hasFast); checkUint32(index, 'index'); this._ensureFast().allow(index) }
 
   /**
    * BEP 52: ask for hashes of a file's merkle tree. `cb(err, message)` gets the `hashes` reply, or an
@@ -299,21 +299,21 @@ export class Wire extends WireCore {
       ;(cb as HashesCallback | undefined)?.(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'), null)
       return
     }
-    this._hashes().request(req, (cb ?? null) as HashesCallback | null)
+    this._ensureHashes().request(req, (cb ?? null) as HashesCallback | null)
   }
 
   /**
    * BEP 52: answer a hash request with hashes: the `length` base-layer hashes then the uncle hashes
    * (bottom up), as 32-byte buffers or one buffer. Throws when the count does not fit the request.
    */
-  hashes (request: HashRequestInput, hashes: Uint8Array | Uint8Array[]): void { this._hashes().send(toHashRequest(request), hashes) }
+  hashes (request: HashRequestInput, hashes: Uint8Array | Uint8Array[]): void { this._ensureHashes().send(toHashRequest(request), hashes) }
 
   /** BEP 52: refuse a hash request. */
-  hashReject (request: HashRequestInput): void { this._hashes().reject(toHashRequest(request)) }
+  hashReject (request: HashRequestInput): void { this._ensureHashes().reject(toHashRequest(request)) }
 
   /** Send an extended message by the peer's name for it, or by id. Objects are bencoded. */
   extended (ext: string | number, obj: unknown): void {
-    const id = extendedId(this._ext, ext)
+    const id = extendedId(this._extensions, ext)
     const payload = extendedPayload(obj)
     this._push(codec.encodeExtendedHeader(id, payload.length))
     if (payload.length > 0) this._push(payload)
@@ -322,12 +322,12 @@ export class Wire extends WireCore {
   /** Bytes of a message from the peer that has not arrived whole yet (what the reader holds). */
   get inputBacklog (): number { return this._reader.buffered }
   /** BEP 52: our hash requests awaiting hashes or a reject, oldest first. */
-  get hashRequests (): HashRequest[] { return this._hashMessages === null ? [] : this._hashMessages.requests.map(p => p.req) }
+  get hashRequests (): HashRequest[] { return this._hashes === null ? [] : this._hashes.requests.map(p => p.req) }
   /** BEP 52: the peer's hash requests awaiting our answer, oldest first. */
-  get peerHashRequests (): HashRequest[] { return this._hashMessages === null ? [] : this._hashMessages.peerRequests.slice() }
+  get peerHashRequests (): HashRequest[] { return this._hashes === null ? [] : this._hashes.peerRequests.slice() }
 
   /** Run a request's callback, once: plugins call it too (lt_donthave, after editing `wire.requests`). */
-  _callback (req: Request, err: Error | null, block: Buffer | null): void { this._requests().settle(req, err, block) }
+  _callback (req: Request, err: Error | null, block: Buffer | null): void { this._ensureRequests().settle(req, err, block) }
 }
 
 export default Wire

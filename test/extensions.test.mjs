@@ -4,9 +4,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  Extensions, OurExtensions, HELD_EXTENDED_MAX, EXTENDED_HANDSHAKE_BUDGET, MAX_EXTENDED_HANDSHAKE_LENGTH,
+  Extensions, HELD_EXTENDED_MAX, EXTENDED_HANDSHAKE_BUDGET, MAX_EXTENDED_HANDSHAKE_LENGTH,
+  MAX_EXTENDED_HANDSHAKES, EXTENDED_HANDSHAKE_LIMITS, MAX_METADATA_SIZE,
   extendedId, ourExtendedHandshake, extensionName
 } from '../dist/esm/state/extensions.js'
+import { MAX_PEX_CONTACTS } from '../dist/esm/state/pex.js'
 
 /** A WireHost that records what the module does to it; `open` is the watermark gate. */
 function fakeHost () {
@@ -53,7 +55,7 @@ function handshake (m) {
 
 /** Extensions with plugin `ut_test` (our id 1), the peer having announced it as its id 7. */
 function announced (p = plugin()) {
-  const ext = new OurExtensions(null)
+  const ext = new Extensions()
   const host = fakeHost()
   ext.use('ut_test', p)
   ext.onMessage(host, 0, handshake({ ut_test: 7 }))
@@ -135,7 +137,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.deepEqual(host.events, [], 'no event for the failed message')
 
   // in the peer's extended handshake: no 'extended' 'handshake' event after the failure
-  const e2 = new OurExtensions(null)
+  const e2 = new Extensions()
   const h2 = fakeHost()
   e2.use('ut_test', plugin('onExtendedHandshake'))
   e2.onMessage(h2, 0, handshake({ ut_test: 3 }))
@@ -143,7 +145,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.deepEqual(h2.events, [])
 
   // in the BitTorrent handshake: the loop stops and says so
-  const e3 = new OurExtensions(null)
+  const e3 = new Extensions()
   const h3 = fakeHost()
   const second = plugin()
   e3.use('a', plugin('onHandshake'))
@@ -151,7 +153,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
   assert.equal(e3.onHandshake(h3, 'ih', 'id', {}), false)
   assert.deepEqual(h3.failures.map(e => e.code), ['ERR_BT_EXTENSION_FAILED'])
   assert.deepEqual(second.calls, [], 'the next plugin is not called on a failed wire')
-  const e4 = new OurExtensions(null)
+  const e4 = new Extensions()
   const p4 = plugin()
   e4.use('a', p4)
   assert.equal(e4.onHandshake(fakeHost(), 'ih', 'id', { dht: true }), true)
@@ -159,7 +161,7 @@ test('Extensions: a plugin that throws fails the host with ERR_BT_EXTENSION_FAIL
 })
 
 test('Extensions: a message for our plugin before the peer announced the extension is dropped', () => {
-  const ext = new OurExtensions(null)
+  const ext = new Extensions()
   const host = fakeHost()
   const p = plugin()
   ext.use('ut_test', p)
@@ -219,7 +221,7 @@ test('Extensions: the extended-handshake budget (64 KiB each, 1 MiB per wire)', 
 test('Extensions: our extended handshake, the ids we send under, use() defaults', () => {
   assert.equal(ourExtendedHandshake(null).toString(), 'd1:mdee', 'no state: an empty m')
   assert.equal(ourExtendedHandshake(new Extensions()).toString(), 'd1:mdee', 'no side of ours: an empty m')
-  const ext = new OurExtensions(null)
+  const ext = new Extensions()
   ext.use('ut_b', {})
   const a = ext.use('ut_a', {})
   assert.equal(typeof a.onMessage, 'function', 'missing hooks become no-ops')
@@ -234,7 +236,7 @@ test('Extensions: our extended handshake, the ids we send under, use() defaults'
   assert.throws(() => extensionName(class {}), /requires a "name"/)
 })
 
-test('Extensions without our side: every message is the application\'s; OurExtensions takes the peer\'s side over', () => {
+test('Extensions without plugins: every message is the application\'s; a plugin used later gets the messages of a name the peer announced', () => {
   const ext = new Extensions()
   const host = fakeHost()
   ext.onMessage(host, 0, handshake({ ut_x: 3 }))
@@ -243,14 +245,97 @@ test('Extensions without our side: every message is the application\'s; OurExten
   assert.equal(ext.holding, false)
   assert.equal(ext.holdWrite(() => {}), false)
   assert.equal(ext.onHandshake(host, 'ih', 'id', {}), true)
-  // grown: the peer's map, handshake and budget come along
-  const ours = new OurExtensions(ext)
-  assert.deepEqual(ours._peerMapping, { ut_x: 3 })
-  assert.equal(ours._peerHandshake, ext._peerHandshake)
-  assert.equal(ours._peerBytes, ext._peerBytes)
+  assert.deepEqual(ext._peerMapping, { ut_x: 3 })
   const p = plugin()
-  ours.use('ut_x', p)
-  ours.onMessage(host, 1, Buffer.from('b'))
+  ext.use('ut_x', p)
+  ext.onMessage(host, 1, Buffer.from('b'))
   assert.deepEqual(p.calls, [['message', 'b']], 'announced before our use(): delivered')
   assert.deepEqual(host.failures, [])
+})
+
+test('Extensions: the peer\'s re-sent extended handshakes wait behind held messages, in order; past MAX_EXTENDED_HANDSHAKES the wire fails', () => {
+  const { ext, host, p } = announced()
+  host.open = false
+  ext.onMessage(host, 1, Buffer.from('m0'))
+  ext.onMessage(host, 0, handshake({ ut_test: 8 }))
+  ext.onMessage(host, 1, Buffer.from('m1'))
+  assert.deepEqual(p.calls, [], 'over the watermark: neither the message nor the handshake reaches the plugin')
+  assert.equal(ext._peerMapping.ut_test, 7, 'the held handshake has not taken effect yet')
+  host.open = true
+  ext.release(host)
+  assert.deepEqual(p.calls.map(c => c[0] === 'message' ? c[1] : c[0] + ':' + c[1].m.ut_test), ['m0', 'extended-handshake:8', 'm1'])
+  assert.equal(ext._peerMapping.ut_test, 8)
+  // the first handshake (in announced()) and that one: up to MAX_EXTENDED_HANDSHAKES in all
+  for (let n = 2; n < MAX_EXTENDED_HANDSHAKES; n++) ext.onMessage(host, 0, handshake({ ut_test: 7 }))
+  assert.deepEqual(host.failures, [])
+  ext.onMessage(host, 0, handshake({ ut_test: 7 }))
+  assert.deepEqual(host.failures.map(e => e.code), ['ERR_BT_BAD_EXTENDED_HANDSHAKE'])
+  assert.match(host.failures[0].message, new RegExp(`more than ${MAX_EXTENDED_HANDSHAKES} extended handshakes`))
+  assert.equal(p.calls.filter(c => c[0] === 'extended-handshake').length, MAX_EXTENDED_HANDSHAKES - 1, 'the one past the limit reached no plugin')
+})
+
+test('Extensions: our end() lets a held write go and holds nothing back any more', () => {
+  const { ext, host } = announced()
+  host.open = false
+  for (let i = 0; i < HELD_EXTENDED_MAX; i++) ext.onMessage(host, 1, Buffer.from('m' + i))
+  let acked = 0
+  assert.equal(ext.holdWrite(() => { acked++ }), true)
+  ext.endHolding()
+  assert.equal(acked, 1)
+  ext.onMessage(host, 1, Buffer.from('more'))
+  assert.equal(ext.mustHoldWrite, false)
+  assert.equal(ext.holdWrite(() => { acked++ }), false)
+})
+
+test(`Extensions: an extended handshake of more than ${EXTENDED_HANDSHAKE_LIMITS.maxItems} values fails; a metadata_size over ${MAX_METADATA_SIZE} never reaches plugins`, () => {
+  const strings = n => Buffer.from('d1:md7:ut_testi3ee1:xl' + '0:'.repeat(n) + 'ee')
+  const inside = EXTENDED_HANDSHAKE_LIMITS.maxItems - 7
+  const ok = announced()
+  ok.ext.onMessage(ok.host, 0, strings(inside))
+  assert.deepEqual(ok.host.failures, [])
+  assert.equal(ok.ext._peerHandshake.x.length, inside)
+  const over = announced()
+  over.ext.onMessage(over.host, 0, strings(inside + 1))
+  assert.deepEqual(over.host.failures.map(e => e.code), ['ERR_BT_BAD_BENCODE'])
+  assert.match(over.host.failures[0].message, /values/)
+  // metadata_size (BEP 9): up to libtorrent's max_metadata_size it is the plugins'; over it, taken out
+  for (const [size, kept] of [[1, true], [MAX_METADATA_SIZE, true], [MAX_METADATA_SIZE + 1, false], [2 ** 60, false]]) {
+    const { ext, host, p } = announced()
+    ext.onMessage(host, 0, Buffer.from(`d1:md7:ut_testi3ee13:metadata_sizei${size}ee`))
+    const seen = p.calls.find(c => c[0] === 'extended-handshake')[1]
+    assert.equal('metadata_size' in seen, kept, `metadata_size ${size}`)
+    assert.equal(seen, ext._peerHandshake)
+    assert.equal(host.events.find(e => e[1] === 'handshake')[2], seen, 'the event has the same object')
+  }
+})
+
+test(`Extensions: a ut_pex message of more than ${MAX_PEX_CONTACTS} added or dropped contacts is dropped (BEP 11), the connection kept`, () => {
+  const ext = new Extensions()
+  const host = fakeHost()
+  const p = plugin()
+  ext.use('ut_pex', p)
+  ext.onMessage(host, 0, handshake({ ut_pex: 5 }))
+  p.calls.length = 0
+  const pex = (key4, n4, key6, n6) => Buffer.concat([
+    Buffer.from('d'),
+    ...(n4 ? [Buffer.from(`${key4.length}:${key4}${n4 * 6}:`), Buffer.alloc(n4 * 6, 1)] : []),
+    ...(n6 ? [Buffer.from(`${key6.length}:${key6}${n6 * 18}:`), Buffer.alloc(n6 * 18, 2)] : []),
+    Buffer.from('e')
+  ])
+  const cases = [
+    [pex('added', MAX_PEX_CONTACTS, 'added6', 0), true],
+    [pex('added', 60, 'added6', MAX_PEX_CONTACTS - 60), true],
+    [pex('dropped', MAX_PEX_CONTACTS, 'dropped6', 0), true],
+    [pex('added', MAX_PEX_CONTACTS + 1, 'added6', 0), false],
+    [pex('added', 60, 'added6', MAX_PEX_CONTACTS - 59), false],
+    [pex('dropped', 0, 'dropped6', MAX_PEX_CONTACTS + 1), false],
+    [pex('added', 37000, 'added6', 0), false]
+  ]
+  for (const [message, delivered] of cases) {
+    const before = p.calls.length
+    ext.onMessage(host, 1, message)
+    assert.equal(p.calls.length - before, delivered ? 1 : 0, `${message.length} bytes`)
+  }
+  assert.deepEqual(host.failures, [])
+  assert.equal(host.debugLines.filter(l => /ut_pex/.test(l[0])).length, 4)
 })

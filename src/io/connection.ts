@@ -28,8 +28,8 @@ interface Followable { on?: (event: string, fn: () => void) => unknown, destroye
 
 /**
  * Call `gone` when `stream` closes (and errors, unless `closesOnError`: a stream that is destroyed
- * on every error, as a Wire is, then closes, and a third 'error' listener there — the
- * application's, pipe()'s, ours — is a 0.17 KiB array). Right away when it is destroyed already.
+ * on every error, as a Wire is, then closes, so its 'close' is enough). Right away when it is
+ * destroyed already.
  */
 export function followConnection (stream: unknown, gone: () => void, closesOnError: boolean): void {
   const s = stream as Followable
@@ -47,12 +47,15 @@ export function hasStream<T> (set: Streams<T>, stream: T): boolean {
 
 interface Closable { destroyed?: boolean, writableEnded?: boolean, destroy?: () => void, end?: () => void }
 
-/** The wire went: end its destinations, or destroy them when the peer broke the protocol. */
+/**
+ * The wire went: end its destinations, or destroy them (`destroy`: the peer broke the protocol,
+ * or destroy() left output the peer did not read), also one already ended behind such output.
+ */
 export function closeDestinations (dests: Streams<unknown>, destroy: boolean): void {
   forEachStream(dests, dest => {
     const d = dest as Closable
-    if (d.destroyed === true || d.writableEnded === true) return
+    if (d.destroyed === true) return
     if (destroy && typeof d.destroy === 'function') d.destroy()
-    else d.end?.()
+    else if (d.writableEnded !== true) d.end?.()
   })
 }

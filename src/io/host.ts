@@ -1,10 +1,8 @@
 /**
  * WireHost: the one way the helper modules (BEP 52 hash messages, the MSE adapter, our requests,
- * serving the peer's requests, BEP 6 state, the BEP 10 extensions) reach the wire they serve. The
- * Wire makes one for itself on first use (wire.ts); the helpers never see the Wire's own members,
- * and can be tested against a fake host.
- * A module that keeps state keeps the host it was made with; state/extensions.ts is handed one
- * with each call instead (a wire that only exchanged extended handshakes then holds no host).
+ * serving the peer's requests, BEP 6 state, the BEP 10 extensions) reach the wire they serve. Each
+ * Wire has one (wire-core.ts); the helpers never see the Wire's own members, and can be tested
+ * against a fake host.
  */
 import type { Buffer } from 'buffer'
 import type { WireError } from '../errors.js'

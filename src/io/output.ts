@@ -37,12 +37,10 @@ const GATHER_MAX = 16 * 1024
 /** Unread output (bytes) past which refusals (rejects) are no longer sent. */
 export const REJECT_BACKLOG = 1024 * 1024
 /**
- * Default send watermark: 2 MiB. bench/watermark.mjs (two processes over loopback TCP, 16 KiB
- * blocks, 64 or 256 in flight, answered at once or on the next turn) found 1, 2 and 4 MiB
- * within noise of no watermark at all (64 MiB), and 256 KiB lower in some runs: the socket and
- * the kernel hold a few MiB more, so the connection does not run dry. 2 MiB is the middle of
- * that range: room for 128 blocks of 16 KiB (16 of 128 KiB) answered at once, and a small bound
- * on what a peer that never reads makes us hold.
+ * Default send watermark: 2 MiB, the middle of the range bench/watermark.mjs finds as fast as no
+ * watermark at all (the socket and the kernel hold more, so the connection does not run dry):
+ * room for 128 blocks of 16 KiB answered at once, and a small bound on what a peer that never
+ * reads makes us hold.
  */
 export const DEFAULT_SEND_WATERMARK = 2 * 1024 * 1024
 
@@ -120,7 +118,7 @@ export class OutputQueue {
     this._gatheredBytes = 0
     let data: Uint8Array
     // pop() rather than `length = 0` for the common single message: setting the length drops
-    // the array's storage, which costs more than the message (5% of a piped block's samples)
+    // the array's storage, which would be made again for the next message
     if (list.length === 1) data = list.pop()!
     else {
       const buf = Buffer.allocUnsafe(bytes)

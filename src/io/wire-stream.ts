@@ -31,9 +31,8 @@ import type { WireEvents } from '../types.js'
  * piped peer's replies), the wire is corked, or it holds back reading (state/extensions.ts):
  * then this bounds what the connection writes into us before it is paused. At the default
  * 16 KiB every 16 KiB block or socket chunk paused its source, and 'drain' resumed it a tick
- * later: 1/3 of the instructions of a piped 16 KiB block in the mixed bench (callgrind, 16384
- * blocks: 282M -> 187M before the output queue, 296M -> 195M after; 64 KiB and 256 KiB alike).
- * 128 KiB: a whole socket read (64 KiB) and the next one do not pause it.
+ * later, a third of the cost of a piped block (README, Benchmarks). At 128 KiB a whole socket
+ * read (64 KiB) and the next one do not pause it.
  */
 const WRITABLE_HIGH_WATER_MARK = 128 * 1024
 
@@ -87,12 +86,6 @@ export abstract class WireStream extends stream.Duplex {
 
   constructor (sendWatermark: number) {
     super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK })
-    // readable-stream 3 gives every Writable a CorkedRequest (an object, a closure and its
-    // scope: 160 B, a tenth of an idle wire), which only a stream with `_writev` uses, to hand
-    // corked writes over in one call. A wire has none: its corked writes are consumed one by one
-    // (readable-stream's other path), so the wire does not keep it.
-    const self = this as unknown as { _writev?: unknown, _writableState: { corkedRequestsFree: unknown } }
-    if (typeof self._writev !== 'function') self._writableState.corkedRequestsFree = null
     this._out = new OutputQueue(this, sendWatermark)
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)
@@ -151,9 +144,7 @@ export abstract class WireStream extends stream.Duplex {
 
   /**
    * pipe() unpipes us from a destination that closes, errors or finishes: one that is destroyed
-   * (closed or errored) is our connection going. (A closure per pipe() call on each side, two per
-   * piped wire, held 0.19 KiB per wire, and lengthened the listener lists by 0.25 KiB: heap
-   * snapshots of 500 pairs.)
+   * (closed or errored) is our connection going, with no listener of our own per pipe() call.
    */
   override unpipe (dest?: any): this {
     super.unpipe(dest)
@@ -306,8 +297,10 @@ export abstract class WireStream extends stream.Duplex {
   override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
     if (debug.enabled) this._debug('destroy %s', err?.message ?? '')
     this._shutdown(err ?? new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
-    // a peer that broke the protocol gets its connection closed at once; otherwise ended cleanly
-    closeDestinations(this._dests, this._protocolFailure)
+    // a peer that broke the protocol gets its connection closed at once, and so does one that
+    // left output unread when destroy() came (ending it would wait for a peer that may never
+    // read); otherwise it is ended cleanly
+    closeDestinations(this._dests, this._protocolFailure || (this._destroying && this._out.backlog > 0))
     this._dests = null
     cb(err)
   }
@@ -317,6 +310,9 @@ export abstract class WireStream extends stream.Duplex {
     if (debug.enabled) this._debug('finish')
     this._shutdown(new WireError(ErrorCodes.WIRE_CLOSED, 'wire was closed'))
     this.push(null)
+    // end(): what the connection has not read yet is handed to it now, as 3.5.5 does on
+    // 'finish' (its own buffer holds it), so 'end' and 'close' follow even if the peer never reads
+    if (!this._destroying) while (this.read() !== null);
     // nobody reads us: let 'end' (and so 'close') happen anyway
     if (this.readableFlowing !== true) this.resume()
     // destroy(): 'end' and 'close' follow within a few ticks; if unread output holds 'end' back

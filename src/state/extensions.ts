@@ -14,27 +14,51 @@
  *
  * The send watermark (io/output.ts) holds plugins back too: a ut_metadata request answered at
  * once adds 16 KiB to our output. While the output is over the watermark the peer's messages for
- * our plugins wait here, in order, and go out from `release` (the wire's `_read`) once the
- * connection has read the output down. At HELD_EXTENDED_MAX waiting, `holdWrite` keeps the
- * wire's `_write` callback, so the wire stops reading and TCP holds the peer back.
+ * our plugins, and its re-sent extended handshakes (each one can make ut_metadata ask again for
+ * every piece), wait here, in order, and go out from `release` (the wire's `_read`) once the
+ * connection has read the output down. When a chunk from the connection is done with
+ * HELD_EXTENDED_MAX or more waiting, `holdWrite` keeps the wire's `_write` callback, so the wire
+ * reads nothing more and TCP holds the peer back. The chunk itself is read to its end first: up
+ * to one chunk's worth more may wait (a socket reads at most 64 KiB at a time). From our own
+ * end() on, nothing is held back any more (see `endHolding`).
  *
- * Memory: the wire makes its state on first use (the peer's extended handshake or message, an
- * extension getter, `use()`); an idle wire whose peer sent no extended handshake has none. It
- * keeps no link to the wire: calls that may send, fail or emit are given the wire's host
- * (io/host.ts). A wire without extensions of its own holds an `Extensions` (the peer's side,
- * three fields); `use()` or our side's getters turn it into an `OurExtensions`, one object with
- * both sides. Either way a wire holds what it held when these were Wire fields and a registry.
+ * The wire makes this state on first use (the peer's extended handshake or message, an extension
+ * getter, `use()`). It keeps no link to the wire: calls that may send, fail or emit are given the
+ * wire's host (io/host.ts).
  */
 import { Buffer } from 'buffer'
 import bencode from 'bencode' // for what we send; the peer's bencode is decoded by protocol/bencode.ts
 import { ErrorCodes, WireError } from '../errors.js'
-import { checkDictionary, decodeStrict } from '../protocol/bencode.js'
+import { checkDictionary, decodeStrict, type BencodeLimits } from '../protocol/bencode.js'
 import type { WireHost } from '../io/host.js'
 import type { Wire } from '../wire.js'
 import type { PeerExtensions, ExtendedHandshake } from '../types.js'
+import { pexOverLimit, MAX_PEX_CONTACTS } from './pex.js'
 
 /** Largest extended handshake (its bencoded payload) a peer may send; honest ones are well under 1 KiB. */
 export const MAX_EXTENDED_HANDSHAKE_LENGTH = 64 * 1024
+/**
+ * Bounds of the peer's extended handshake as bencode. An honest one has a few dozen values
+ * (libtorrent's: its `m` of a dozen names and ten other keys, ~50 with the keys); the handshake
+ * is kept as `peerExtendedHandshake` for the wire's life, each string a Buffer of its own (about
+ * 100 bytes of heap even when empty), so the count of values bounds what a wire keeps: a
+ * handshake of 9,996 empty strings in 20 KB would keep 1 MiB.
+ */
+export const EXTENDED_HANDSHAKE_LIMITS: BencodeLimits = { maxDepth: 8, maxItems: 256 }
+/**
+ * Extended handshakes a peer may send over a wire's life. BEP 10 lets a peer send it again to
+ * update it; honest ones send it once, or a few times. Each one reaches every plugin, and
+ * ut_metadata, told a `metadata_size` again, allocates the metadata anew and asks for every
+ * piece again: past this many the wire fails.
+ */
+export const MAX_EXTENDED_HANDSHAKES = 16
+/**
+ * The largest `metadata_size` (BEP 9) handed to plugins: libtorrent's default `max_metadata_size`
+ * (it refuses info dictionaries larger). A larger claim is taken out of the handshake before
+ * plugins, the 'extended' event or `peerExtendedHandshake` see it, as libtorrent's ut_metadata
+ * ignores a claim it will not allocate for.
+ */
+export const MAX_METADATA_SIZE = 3 * 1024 * 10240
 /**
  * Extended-handshake bytes a peer may send over a wire's life. BEP 10 lets a peer send the
  * handshake again to update it; a peer that keeps sending large ones would have us decode
@@ -143,9 +167,10 @@ export function applyPeerMapping (target: Record<string, number> | null, m: unkn
 
 /**
  * Decode a peer's extended handshake (BEP 10, message 20/0): strictly (protocol/bencode.ts),
- * at most MAX_EXTENDED_HANDSHAKE_LENGTH bytes, and a dictionary. Bytes after the dictionary
- * are ignored, as bencode 2 (and so 3.5.5) does. The payload is copied first: the handshake
- * is kept as `peerExtendedHandshake`, and its strings must not pin the chunk it came in.
+ * at most MAX_EXTENDED_HANDSHAKE_LENGTH bytes and EXTENDED_HANDSHAKE_LIMITS values, and a
+ * dictionary. Bytes after the dictionary are ignored, as bencode 2 (and so 3.5.5) does. The
+ * payload is copied first: the handshake is kept as `peerExtendedHandshake`, and its strings
+ * must not pin the chunk it came in. A `metadata_size` over MAX_METADATA_SIZE is taken out.
  */
 export function parseExtendedHandshake (payload: Uint8Array): Record<string, any> | WireError {
   if (payload.length > MAX_EXTENDED_HANDSHAKE_LENGTH) {
@@ -156,7 +181,9 @@ export function parseExtendedHandshake (payload: Uint8Array): Record<string, any
   }
   const own = Buffer.from(payload)
   try {
-    return decodeStrict(own).value as Record<string, any>
+    const handshake = decodeStrict(own, 0, own.length, EXTENDED_HANDSHAKE_LIMITS).value as Record<string, any>
+    if (handshake.metadata_size > MAX_METADATA_SIZE) delete handshake.metadata_size
+    return handshake
   } catch (err) {
     if (err instanceof WireError) return err
     throw err
@@ -191,118 +218,42 @@ export function extendedPayload (obj: unknown): Uint8Array {
 
 /** @internal Our extended handshake (message 20/0): the extra fields (`wire.extendedHandshake`) and our `m`. */
 export function ourExtendedHandshake (state: Extensions | null): Uint8Array {
-  if (!(state instanceof OurExtensions)) return bencode.encode({ m: {} })
+  if (state === null) return bencode.encode({ m: {} })
   const msg = Object.assign({}, state._fields)
   msg.m = state.m()
   return bencode.encode(msg)
 }
 
 /**
- * @internal One wire's BEP 10 state while it has no extensions of its own: the peer's side (its
- * name -> id map, its extended handshake and the budget for them); every extended message goes
- * to the 'extended' event. `OurExtensions` adds our side; see the header for when each exists.
+ * @internal One wire's BEP 10 state: our extensions (`use()`) and their ids, the extra fields of
+ * our extended handshake, the peer's side (its name -> id map, its extended handshake and the
+ * budget for them), and the peer's messages for our plugins that wait for the output.
  */
 export class Extensions {
-  /** The peer's name -> id (`wire.peerExtendedMapping`), made when there is something in it. */
-  _peerMapping: Record<string, number> | null = null
-  /** The peer's extended handshake, decoded (`wire.peerExtendedHandshake`). */
-  _peerHandshake: Record<string, any> | null = null
-  /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
-  _peerBytes = 0
-
-  /**
-   * The peer's BitTorrent handshake arrived (and the 'handshake' event ran): each plugin's
-   * onHandshake, guarded. False when a plugin failed the wire or it was shut down meanwhile.
-   */
-  onHandshake (_host: WireHost, _infoHash: string, _peerId: string, _extensions: unknown): boolean {
-    return true
-  }
-
-  /** An extended message (BEP 10, id 20) from the peer: `id` is its first byte, `payload` the rest (a view of the peer's chunk). */
-  onMessage (host: WireHost, id: number, payload: Buffer): void {
-    if (id === 0) this._onPeerHandshake(host, payload)
-    else this._onExtensionMessage(host, id, payload)
-  }
-
-  /** Messages for our plugins wait for the output to drain. */
-  get holding (): boolean {
-    return false
-  }
-
-  /** The output drained (the wire's `_read`): hand the held messages to their plugins, in order, while it stays under the watermark. */
-  release (_host: WireHost): void {}
-
-  /**
-   * The wire's `_write` is done with a chunk: at HELD_EXTENDED_MAX held messages its callback
-   * is kept (true) and called by `release` or `shutdown`, so the connection is not read meanwhile.
-   */
-  holdWrite (_cb: () => void): boolean {
-    return false
-  }
-
-  /** HELD_EXTENDED_MAX messages are held: the wire's next write should be held back. */
-  get mustHoldWrite (): boolean {
-    return false
-  }
-
-  /** The wire shut down: drop the held messages, let a held write go. */
-  shutdown (): void {}
-
-  /** A message under an id of ours (there are none here): the application's. */
-  protected _onExtensionMessage (host: WireHost, id: number, payload: Buffer): void {
-    host.emit('extended', id, payload)
-  }
-
-  /** Our handlers by name (none here): their names are kept past MAX_PEER_EXTENSIONS. */
-  protected _handlers (): Record<string, ExtensionHandler> | undefined {
-    return undefined
-  }
-
-  /** Tell our plugins of the peer's extended handshake (none here); false when the wire failed. */
-  protected _announce (_host: WireHost, _handshake: Record<string, any>): boolean {
-    return true
-  }
-
-  private _onPeerHandshake (host: WireHost, payload: Buffer): void {
-    this._peerBytes += payload.length
-    if (this._peerBytes > EXTENDED_HANDSHAKE_BUDGET) {
-      return host.fail(new WireError(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `extended handshakes of more than ${EXTENDED_HANDSHAKE_BUDGET} bytes in all`))
-    }
-    const handshake = parseExtendedHandshake(payload)
-    if (handshake instanceof WireError) return host.fail(handshake)
-    this._peerHandshake = handshake
-    this._peerMapping = applyPeerMapping(this._peerMapping, handshake.m, this._handlers())
-    if (this._announce(host, handshake)) host.emit('extended', 'handshake', handshake)
-  }
-}
-
-/**
- * @internal A wire's BEP 10 state with our side: our extensions (`use()`) and their ids, the extra
- * fields of our extended handshake, and the peer's messages for our plugins that wait for the
- * output. The wire makes it from its Extensions when first needed (it takes over the peer's side),
- * so a wire without extensions of its own holds the smaller object.
- */
-export class OurExtensions extends Extensions {
-  /** Our id -> name. */
+  /** Our id -> name (`wire.extendedMapping`). */
   readonly mapping: Record<number, string> = {}
   /** Name -> handler. */
   readonly handlers: Record<string, ExtensionHandler> = {}
   private _next = 1
   /** Extra fields of the extended handshake we send (`wire.extendedHandshake`; "m" is ours). */
   _fields: Record<string, any> | null = null
-  /** The peer's messages for our plugins, waiting for the output to drain (null: none). */
-  private _held: Array<[name: string, payload: Buffer]> | null = null
+  /** The peer's name -> id (`wire.peerExtendedMapping`), made when there is something in it. */
+  _peerMapping: Record<string, number> | null = null
+  /** The peer's extended handshake, decoded (`wire.peerExtendedHandshake`). */
+  _peerHandshake: Record<string, any> | null = null
+  /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
+  _peerBytes = 0
+  /** Extended handshakes the peer has sent (see MAX_EXTENDED_HANDSHAKES). */
+  _peerHandshakes = 0
+  /**
+   * The peer's messages for our plugins, and its extended handshakes (name null), waiting for
+   * the output to drain (null: none).
+   */
+  private _held: Array<[name: string, payload: Buffer] | [name: null, handshake: Record<string, any>]> | null = null
   /** The wire's `_write` callback, kept while HELD_EXTENDED_MAX messages wait. */
   private _heldWrite: (() => void) | null = null
-
-  constructor (from: Extensions | null) {
-    super()
-    if (from !== null) {
-      this._peerMapping = from._peerMapping
-      this._peerHandshake = from._peerHandshake
-      this._peerBytes = from._peerBytes
-    }
-  }
+  /** Our end() or destroy() came: nothing is held back any more (`endHolding`). */
+  private _ending = false
 
   /** Add `handler` (just made by `new Extension(wire)`) as extension `name`; its missing hooks become no-ops. */
   use (name: string, handler: ExtensionHandler): ExtensionHandler {
@@ -329,21 +280,34 @@ export class OurExtensions extends Extensions {
     return m
   }
 
-  override onHandshake (host: WireHost, infoHash: string, peerId: string, extensions: unknown): boolean {
+  /**
+   * The peer's BitTorrent handshake arrived (and the 'handshake' event ran): each plugin's
+   * onHandshake, guarded. False when a plugin failed the wire or it was shut down meanwhile.
+   */
+  onHandshake (host: WireHost, infoHash: string, peerId: string, extensions: unknown): boolean {
     return this._callPlugins(host, false, h => h.onHandshake!(infoHash, peerId, extensions as PeerExtensions))
   }
 
-  override get holding (): boolean {
+  /** An extended message (BEP 10, id 20) from the peer: `id` is its first byte, `payload` the rest (a view of the peer's chunk). */
+  onMessage (host: WireHost, id: number, payload: Buffer): void {
+    if (id === 0) this._onPeerHandshake(host, payload)
+    else this._onExtensionMessage(host, id, payload)
+  }
+
+  /** Messages for our plugins wait for the output to drain. */
+  get holding (): boolean {
     return this._held !== null
   }
 
-  override release (host: WireHost): void {
+  /** The output drained (the wire's `_read`): hand the held messages to their plugins, in order, while it stays under the watermark. */
+  release (host: WireHost): void {
     const held = this._held
     if (held === null) return
     let i = 0
     while (i < held.length && !host.finished && host.outputOpen) {
-      const [name, payload] = held[i++]
-      this._deliver(host, name, payload)
+      const entry = held[i++]
+      if (entry[0] === null) this._takeHandshake(host, entry[1])
+      else this._deliver(host, entry[0], entry[1])
     }
     if (host.finished) return
     held.splice(0, i)
@@ -351,22 +315,64 @@ export class OurExtensions extends Extensions {
     if (held.length < HELD_EXTENDED_MAX) this._letWriteGo()
   }
 
-  override get mustHoldWrite (): boolean {
-    return this._held !== null && this._held.length >= HELD_EXTENDED_MAX
+  /** HELD_EXTENDED_MAX messages are held: the wire's next write should be held back. */
+  get mustHoldWrite (): boolean {
+    return this._held !== null && this._held.length >= HELD_EXTENDED_MAX && !this._ending
   }
 
-  override holdWrite (cb: () => void): boolean {
+  /**
+   * The wire's `_write` is done with a chunk: at HELD_EXTENDED_MAX held messages its callback
+   * is kept (true) and called by `release` or `shutdown`, so the connection is not read meanwhile.
+   */
+  holdWrite (cb: () => void): boolean {
     if (!this.mustHoldWrite) return false
     this._heldWrite = cb
     return true
   }
 
-  override shutdown (): void {
+  /** The wire shut down: drop the held messages, let a held write go. */
+  shutdown (): void {
     this._held = null
     this._letWriteGo()
   }
 
-  protected override _onExtensionMessage (host: WireHost, id: number, payload: Buffer): void {
+  /**
+   * Our end() or destroy(): the wire reads on only until it finishes, so the connection is held
+   * back no more (a held write is let go; otherwise 'finish' would wait for a peer that may
+   * never read). Messages for plugins still wait for the output, and are dropped at shutdown.
+   */
+  endHolding (): void {
+    this._ending = true
+    this._letWriteGo()
+  }
+
+  private _onPeerHandshake (host: WireHost, payload: Buffer): void {
+    this._peerBytes += payload.length
+    if (this._peerBytes > EXTENDED_HANDSHAKE_BUDGET) {
+      return host.fail(new WireError(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `extended handshakes of more than ${EXTENDED_HANDSHAKE_BUDGET} bytes in all`))
+    }
+    if (++this._peerHandshakes > MAX_EXTENDED_HANDSHAKES) {
+      return host.fail(new WireError(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `more than ${MAX_EXTENDED_HANDSHAKES} extended handshakes`))
+    }
+    const handshake = parseExtendedHandshake(payload)
+    if (handshake instanceof WireError) return host.fail(handshake)
+    // over the watermark, or behind messages that wait, a handshake waits its turn when it may
+    // make plugins send
+    if (this._next > 1 && (this._held !== null || !host.outputOpen)) {
+      (this._held ??= []).push([null, handshake])
+      return
+    }
+    this._takeHandshake(host, handshake)
+  }
+
+  /** A well-formed extended handshake from the peer takes effect: its map, `peerExtendedHandshake`, our plugins, the event. */
+  private _takeHandshake (host: WireHost, handshake: Record<string, any>): void {
+    this._peerHandshake = handshake
+    this._peerMapping = applyPeerMapping(this._peerMapping, handshake.m, this.handlers)
+    if (this._callPlugins(host, true, h => h.onExtendedHandshake!(handshake))) host.emit('extended', 'handshake', handshake)
+  }
+
+  private _onExtensionMessage (host: WireHost, id: number, payload: Buffer): void {
     const name = this.mapping[id]
     // not one of our ids: the event names the id; extendedMapping is public, so a name may be
     // mapped without a handler (the application handles the 'extended' event itself)
@@ -374,21 +380,13 @@ export class OurExtensions extends Extensions {
       host.emit('extended', name ?? id, payload)
       return
     }
-    // over the send watermark, plugins (ut_metadata answering with 16 KiB per request) wait
+    // over the send watermark, plugins (ut_metadata answering with a block per request) wait
     // for the output to drain; the message is copied, as it is a view of the peer's chunk
     if (this._held !== null || !host.outputOpen) {
       (this._held ??= []).push([name, Buffer.from(payload)])
       return
     }
     this._deliver(host, name, payload)
-  }
-
-  protected override _handlers (): Record<string, ExtensionHandler> {
-    return this.handlers
-  }
-
-  protected override _announce (host: WireHost, handshake: Record<string, any>): boolean {
-    return this._callPlugins(host, true, h => h.onExtendedHandshake!(handshake))
   }
 
   /** Let the wire's kept `_write` callback go (the connection is read again). */
@@ -417,7 +415,8 @@ export class OurExtensions extends Extensions {
    * sends a message of one of our extensions only once it has announced that extension itself
    * (libtorrent drops it otherwise; a plugin answering it would have no id to answer to). For
    * the bencoded extensions the message must start with a well-formed dictionary (else
-   * ERR_BT_BAD_BENCODE) before the plugin's own decoder sees it.
+   * ERR_BT_BAD_BENCODE) before the plugin's own decoder sees it; a ut_pex message listing more
+   * contacts than PEX peers send is dropped (state/pex.ts).
    */
   private _deliver (host: WireHost, name: string, payload: Buffer): void {
     if (!this._peerMapping?.[name]) {
@@ -425,6 +424,10 @@ export class OurExtensions extends Extensions {
       return
     }
     const end = BENCODED_EXTENSIONS.has(name) ? checkDictionary(payload) : 0
+    if (name === 'ut_pex' && typeof end === 'number' && pexOverLimit(payload, end)) {
+      host.debug('dropping a ut_pex message of more than %d contacts', MAX_PEX_CONTACTS)
+      return
+    }
     const err = typeof end !== 'number' ? end : guard(name, () => this.handlers[name].onMessage!(payload))
     if (err !== null) return host.fail(err)
     if (host.finished) return

@@ -8,10 +8,10 @@
  * the list is empty again, so matching stays O(1) however many are in flight and in
  * whatever order they are answered.
  *
- * Taking the oldest does not shift the array: V8 moves every element of an array of up to
- * 100 elements for `shift()`, with a write barrier each when the array is old and its
- * requests young (as a long-lived wire's are): 460 ns per shift at 64 in flight, 180 ns at
- * 32, where the rest of a piped 16 KiB block costs about 2 µs. The taken ones are skipped
+ * Taking the oldest does not shift the array: V8 moves every element of a short array for
+ * `shift()`, with a write barrier each when the array is old and its requests young (as a
+ * long-lived wire's are), which costs more than the rest of a block's path (figures in the
+ * README, Benchmarks). The taken ones are skipped
  * (`_head`) and dropped together: all at once when none is left, else 32 at a time. Reading
  * `list` drops them first, so `wire.requests` is always exact; an array kept from an earlier
  * read sees new requests at once and answered ones leave its front 32 at a time.
@@ -204,8 +204,8 @@ export class RequestList {
   /** Nothing is pending: drop the answered ones, back to the index-free fast path. */
   private _empty (): void {
     const list = this._list
-    // pop() keeps the array's storage for the next request; `length = 0` would drop it, at
-    // 60 ns more for the one request a seeder usually holds
+    // pop() keeps the array's storage for the next request; `length = 0` would drop it, and
+    // a seeder usually holds one request at a time
     if (list.length <= 4) while (list.length !== 0) list.pop()
     else list.length = 0
     this._head = 0
@@ -213,8 +213,7 @@ export class RequestList {
   }
 
   private _compact (): void {
-    // splice, not copyWithin: V8's copyWithin is generic (92 ns against 19 per request taken,
-    // at 64 in flight)
+    // splice, not copyWithin: V8's copyWithin is the generic, slower path
     this._list.splice(0, this._head)
     this._head = 0
   }

@@ -10,9 +10,18 @@ import { fetch } from './fetch.js'
 import { seed } from './seed.js'
 import { CliError, Exit, VERSION, parseHostPort, parsePort, parseSeconds, parseSize, usageError } from './util.js'
 
-const EXIT_CODES = `Exit codes: 0 success, 1 failure (bad piece data, file error), 2 bad arguments,
-3 no connection (refused, unreachable, timed out), 4 the peer refused us or does not serve
-the torrent, 5 the peer broke the protocol.`
+const EXIT_CODES = `Exit codes:
+  0    success
+  1    failure: a piece that keeps failing its hash, a file error, a peer that stalls
+  2    bad input: arguments, a file that is not a .torrent, a v2-only torrent
+  3    no connection: refused, unreachable, timed out
+  4    connected, but it cannot serve us: not a BitTorrent peer (HTTP, TLS, SSH...),
+       no answer to the handshake, another torrent, no MSE, none of the pieces we need
+  5    the peer broke the protocol
+  130  interrupted (Ctrl-C, SIGINT; SIGTERM too): fetch keeps what it verified
+With --json a failure is one JSON object on stdout: {"error", "code", "exitCode"}.`
+
+const UNITS = `Sizes and speeds are in binary units: KiB = 1024 bytes, MiB = 1024 KiB, MiB/s.`
 
 const HELP: Record<string, string> = {
   main: `bt-wire ${VERSION}: talk to one BitTorrent peer with bittorrent-protocol's Wire.
@@ -25,7 +34,15 @@ Commands:
   fetch   download a torrent from one peer (metadata via ut_metadata if needed)
   seed    serve a file, folder or .torrent to every peer that connects
 
-Run "bt-wire <command> --help" for a command's options.
+Run "bt-wire help <command>" (or "bt-wire <command> --help") for a command's options.
+
+Options:
+  -h, --help        this help
+  -v, --version     print the version (${VERSION})
+
+Progress goes to stderr: a bar with an ETA on a terminal, otherwise a plain line every
+few seconds (--progress-interval) and one at the end; --no-progress turns it off.
+${UNITS}
 
 ${EXIT_CODES}
 `,
@@ -33,7 +50,7 @@ ${EXIT_CODES}
 
 In one process, a seeder wire and a leecher wire talk over a real TCP connection on
 127.0.0.1; the leecher downloads a random payload with pipelined 16 KiB requests and
-checks every piece's SHA-1. Prints MB/s (10^6 bytes per second) at the end.
+checks every piece's SHA-1. Prints the speed in MiB/s (2^20 bytes per second) at the end.
 
 Options:
   --size SIZE       payload size, up to 1GiB (default 64MiB; units B, KiB, MiB, GiB, KB, MB, GB)
@@ -41,8 +58,10 @@ Options:
   --fast            negotiate the fast extension (BEP 6): have-all instead of a bitfield
   --encrypt         message stream encryption (MSE, RC4) on the connection
   --pipeline N      block requests in flight (default 128)
-  --no-progress     no progress bar
+  --no-progress     no progress on stderr
   --json            print the result as one JSON object
+
+${UNITS}
 `,
   probe: `Usage: bt-wire probe HOST:PORT INFOHASH [--json] [--encrypt]
 
@@ -65,23 +84,35 @@ Downloads the torrent from one peer. With a magnet link or an info hash, the inf
 dictionary is fetched first with ut_metadata (BEP 9). Every piece is SHA-1 checked and
 written into the torrent's files under DIR.
 
+Resume: files are written as NAME.part and renamed to NAME when the whole torrent is
+verified, so a file under its final name is complete. Run the same command again after
+Ctrl-C (exit 130) or a failure: the data on disk is checked piece by piece and only the
+missing pieces are fetched. An existing NAME is checked, never overwritten.
+Hybrid (v1 + v2) magnet links work; v2-only torrents (urn:btmh only) are not supported.
+
 Options:
   --peer HOST:PORT  the peer (optional for a magnet link with x.pe=HOST:PORT)
   -o, --out DIR     output directory (default: the current directory)
   --encrypt         connect with MSE (RC4) required
   --timeout SECONDS connecting, handshake, metadata and each request (default 10)
-  --stall SECONDS   give up when no data arrives for this long (default 30)
+  --stall SECONDS   give up when no data arrives for this long (default 30); a peer
+                    that has none of the pieces ends it at once (exit 4)
   --pipeline N      block requests in flight (default 128, at most the peer's reqq)
-  --no-progress     no progress bar
-  --json            print the result as one JSON object
+  --no-progress     no progress on stderr
+  --progress-interval SECONDS
+                    between progress lines when stderr is not a terminal (default 5)
+  --json            print the result (or the failure) as one JSON object
+
+${UNITS}
 
 ${EXIT_CODES}
 `,
   seed: `Usage: bt-wire seed PATH|FILE.torrent [--port N]
 
-Makes a torrent of a file or folder (create-torrent), or checks the data of an existing
-.torrent, then listens and serves every peer that connects: the whole torrent, and the
-info dictionary over ut_metadata. Prints the info hash and a magnet link (with x.pe, so
+Listens first (a port in use fails at once), then makes a torrent of a file or folder
+(create-torrent), or checks the data of an existing .torrent, with progress on stderr,
+then serves every peer that connects: the whole torrent, and the info dictionary over
+ut_metadata. Peers that connect before the data is ready are closed. Prints the info hash and a magnet link (with x.pe, so
 "bt-wire fetch MAGNET" finds this seed). Runs until Ctrl-C (SIGINT) or SIGTERM.
 
 Options:
@@ -93,8 +124,12 @@ Options:
   --encrypt         accept only MSE (RC4) connections (default: plain and MSE)
   --timeout SECONDS a peer must finish its handshake within this time, and then send
                     something at least every 5 times this (default 30)
-  --no-progress     no progress bar while checking
+  --no-progress     no progress while hashing or checking
+  --progress-interval SECONDS
+                    between progress lines when stderr is not a terminal (default 5)
   --json            print events as JSON lines
+
+${UNITS}
 
 ${EXIT_CODES}
 `
@@ -104,7 +139,8 @@ const common = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
   encrypt: { type: 'boolean' },
-  'no-progress': { type: 'boolean' }
+  'no-progress': { type: 'boolean' },
+  'progress-interval': { type: 'string' }
 } as const
 
 function parse<T extends Record<string, { type: 'string' | 'boolean', short?: string }>> (args: string[], options: T): { values: Record<string, string | boolean | undefined>, positionals: string[] } {
@@ -132,15 +168,26 @@ function positionals (cmd: string, got: string[], names: string[]): string[] {
   return got
 }
 
+const COMMANDS = ['demo', 'probe', 'fetch', 'seed']
+
+function progressInterval (v: string | boolean | undefined): number {
+  return parseSeconds(str(v) ?? '5', '--progress-interval')
+}
+
 async function main (argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv
+  if (cmd === 'help' && rest.length > 0) {
+    if (!COMMANDS.includes(rest[0])) throw usageError(`no help for "${rest[0]}": the commands are ${COMMANDS.join(', ')}`)
+    process.stdout.write(HELP[rest[0]])
+    return
+  }
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(HELP.main)
     if (cmd === undefined) process.exitCode = Exit.USAGE
     return
   }
-  if (cmd === '--version' || cmd === '-v') { process.stdout.write(VERSION + '\n'); return }
-  if (!(cmd in HELP) || cmd === 'main') throw usageError(`unknown command "${cmd}" (commands: demo, probe, fetch, seed)`)
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version') { process.stdout.write(VERSION + '\n'); return }
+  if (!COMMANDS.includes(cmd)) throw usageError(`unknown command "${cmd}" (commands: ${COMMANDS.join(', ')}; see bt-wire --help)`)
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(HELP[cmd]); return }
 
   switch (cmd) {
@@ -191,6 +238,7 @@ async function main (argv: string[]): Promise<void> {
         stallMs: parseSeconds(str(values.stall) ?? '30', '--stall'),
         pipeline: pipelineOf(values.pipeline),
         progress: values['no-progress'] !== true,
+        progressIntervalMs: progressInterval(values['progress-interval']),
         json: values.json === true
       })
       return
@@ -211,21 +259,27 @@ async function main (argv: string[]): Promise<void> {
         saveTorrent: str(values['save-torrent']) ?? null,
         timeoutMs: parseSeconds(str(values.timeout) ?? '30', '--timeout'),
         progress: values['no-progress'] !== true,
+        progressIntervalMs: progressInterval(values['progress-interval']),
         json: values.json === true
       })
     }
   }
 }
 
-/** End with a one-line error: a CliError's own exit code, 1 for anything else (its stack only with DEBUG set). */
-function internalError (err: unknown): never {
-  if (err instanceof CliError) {
-    process.stderr.write(`bt-wire: ${err.message}\n`)
-    process.exit(err.exitCode)
-  }
+/** --json anywhere in the arguments: failures are JSON on stdout too. */
+const JSON_OUTPUT = process.argv.slice(2).includes('--json')
+
+/**
+ * End with a one-line error on stderr: a CliError's own exit code, 1 for anything else (its
+ * stack only with DEBUG set). With --json, also { error, code, exitCode } on stdout.
+ */
+function internalError (err: unknown): void {
   const e = err as Error
-  process.stderr.write(`bt-wire: ${e?.message ?? String(err)}${process.env.DEBUG ? '\n' + (e?.stack ?? '') : ''}\n`)
-  process.exit(Exit.FAILURE)
+  const cli = err instanceof CliError ? err : new CliError(Exit.FAILURE, e?.message ?? String(err), (e as NodeJS.ErrnoException)?.code ?? 'FAILURE')
+  process.stderr.write(`bt-wire: ${cli.message}${!(err instanceof CliError) && process.env.DEBUG ? '\n' + (e?.stack ?? '') : ''}\n`)
+  if (!JSON_OUTPUT) process.exit(cli.exitCode)
+  process.exitCode = cli.exitCode
+  process.stdout.write(JSON.stringify({ error: cli.message, code: cli.code, exitCode: cli.exitCode }) + '\n', () => process.exit(cli.exitCode))
 }
 
 // a closed pipe on stdout (bt-wire ... | head) ends the command quietly

@@ -12,7 +12,7 @@ import { download } from './download.js'
 import { serve } from './serve.js'
 import { MAX_PIECE_LENGTH, MemoryStore, sha1 } from './torrent.js'
 import { Progress } from './progress.js'
-import { CliError, Exit, attach, formatBytes, makePeerId, mbPerSec, printJson, type Output } from './util.js'
+import { CliError, Exit, attach, formatBytes, makePeerId, mbPerSec, mibPerSec, printJson, type Output } from './util.js'
 
 export interface DemoOptions extends Output {
   size: number
@@ -70,7 +70,7 @@ export async function demo (opts: DemoOptions): Promise<void> {
   wire.handshake(meta.infoHash, makePeerId(), { fast: opts.fast })
   wire.setTimeout(30000, true)
 
-  const progress = new Progress(opts.progress && !opts.json, 'demo')
+  const progress = new Progress({ enabled: opts.progress && !opts.json, label: 'demo' })
   if (!opts.json) {
     process.stdout.write(`bt-wire demo: ${formatBytes(size)} in ${hashes.length} pieces of ${formatBytes(pieceLength)}, ` +
       `seeder and leecher over 127.0.0.1:${port} (${opts.encrypt ? 'MSE/RC4' : 'plaintext'}, fast extension ${opts.fast ? 'on' : 'off'})\n`)
@@ -99,6 +99,7 @@ export async function demo (opts: DemoOptions): Promise<void> {
     hashFailures: stats.hashFailures,
     ms: Math.round(ms),
     mbPerSec: mbPerSec(size, ms),
+    mibPerSec: mibPerSec(size, ms),
     fast: wire.hasFast,
     encryption: encryption?.method ?? 'none',
     pipeline: opts.pipeline,
@@ -106,7 +107,7 @@ export async function demo (opts: DemoOptions): Promise<void> {
     identical
   }
   if (opts.json) { printJson(result); return }
-  process.stdout.write(`moved ${formatBytes(size)} in ${(ms / 1000).toFixed(2)} s: ${result.mbPerSec} MB/s\n` +
+  process.stdout.write(`moved ${formatBytes(size)} in ${(ms / 1000).toFixed(2)} s: ${result.mibPerSec} MiB/s\n` +
     `${stats.piecesVerified}/${hashes.length} pieces SHA-1 verified, payload identical` +
     `${encryption !== null ? `, encryption ${encryption.method}` : ''}\n`)
 }

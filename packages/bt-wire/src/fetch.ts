@@ -5,11 +5,11 @@
  */
 import utMetadata from 'ut_metadata'
 import type Wire from 'bittorrent-protocol'
-import { download } from './download.js'
+import { download, trackAnnounced, type DownloadStats } from './download.js'
 import { Progress } from './progress.js'
-import { FileStore, metaFromTorrentFile, resolveTarget, type TorrentMeta } from './torrent.js'
+import { FileStore, metaFromTorrentFile, pieceSize, resolveTarget, sha1, type TorrentMeta } from './torrent.js'
 import {
-  CliError, Exit, dial, formatBytes, makePeerId, mbPerSec, parseHostPort, printJson, usageError,
+  CliError, Exit, dial, formatBytes, makePeerId, mbPerSec, mibPerSec, parseHostPort, printJson, usageError,
   waitHandshake, wireEndError, CLIENT_NAME, type Output
 } from './util.js'
 
@@ -22,6 +22,8 @@ export interface FetchOptions extends Output {
   stallMs: number
   pipeline: number
   progress: boolean
+  /** Between progress lines when stderr is not a terminal (ms). */
+  progressIntervalMs?: number
 }
 
 function getMetadata (wire: Wire, timeoutMs: number): Promise<Buffer> {
@@ -59,23 +61,90 @@ function getMetadata (wire: Wire, timeoutMs: number): Promise<Buffer> {
   })
 }
 
+/** Check what is on disk piece by piece: the pieces that verify are not fetched again. */
+async function checkExisting (meta: TorrentMeta, store: FileStore, progress: Progress, signal: AbortSignal): Promise<boolean[]> {
+  const have = meta.pieceHashes.map(() => false)
+  const todo = meta.pieceHashes.map((_, i) => i).filter(i => store.touchesExisting(i))
+  let bytes = 0
+  progress.start(todo.reduce((n, i) => n + pieceSize(meta, i), 0), todo.length)
+  try {
+    for (let k = 0; k < todo.length; k++) {
+      if (signal.aborted) throw signal.reason
+      const i = todo[k]
+      const size = pieceSize(meta, i)
+      const data = await store.read(i, 0, size).catch(() => null)
+      if (data !== null && sha1(data).equals(meta.pieceHashes[i])) have[i] = true
+      bytes += size
+      progress.update(bytes, k + 1)
+    }
+    progress.stop(true)
+  } finally {
+    progress.stop()
+  }
+  return have
+}
+
 export async function fetch (opts: FetchOptions): Promise<void> {
-  const target = await resolveTarget(opts.target)
+  const target = await resolveTarget(opts.target, 'fetch')
   const peerText = opts.peer ?? target.peers[0]
   if (peerText === undefined) throw usageError('fetch needs a peer: --peer HOST:PORT (or a magnet link with x.pe)')
   const { host, port } = parseHostPort(peerText)
   const log = (line: string): void => { if (!opts.json) process.stdout.write(line + '\n') }
+  const progressOn = opts.progress && !opts.json
 
-  const { wire, encryption, lastError: errorOf } = await dial(host, port, target.infoHash, opts.encrypt, opts.timeoutMs)
+  // Ctrl-C (SIGINT) or SIGTERM: stop, keep every verified piece on disk, exit 130
+  const abort = new AbortController()
   let store: FileStore | null = null
+  const onSignal = (): void => {
+    const left = store !== null ? ' (the verified pieces stay in the .part files: run the same command again to continue)' : ''
+    abort.abort(new CliError(Exit.INTERRUPTED, `interrupted${left}`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const interrupted = new Promise<never>((resolve, reject) => {
+    abort.signal.addEventListener('abort', () => reject(abort.signal.reason))
+  })
+  interrupted.catch(() => {})
+  const orInterrupt = <T>(p: Promise<T>): Promise<T> => Promise.race([p, interrupted])
+
+  /** Open the files (NAME.part while incomplete) and check what an earlier run left. */
+  const prepare = async (meta: TorrentMeta): Promise<boolean[]> => {
+    store = new FileStore(opts.outDir, meta, 'write')
+    const { existing } = await store.open().catch((err: Error) => {
+      throw err instanceof CliError ? err : new CliError(Exit.FAILURE, `cannot create the files under ${opts.outDir}: ${err.message}`)
+    })
+    if (existing === 0) return meta.pieceHashes.map(() => false)
+    log(`checking the data already under ${opts.outDir}`)
+    return await checkExisting(meta, store, new Progress({ enabled: progressOn, label: 'check', intervalMs: opts.progressIntervalMs }), abort.signal)
+  }
+
+  let wire: Wire | null = null
+  let completed = false
   try {
+    // with a .torrent, data on disk is checked before connecting: a complete download needs no peer
+    let have: boolean[] | null = null
+    if (target.meta !== null) {
+      have = await prepare(target.meta)
+      if (have.every(Boolean)) {
+        await store!.complete()
+        completed = true
+        finishReport(opts, log, target.meta, store!, null, null, { bytes: 0, piecesVerified: 0, piecesNeeded: 0, hashFailures: 0, requeued: 0 }, have, 0, false)
+        return
+      }
+    }
+
+    const dialed = await orInterrupt(dial(host, port, target.infoHash, opts.encrypt, opts.timeoutMs))
+    wire = dialed.wire
+    const { encryption } = dialed
     wire.use(utMetadata(target.meta?.infoBuffer))
     wire.extendedHandshake.v = CLIENT_NAME
     wire.handshake(target.infoHash, makePeerId(), { fast: true })
     wire.setTimeout(opts.timeoutMs, true)
     const metadataPromise = target.meta === null ? getMetadata(wire, opts.timeoutMs) : null
     metadataPromise?.catch(() => {})
-    const hs = await waitHandshake(wire, target.infoHash, opts.timeoutMs)
+    // the peer's bitfield / have-all / have-none may come in the same packet as its handshake
+    const announced = trackAnnounced(wire)
+    const hs = await orInterrupt(waitHandshake(wire, target.infoHash, opts.timeoutMs, dialed))
     if (metadataPromise !== null && hs.extensions.extended !== true) {
       throw new CliError(Exit.REFUSED, 'the peer does not speak the extension protocol, so it cannot send the metadata: give a .torrent file instead')
     }
@@ -84,7 +153,7 @@ export async function fetch (opts: FetchOptions): Promise<void> {
 
     let meta: TorrentMeta
     if (metadataPromise !== null) {
-      const buf = await metadataPromise
+      const buf = await orInterrupt(metadataPromise)
       meta = await metaFromTorrentFile(buf, 'the metadata from the peer')
       if (meta.infoHash !== target.infoHash) throw new CliError(Exit.PROTOCOL, 'the metadata from the peer does not match the info hash')
       log(`metadata: ${formatBytes(meta.infoBuffer.length)} via ut_metadata`)
@@ -94,44 +163,77 @@ export async function fetch (opts: FetchOptions): Promise<void> {
     log(`torrent ${meta.name}: ${formatBytes(meta.length)}, ${meta.files.length} file${meta.files.length === 1 ? '' : 's'}, ` +
       `${meta.pieceHashes.length} pieces of ${formatBytes(meta.pieceLength)}`)
 
-    store = new FileStore(opts.outDir, meta, 'write')
-    await store.create().catch((err: Error) => { throw new CliError(Exit.FAILURE, `cannot create the files under ${opts.outDir}: ${err.message}`) })
-    const progress = new Progress(opts.progress && !opts.json, 'fetch')
+    if (have === null) {
+      wire.setKeepAlive(true)
+      have = await prepare(meta)
+    }
+    const onDisk = have
+    const doneBytes = meta.pieceHashes.reduce((n, _, i) => n + (onDisk[i] ? pieceSize(meta, i) : 0), 0)
+    const donePieces = onDisk.filter(Boolean).length
+    if (donePieces > 0) log(`resuming: ${donePieces}/${meta.pieceHashes.length} pieces (${formatBytes(doneBytes)}) already on disk and verified`)
+
+    const progress = new Progress({ enabled: progressOn, label: 'fetch', intervalMs: opts.progressIntervalMs })
     const started = process.hrtime.bigint()
-    progress.start(meta.length, meta.pieceHashes.length)
-    let stats
+    progress.start(meta.length, meta.pieceHashes.length, doneBytes, donePieces)
+    let stats: DownloadStats
     try {
-      stats = await download(wire, meta, store, {
+      stats = await download(wire, meta, store!, {
         pipeline: opts.pipeline,
         stallMs: opts.stallMs,
-        onProgress: s => progress.update(s.bytes, s.piecesVerified)
+        announceMs: opts.timeoutMs,
+        announced,
+        have: i => onDisk[i],
+        signal: abort.signal,
+        onProgress: s => progress.update(doneBytes + s.bytes, donePieces + s.piecesVerified)
       })
+      progress.stop(true)
     } finally {
       progress.stop()
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6
-    await store.close()
-    const files = store.filePaths
-    const result = {
-      infoHash: meta.infoHash,
-      name: meta.name,
-      peer: `${host}:${port}`,
-      encryption: encryption === null ? 'none' : encryption.method,
-      bytes: meta.length,
-      pieces: meta.pieceHashes.length,
-      piecesVerified: stats.piecesVerified,
-      hashFailures: stats.hashFailures,
-      ms: Math.round(ms),
-      mbPerSec: mbPerSec(meta.length, ms),
-      metadataFromPeer: metadataPromise !== null,
-      files
-    }
-    if (opts.json) { printJson(result); return }
-    log(`fetched ${formatBytes(meta.length)} in ${(ms / 1000).toFixed(2)} s: ${result.mbPerSec} MB/s, ` +
-      `${stats.piecesVerified}/${meta.pieceHashes.length} pieces SHA-1 verified`)
-    for (const f of files) log(`  ${f}`)
+    await store!.complete()
+    completed = true
+    finishReport(opts, log, meta, store!, `${host}:${port}`, encryption === null ? 'none' : encryption.method, stats, onDisk, ms, metadataPromise !== null)
   } finally {
-    wire.destroy()
-    await store?.close()
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+    wire?.destroy()
+    if (completed) await (store as FileStore | null)?.close()
+    else await (store as FileStore | null)?.discardUnused()
   }
+}
+
+function finishReport (opts: FetchOptions, log: (line: string) => void, meta: TorrentMeta, store: FileStore, peer: string | null,
+  encryption: string | null, stats: DownloadStats, onDisk: boolean[], ms: number, metadataFromPeer: boolean): void {
+  const files = store.filePaths
+  const resumedPieces = onDisk.filter(Boolean).length
+  const result = {
+    infoHash: meta.infoHash,
+    name: meta.name,
+    peer,
+    encryption,
+    bytes: meta.length,
+    /** Bytes fetched from the peer in this run (the rest was on disk). */
+    bytesFetched: stats.bytes,
+    pieces: meta.pieceHashes.length,
+    /** Pieces found on disk and verified before fetching. */
+    piecesOnDisk: resumedPieces,
+    /** Pieces fetched and verified in this run. */
+    piecesVerified: stats.piecesVerified,
+    hashFailures: stats.hashFailures,
+    ms: Math.round(ms),
+    mbPerSec: mbPerSec(stats.bytes, ms),
+    mibPerSec: mibPerSec(stats.bytes, ms),
+    metadataFromPeer,
+    files
+  }
+  if (opts.json) { printJson(result); return }
+  if (peer === null) {
+    log(`${meta.name} is already complete under ${opts.outDir}: ${resumedPieces}/${meta.pieceHashes.length} pieces verified on disk, nothing to fetch`)
+  } else {
+    log(`fetched ${formatBytes(stats.bytes)} in ${(ms / 1000).toFixed(2)} s: ${result.mibPerSec} MiB/s, ` +
+      `${stats.piecesVerified + resumedPieces}/${meta.pieceHashes.length} pieces SHA-1 verified` +
+      (resumedPieces > 0 ? ` (${resumedPieces} were already on disk)` : ''))
+  }
+  for (const f of files) log(`  ${f}`)
 }

@@ -79,10 +79,11 @@ function popcount (buf: Uint8Array): number {
 }
 
 export async function probe (opts: ProbeOptions): Promise<ProbeReport> {
-  const target = await resolveTarget(opts.target)
+  const target = await resolveTarget(opts.target, 'probe')
   const infoHash = target.infoHash
   const total = target.meta !== null ? target.meta.pieceHashes.length : null
-  const { wire, encryption, lastError: errorOf } = await dial(opts.host, opts.port, infoHash, opts.encrypt, opts.timeoutMs)
+  const dialed = await dial(opts.host, opts.port, infoHash, opts.encrypt, opts.timeoutMs)
+  const { wire, encryption, lastError: errorOf } = dialed
   try {
 
     // everything the peer says from now on
@@ -120,7 +121,7 @@ export async function probe (opts: ProbeOptions): Promise<ProbeReport> {
 
     wire.extendedHandshake.v = CLIENT_NAME
     wire.handshake(infoHash, makePeerId(), { fast: true, dht: false })
-    const hs = await waitHandshake(wire, infoHash, opts.timeoutMs)
+    const hs = await waitHandshake(wire, infoHash, opts.timeoutMs, dialed)
     if (wire.hasFast) wire.haveNone()
 
     /** Wait until cond() or ms passed or the wire closed. */

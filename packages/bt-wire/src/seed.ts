@@ -12,7 +12,7 @@ import bencode from 'bencode'
 import Wire from 'bittorrent-protocol'
 import { serve } from './serve.js'
 import { Progress } from './progress.js'
-import { FileStore, makeTorrent, metaFromTorrentFile, rootOf, sha1, pieceSize, type TorrentMeta } from './torrent.js'
+import { FileStore, makeTorrent, metaFromUserFile, rootOf, sha1, pieceSize, type TorrentMeta } from './torrent.js'
 import { CliError, Exit, attach, decodePeerId, describePeer, formatBytes, makePeerId, printJson, CLIENT_NAME, type Output } from './util.js'
 
 /** Connections served at once; more are refused by the server. */
@@ -30,6 +30,8 @@ export interface SeedOptions extends Output {
   /** A peer's handshake deadline; a handshaken peer silent for 5 times this is closed. */
   timeoutMs: number
   progress: boolean
+  /** Seconds between progress lines when stderr is not a terminal. */
+  progressIntervalMs?: number
 }
 
 /** Check every piece of the data against the torrent. */
@@ -49,6 +51,7 @@ async function check (meta: TorrentMeta, store: FileStore, progress: Progress): 
       bytes += size
       progress.update(bytes, i + 1)
     }
+    progress.stop(true)
   } finally {
     progress.stop()
   }
@@ -65,29 +68,72 @@ function announceHost (host: string): string {
 export async function seed (opts: SeedOptions): Promise<void> {
   const log = (line: string): void => { if (!opts.json) process.stdout.write(line + '\n') }
   const event = (obj: Record<string, unknown>): void => { if (opts.json) printJson(obj) }
+  const progressOpts = { enabled: opts.progress && !opts.json, intervalMs: opts.progressIntervalMs }
   let st
   try {
     st = await stat(opts.path)
   } catch (err) {
-    throw new CliError(Exit.USAGE, `cannot seed ${opts.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    const code = (err as NodeJS.ErrnoException).code
+    throw new CliError(Exit.USAGE, `cannot seed ${opts.path}: ${code === 'ENOENT' ? 'no such file or folder' : code ?? (err as Error).message}`, 'BAD_INPUT')
   }
+  const isTorrent = st.isFile() && opts.path.endsWith('.torrent')
+  if (!isTorrent && opts.dataDir !== null) throw new CliError(Exit.USAGE, '--data is for seeding an existing .torrent')
+  // parse a .torrent before anything else: a file that is not one is bad input
+  const given = isTorrent ? await metaFromUserFile(await readFile(opts.path), opts.path, 'seed') : null
+
+  // listen before hashing: a port in use is reported at once, not after a long check
+  const server = net.createServer()
+  server.maxConnections = MAX_PEERS
+  server.listen(opts.port, opts.host)
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err })])
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new CliError(Exit.FAILURE, `cannot listen on ${opts.host}:${opts.port}: ${code === 'EADDRINUSE' ? 'the port is in use (EADDRINUSE)' : code ?? (err as Error).message}`, code ?? 'FAILURE')
+  }
+  server.on('error', () => {})
+  const port = (server.address() as net.AddressInfo).port
+  // until the data is hashed or checked there is nothing to serve: such peers are closed
+  let serving: ((socket: net.Socket) => void) | null = null
+  server.on('connection', socket => { if (serving !== null) serving(socket); else socket.destroy() })
+  log(`listening on ${opts.host}:${port}`)
+  event({ event: 'port', host: opts.host, port })
+
   let meta: TorrentMeta
   let root: string
-  if (st.isFile() && opts.path.endsWith('.torrent')) {
-    meta = await metaFromTorrentFile(await readFile(opts.path), opts.path)
-    root = resolve(opts.dataDir ?? dirname(opts.path))
-    const store = new FileStore(root, meta, 'read')
-    log(`checking ${meta.name} under ${root}`)
-    try {
-      await check(meta, store, new Progress(opts.progress && !opts.json, 'check'))
-    } finally {
-      await store.close()
+  try {
+    if (given !== null) {
+      meta = given
+      root = resolve(opts.dataDir ?? dirname(opts.path))
+      const store = new FileStore(root, meta, 'read')
+      log(`checking ${meta.name} under ${root}`)
+      try {
+        await check(meta, store, new Progress({ ...progressOpts, label: 'check' }))
+      } finally {
+        await store.close()
+      }
+    } else {
+      log(`hashing ${opts.path}`)
+      const progress = new Progress({ ...progressOpts, label: 'hash' })
+      let started = false
+      try {
+        meta = await makeTorrent(opts.path, {
+          pieceLength: opts.pieceLength,
+          createdBy: CLIENT_NAME,
+          onProgress: (hashed, total) => {
+            if (!started) { started = true; progress.start(total, 0) }
+            progress.update(hashed, 0)
+          }
+        })
+        if (started) progress.stop(true)
+      } finally {
+        progress.stop()
+      }
+      root = rootOf(opts.path)
     }
-  } else {
-    if (opts.dataDir !== null) throw new CliError(Exit.USAGE, '--data is for seeding an existing .torrent')
-    log(`hashing ${opts.path}`)
-    meta = await makeTorrent(opts.path, { pieceLength: opts.pieceLength, createdBy: CLIENT_NAME })
-    root = rootOf(opts.path)
+  } catch (err) {
+    server.close()
+    throw err
   }
   if (opts.saveTorrent !== null) {
     const torrentFile = meta.torrentFile ?? bencode.encode({ info: bencode.decode(meta.infoBuffer) })
@@ -95,12 +141,10 @@ export async function seed (opts: SeedOptions): Promise<void> {
   }
   const store = new FileStore(root, meta, 'read')
 
-  const server = net.createServer()
-  server.maxConnections = MAX_PEERS
   const wires = new Set<Wire>()
   let uploaded = 0
   let peersServed = 0
-  server.on('connection', socket => {
+  serving = socket => {
     const addr = `${socket.remoteAddress}:${socket.remotePort}`
     // a connection that never handshakes, or goes silent (keep-alives count), would hold one
     // of the MAX_PEERS places for good: the wire's own timeouts close it
@@ -141,22 +185,14 @@ export async function seed (opts: SeedOptions): Promise<void> {
       event({ event: 'peer-gone', peer: addr, uploaded: wire.uploaded })
     })
     attach(socket, wire)
-  })
-  server.listen(opts.port, opts.host)
-  try {
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err })])
-  } catch (err) {
-    throw new CliError(Exit.FAILURE, `cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  server.on('error', () => {})
-  const port = (server.address() as net.AddressInfo).port
   const peerAddress = `${announceHost(opts.host)}:${port}`
   const magnet = toMagnetURI({ infoHash: meta.infoHash, name: meta.name, peerAddresses: [peerAddress] })
   log(`seeding ${meta.name}: ${formatBytes(meta.length)}, ${meta.files.length} file${meta.files.length === 1 ? '' : 's'}, ` +
     `${meta.pieceHashes.length} pieces of ${formatBytes(meta.pieceLength)}`)
   log(`info hash ${meta.infoHash}`)
   log(`magnet    ${magnet}`)
-  log(`listening on ${opts.host}:${port}${opts.encrypt ? ' (MSE required)' : ''}; Ctrl-C to stop`)
+  log(`serving on ${opts.host}:${port}${opts.encrypt ? ' (MSE required)' : ''}; Ctrl-C to stop`)
   event({ event: 'listening', host: opts.host, port, infoHash: meta.infoHash, magnet, name: meta.name, length: meta.length, pieces: meta.pieceHashes.length, torrent: opts.saveTorrent })
 
   await new Promise<void>(resolve => {

@@ -3,11 +3,12 @@
  * piece storage: in memory (demo) or in files on disk (fetch, seed).
  */
 import { createHash } from 'node:crypto'
-import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises'
+import { open, mkdir, readFile, lstat, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, resolve, sep } from 'node:path'
 import parseTorrent, { type ParsedTorrent } from 'parse-torrent'
 import createTorrent from 'create-torrent'
-import { CliError, Exit, usageError } from './util.js'
+import bencode from 'bencode'
+import { CliError, Exit } from './util.js'
 
 export interface TorrentFile {
   /** Path relative to the storage root, with the torrent's name first (parse-torrent's `path`). */
@@ -92,14 +93,62 @@ export interface Target {
   name: string | null
 }
 
+/** What a file that is not a .torrent looks like, in words a user knows. */
+function whatFileIs (buf: Buffer): string {
+  if (buf.length === 0) return 'it is empty'
+  const head = buf.subarray(0, 512)
+  const text = head.toString('latin1')
+  if (/^magnet:\?/i.test(text.trimStart())) return 'it holds a magnet link: give the link itself, in quotes'
+  if (text.startsWith('%PDF')) return 'it is a PDF document'
+  if (buf[0] === 0x50 && buf[1] === 0x4b) return 'it is a ZIP archive'
+  if (buf[0] === 0x1f && buf[1] === 0x8b) return 'it is gzip-compressed data'
+  if (/^\s*<(!doctype|html|\?xml)/i.test(text)) return 'it is an HTML or XML document'
+  const printable = [...head].filter(b => b === 9 || b === 10 || b === 13 || (b >= 0x20 && b < 0x7f)).length
+  if (printable >= head.length * 0.9) return `it is a text file (it begins "${text.split(/\r?\n/)[0].slice(0, 40)}")`
+  return 'it is binary data of some other kind'
+}
+
+/**
+ * The bytes of a .torrent file given by the user → TorrentMeta, or a bad-input error that says
+ * what the file is (a .torrent is a bencoded dictionary, BEP 3, so it begins with "d").
+ */
+export async function metaFromUserFile (buf: Buffer, path: string, cmd: string): Promise<TorrentMeta> {
+  const notTorrent = (why: string): CliError => new CliError(Exit.USAGE, `${path} is not a .torrent file: ${why}`, 'NOT_A_TORRENT')
+  if (buf[0] !== 0x64) throw notTorrent(whatFileIs(buf))
+  let decoded: any
+  try {
+    decoded = bencode.decode(buf)
+  } catch {
+    throw notTorrent('it begins like one but is damaged or cut short (not valid bencode)')
+  }
+  const info = decoded?.info
+  if (info === undefined || info === null || typeof info !== 'object' || Buffer.isBuffer(info) || Array.isArray(info)) {
+    throw notTorrent('it is bencoded data without an info dictionary')
+  }
+  // BEP 52: a v2-only torrent has a file tree and no v1 "pieces"; a hybrid one has both
+  if (info.pieces === undefined && info['meta version'] === 2) {
+    throw new CliError(Exit.USAGE, `${path} is a v2-only torrent (BEP 52): v2-only torrents are not supported by ${cmd}; a hybrid torrent (v1 and v2) works`, 'V2_ONLY')
+  }
+  try {
+    return await metaFromTorrentFile(buf, path)
+  } catch (err) {
+    if (err instanceof CliError) throw new CliError(Exit.USAGE, err.message, 'NOT_A_TORRENT')
+    throw err
+  }
+}
+
 /** A magnet link, a hex / base32 info hash, or a .torrent file path. */
-export async function resolveTarget (text: string): Promise<Target> {
+export async function resolveTarget (text: string, cmd = 'bt-wire'): Promise<Target> {
+  const v2Only = (what: string): CliError =>
+    new CliError(Exit.USAGE, `${what} names a v2 info hash only (BEP 52): v2-only torrents are not supported by ${cmd}; a hybrid magnet link with a v1 "urn:btih:" hash as well works`, 'V2_ONLY')
+  if (/^[0-9a-f]{64}$/i.test(text)) throw v2Only('this info hash (64 hex digits)')
+  if (/^magnet:/i.test(text) && /[?&]xt=urn:btmh:/i.test(text) && !/[?&]xt=urn:btih:/i.test(text)) throw v2Only('the magnet link')
   if (/^magnet:/i.test(text) || /^[0-9a-f]{40}$/i.test(text) || /^[a-z2-7]{32}$/i.test(text)) {
     let parsed: ParsedTorrent
     try {
       parsed = await parseTorrent(text)
     } catch (err) {
-      throw usageError(`"${text}" is not a valid magnet link or info hash: ${(err as Error).message}`)
+      throw new CliError(Exit.USAGE, `"${text}" is not a valid magnet link or info hash: ${(err as Error).message}`, 'BAD_INPUT')
     }
     return { infoHash: parsed.infoHash, meta: null, peers: parsed.peerAddresses ?? [], name: typeof parsed.name === 'string' ? parsed.name : null }
   }
@@ -107,15 +156,18 @@ export async function resolveTarget (text: string): Promise<Target> {
   try {
     buf = await readFile(text)
   } catch (err) {
-    throw usageError(`"${text}" is neither a magnet link, an info hash nor a readable .torrent file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : code ?? (err as Error).message
+    throw new CliError(Exit.USAGE, `"${text}" is neither a magnet link, an info hash (40 hex digits) nor a readable .torrent file (${why})`, 'BAD_INPUT')
   }
-  const meta = await metaFromTorrentFile(buf, text)
+  const meta = await metaFromUserFile(buf, text, cmd)
   return { infoHash: meta.infoHash, meta, peers: [], name: meta.name }
 }
 
 /** Make a torrent for a file or folder with create-torrent. */
-export async function makeTorrent (path: string, opts: { pieceLength?: number, createdBy: string }): Promise<TorrentMeta> {
+export async function makeTorrent (path: string, opts: { pieceLength?: number, createdBy: string, onProgress?: (hashed: number, total: number) => void }): Promise<TorrentMeta> {
   const options: Record<string, unknown> = { announceList: [], createdBy: opts.createdBy }
+  if (opts.onProgress !== undefined) options.onProgress = opts.onProgress
   if (opts.pieceLength !== undefined) options.pieceLength = opts.pieceLength
   const buf = await new Promise<Uint8Array>((resolve, reject) => {
     createTorrent(path, options, (err, torrent) => err ? reject(err) : resolve(torrent))
@@ -155,13 +207,26 @@ export class MemoryStore implements Store {
   close (): void {}
 }
 
+/** Suffix of a file that fetch is still writing: a file under its final name is complete. */
+export const PARTIAL_SUFFIX = '.part'
+
+/** How fetch found a file of the torrent on disk. */
+type FileState = 'final' | 'partial' | 'new'
+
 /**
  * The torrent's files under a root directory. Paths come from the metadata, which a peer may
  * have sent: every path must stay inside the root.
+ *
+ * In 'write' mode (fetch) a file is written as NAME.part and renamed to NAME once every piece
+ * of the torrent is verified, so a file under its final name is complete. A NAME.part left by an
+ * earlier run is continued; a NAME that exists is only read (to check it), never written.
  */
 export class FileStore implements Store {
   private readonly handles = new Map<number, Promise<FileHandle>>()
   private readonly paths: string[]
+  private readonly states: FileState[]
+  /** Files this run has written into. */
+  private readonly written = new Set<number>()
 
   constructor (readonly root: string, private readonly meta: TorrentMeta, private readonly mode: 'read' | 'write') {
     // every file lies at the torrent's name (single file) or below it (multi-file), and the
@@ -174,6 +239,13 @@ export class FileStore implements Store {
       if (p !== base && !p.startsWith(base + sep)) throw new CliError(Exit.FAILURE, `the torrent names a file outside its own folder: ${f.path}`)
       return p
     })
+    this.states = this.paths.map(() => 'final')
+    if (mode === 'write') {
+      const finals = new Set(this.paths)
+      for (const p of this.paths) {
+        if (finals.has(p + PARTIAL_SUFFIX)) throw new CliError(Exit.FAILURE, `the torrent has both ${p} and ${p + PARTIAL_SUFFIX}: fetch cannot keep a partial name for it`)
+      }
+    }
   }
 
   /** Where each file lives. */
@@ -181,38 +253,83 @@ export class FileStore implements Store {
     return this.paths.slice()
   }
 
+  /** Where each file is while it is written. */
+  private where (i: number): string {
+    return this.states[i] === 'final' ? this.paths[i] : this.paths[i] + PARTIAL_SUFFIX
+  }
+
   /**
-   * Create every file (empty ones too) at its full length. Files that exist already are never
-   * opened for writing: nothing on disk is emptied before verified data arrives.
+   * Open every file for fetching: a complete-looking NAME for reading, a NAME.part of an earlier
+   * run to continue, or a new NAME.part at its full length. Returns whether any data was on disk.
    */
-  async create (): Promise<void> {
+  async open (): Promise<{ existing: number }> {
+    let existing = 0
     for (let i = 0; i < this.paths.length; i++) {
+      const length = this.meta.files[i].length
       await mkdir(dirname(this.paths[i]), { recursive: true })
-      let fh: FileHandle
-      try {
-        fh = await this.handle(i)
-      } catch (err) {
-        this.handles.delete(i)
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new CliError(Exit.FAILURE, `${this.paths[i]} already exists: fetch does not overwrite files (remove it or choose another -o)`)
+      const final = await lstat(this.paths[i]).catch(() => null)
+      if (final !== null) {
+        if (!final.isFile() || final.size !== length) {
+          throw new CliError(Exit.FAILURE, `${this.paths[i]} already exists and is not this torrent's file (${final.isFile() ? `${final.size} bytes, the torrent says ${length}` : 'not a regular file'}): fetch does not overwrite files (remove it or choose another -o)`, 'FILE_EXISTS')
         }
-        throw err
+        this.states[i] = 'final'
+        existing++
+        continue
       }
-      await fh.truncate(this.meta.files[i].length)
+      const part = await lstat(this.paths[i] + PARTIAL_SUFFIX).catch(() => null)
+      if (part !== null && !part.isFile()) {
+        throw new CliError(Exit.FAILURE, `${this.paths[i] + PARTIAL_SUFFIX} is not a regular file: fetch does not write through it (remove it or choose another -o)`, 'FILE_EXISTS')
+      }
+      this.states[i] = part !== null ? 'partial' : 'new'
+      if (part !== null) existing++
+      const fh = await this.handle(i)
+      if (part === null || part.size !== length) await fh.truncate(length)
+    }
+    return { existing }
+  }
+
+  /** Whether piece `index` lies (partly) in a file that was on disk before this run. */
+  touchesExisting (index: number): boolean {
+    const start = index * this.meta.pieceLength
+    const end = start + pieceSize(this.meta, index)
+    return this.meta.files.some((f, i) => this.states[i] !== 'new' && f.length > 0 && f.offset < end && f.offset + f.length > start)
+  }
+
+  /** After the last piece: every NAME.part becomes NAME. */
+  async complete (): Promise<void> {
+    await this.close()
+    for (let i = 0; i < this.paths.length; i++) {
+      if (this.states[i] === 'final') continue
+      await rename(this.paths[i] + PARTIAL_SUFFIX, this.paths[i])
+      this.states[i] = 'final'
+    }
+  }
+
+  /**
+   * After a failed run: remove the NAME.part files this run created and never wrote into, so a
+   * peer that had nothing to give leaves nothing behind (files with verified pieces stay).
+   */
+  async discardUnused (): Promise<void> {
+    await this.close()
+    for (let i = 0; i < this.paths.length; i++) {
+      if (this.states[i] !== 'new' || this.written.has(i)) continue
+      await unlink(this.paths[i] + PARTIAL_SUFFIX).catch(() => {})
     }
   }
 
   private handle (i: number): Promise<FileHandle> {
     let h = this.handles.get(i)
     if (h === undefined) {
-      h = open(this.paths[i], this.mode === 'write' ? 'wx+' : 'r')
+      const flags = this.mode === 'read' || this.states[i] === 'final' ? 'r' : this.states[i] === 'partial' ? 'r+' : 'wx+'
+      h = open(this.where(i), flags)
       this.handles.set(i, h)
+      h.catch(() => this.handles.delete(i))
     }
     return h
   }
 
   /** Run fn over each file slice of the torrent range [start, start + length). */
-  private async each (start: number, length: number, fn: (fh: FileHandle, fileOffset: number, rangeOffset: number, n: number) => Promise<void>): Promise<void> {
+  private async each (start: number, length: number, fn: (fh: FileHandle, fileOffset: number, rangeOffset: number, n: number, file: number) => Promise<void>): Promise<void> {
     const end = start + length
     const files = this.meta.files
     for (let i = 0; i < files.length; i++) {
@@ -221,7 +338,7 @@ export class FileStore implements Store {
       if (f.offset >= end) break
       const from = Math.max(start, f.offset)
       const to = Math.min(end, f.offset + f.length)
-      await fn(await this.handle(i), from - f.offset, from - start, to - from)
+      await fn(await this.handle(i), from - f.offset, from - start, to - from, i)
     }
   }
 
@@ -239,7 +356,18 @@ export class FileStore implements Store {
   }
 
   async write (index: number, data: Buffer): Promise<void> {
-    await this.each(index * this.meta.pieceLength, data.length, async (fh, fileOffset, at, n) => {
+    await this.each(index * this.meta.pieceLength, data.length, async (fh, fileOffset, at, n, i) => {
+      if (this.states[i] === 'final') {
+        // a piece shared with a file that was complete-looking on disk: that file is only
+        // read, and its bytes must be the verified ones
+        const have = Buffer.alloc(n)
+        await fh.read(have, 0, n, fileOffset)
+        if (!have.equals(data.subarray(at, at + n))) {
+          throw new CliError(Exit.FAILURE, `${this.paths[i]} already exists and differs from the torrent (piece ${index}): fetch does not overwrite files (remove it or choose another -o)`, 'FILE_EXISTS')
+        }
+        return
+      }
+      this.written.add(i)
       await fh.write(data, at, n, fileOffset)
     })
   }

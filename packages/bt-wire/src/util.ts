@@ -20,15 +20,25 @@ export const Exit = {
   /** Connected, but the peer does not serve this torrent or refused us (closed, other info hash, no MSE). */
   REFUSED: 4,
   /** The peer broke the protocol (a coded WireError). */
-  PROTOCOL: 5
+  PROTOCOL: 5,
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT's number, as shells report it. */
+  INTERRUPTED: 130
 } as const
+
+/** The `code` of a failure in `--json` output when nothing more precise is known. */
+const CODE_OF_EXIT: Record<number, string> = {
+  1: 'FAILURE', 2: 'BAD_INPUT', 3: 'NO_CONNECTION', 4: 'REFUSED', 5: 'PROTOCOL', 130: 'INTERRUPTED'
+}
 
 /** An error that ends the command with a one-line message and an exit code. */
 export class CliError extends Error {
   readonly exitCode: number
-  constructor (exitCode: number, message: string) {
+  /** A stable name for scripts (`--json` failures): NOT_A_TORRENT, NOT_BITTORRENT, PEER_HAS_NONE, a WireError code... */
+  readonly code: string
+  constructor (exitCode: number, message: string, code?: string) {
     super(message)
     this.exitCode = exitCode
+    this.code = code ?? CODE_OF_EXIT[exitCode] ?? 'FAILURE'
   }
 }
 
@@ -88,9 +98,49 @@ export function formatBytes (n: number): string {
   return `${+(n / 1024 / MiB).toFixed(2)} GiB`
 }
 
-/** Megabytes (10^6 bytes) per second. */
+/** Megabytes (10^6 bytes) per second (the `mbPerSec` of --json output, kept for scripts). */
 export function mbPerSec (bytes: number, ms: number): number {
   return ms > 0 ? +(bytes / 1e6 / (ms / 1000)).toFixed(1) : 0
+}
+
+/** Mebibytes (2^20 bytes) per second: the unit of every speed bt-wire prints. */
+export function mibPerSec (bytes: number, ms: number): number {
+  return ms > 0 ? +(bytes / MiB / (ms / 1000)).toFixed(1) : 0
+}
+
+/** A speed in the same binary units as the sizes: "1.5 MiB/s", "730 KiB/s". */
+export function formatRate (bytesPerSec: number): string {
+  if (bytesPerSec >= MiB) return `${(bytesPerSec / MiB).toFixed(1)} MiB/s`
+  if (bytesPerSec >= 1024) return `${(bytesPerSec / 1024).toFixed(0)} KiB/s`
+  return `${Math.round(bytesPerSec)} B/s`
+}
+
+/** A duration for an ETA: "45 s", "3 min 05 s", "2 h 07 min". */
+export function formatDuration (ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
+  return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, '0')} min`
+}
+
+/**
+ * What answered, from the first bytes a server sent instead of a BitTorrent handshake (BEP 3:
+ * a handshake starts with the byte 19 and "BitTorrent protocol"). Null when it is not recognisable.
+ */
+export function recogniseServer (bytes: Buffer | null): string | null {
+  if (bytes === null || bytes.length === 0) return null
+  const text = bytes.subarray(0, 64).toString('latin1')
+  if (/^HTTP\/\d/.test(text)) return `an HTTP server (${firstLine(text)})`
+  if (/^SSH-\d/.test(text)) return `an SSH server (${firstLine(text)})`
+  // a TLS record: content type 21 (alert) or 22 (handshake), protocol version 3.x
+  if ((bytes[0] === 0x15 || bytes[0] === 0x16) && bytes.length >= 2 && bytes[1] === 0x03) return 'a TLS server'
+  if (/^(220|\+OK|\* OK)[ -]/.test(text)) return `a mail or FTP server (${firstLine(text)})`
+  if (/^[\x20-\x7e]{4,}/.test(text)) return `a server that sent text (${JSON.stringify(firstLine(text))})`
+  return null
+}
+
+function firstLine (text: string): string {
+  return text.split(/\r?\n/)[0].replace(/[^\x20-\x7e]/g, '').slice(0, 40)
 }
 
 /** Connect over TCP; a refused, unreachable or slow peer is a CliError(NO_CONNECTION). */
@@ -129,6 +179,10 @@ export interface Dialed {
   encryption: EncryptResult | null
   /** The last error the wire emitted, if any. */
   lastError: () => Error | null
+  /** The first bytes the peer sent (up to 64), null before it sent any: tells what answered when it is not a peer. */
+  firstBytes: () => Buffer | null
+  /** Where we connected, "HOST:PORT". */
+  address: string
 }
 
 /**
@@ -138,6 +192,12 @@ export interface Dialed {
  */
 export async function dial (host: string, port: number, infoHash: string, encrypt: boolean, timeoutMs: number): Promise<Dialed> {
   const socket = await connect(host, port, timeoutMs)
+  let first: Buffer | null = null
+  const sniff = (chunk: Buffer): void => {
+    first = first === null ? Buffer.from(chunk.subarray(0, 64)) : Buffer.concat([first, chunk]).subarray(0, 64)
+    if (first.length >= 64) socket.removeListener('data', sniff)
+  }
+  socket.on('data', sniff)
   // backstops for a peer that stalls: the steps below have their own, shorter deadlines
   const wire = new Wire({ type: 'tcpOutgoing', handshakeTimeout: timeoutMs * 3, idleTimeout: timeoutMs * 5 })
   let lastError: Error | null = null
@@ -150,22 +210,36 @@ export async function dial (host: string, port: number, infoHash: string, encryp
       encryption = await encrypting
     } catch (err) {
       wire.destroy()
+      const what = recogniseServer(first)
+      if (what !== null) throw notBitTorrent(`${host}:${port}`, what)
       throw wireEndError(lastError ?? err as Error, Exit.REFUSED, `the peer refused the encrypted connection (${(err as Error).message})`)
     }
   }
-  return { wire, encryption, lastError: () => lastError }
+  return { wire, encryption, lastError: () => lastError, firstBytes: () => first, address: `${host}:${port}` }
+}
+
+/** Connected, but what answered is not a BitTorrent peer. */
+export function notBitTorrent (address: string, what: string): CliError {
+  return new CliError(Exit.REFUSED, `connected to ${address}, but it is not a BitTorrent peer: ${what} answered`, 'NOT_BITTORRENT')
 }
 
 /**
  * Turn why a wire ended into a CliError: a coded protocol error of the peer → PROTOCOL,
  * a clean or reset close → `closedCode` with `closedMessage`.
  */
-export function wireEndError (err: Error | null | undefined, closedCode: number, closedMessage: string): CliError {
+export function wireEndError (err: Error | null | undefined, closedCode: number, closedMessage: string, dialed?: Dialed): CliError {
   if (err instanceof WireError && err.code !== ErrorCodes.WIRE_CLOSED) {
-    if (err.code === ErrorCodes.MSE_FAILED) return new CliError(Exit.REFUSED, `encryption failed: ${err.message}`)
-    if (err.code === ErrorCodes.HANDSHAKE_TIMEOUT) return new CliError(Exit.NO_CONNECTION, `the peer did not handshake: ${err.message}`)
-    if (err.code === ErrorCodes.IDLE_TIMEOUT) return new CliError(Exit.FAILURE, `the peer went silent: ${err.message}`)
-    return new CliError(Exit.PROTOCOL, `protocol error from the peer (${err.code}): ${err.message}`)
+    if (err.code === ErrorCodes.MSE_FAILED) return new CliError(Exit.REFUSED, `encryption failed: ${err.message}`, err.code)
+    if (err.code === ErrorCodes.HANDSHAKE_TIMEOUT) return new CliError(Exit.REFUSED, `connected, but the peer did not handshake: ${err.message}`, err.code)
+    if (err.code === ErrorCodes.IDLE_TIMEOUT) return new CliError(Exit.FAILURE, `the peer went silent: ${err.message}`, err.code)
+    if (err.code === ErrorCodes.BAD_HANDSHAKE && dialed !== undefined) {
+      // BEP 3: a peer's first byte is 19, the length of "BitTorrent protocol"; anything else
+      // is another kind of server, named when its greeting is recognisable
+      const what = recogniseServer(dialed.firstBytes())
+      if (what !== null) return notBitTorrent(dialed.address, what)
+      return new CliError(Exit.REFUSED, `connected to ${dialed.address}, but it is not a BitTorrent peer: its first bytes are not a BitTorrent handshake (${err.message})`, 'NOT_BITTORRENT')
+    }
+    return new CliError(Exit.PROTOCOL, `protocol error from the peer (${err.code}): ${err.message}`, err.code)
   }
   return new CliError(closedCode, closedMessage)
 }
@@ -174,7 +248,7 @@ export function wireEndError (err: Error | null | undefined, closedCode: number,
  * Wait for the peer's handshake. Rejects with REFUSED when the peer closes first or answers
  * for another torrent, PROTOCOL when it breaks the protocol, NO_CONNECTION on timeout.
  */
-export function waitHandshake (wire: Wire, infoHash: string, timeoutMs: number): Promise<{ peerId: string, extensions: PeerExtensions }> {
+export function waitHandshake (wire: Wire, infoHash: string, timeoutMs: number, dialed?: Dialed): Promise<{ peerId: string, extensions: PeerExtensions }> {
   return new Promise((resolve, reject) => {
     let lastError: Error | null = null
     const done = (): void => {
@@ -195,12 +269,21 @@ export function waitHandshake (wire: Wire, infoHash: string, timeoutMs: number):
     const onError = (err: Error): void => { lastError = err }
     const onClose = (): void => {
       done()
-      reject(wireEndError(lastError, Exit.REFUSED, 'the peer closed the connection before its handshake: it does not serve this torrent, or refused us'))
+      const what = dialed !== undefined ? recogniseServer(dialed.firstBytes()) : null
+      if (what !== null && !(lastError instanceof WireError && lastError.code !== ErrorCodes.BAD_HANDSHAKE && lastError.code !== ErrorCodes.WIRE_CLOSED)) {
+        reject(notBitTorrent(dialed!.address, what))
+        return
+      }
+      reject(wireEndError(lastError, Exit.REFUSED, 'the peer closed the connection before its handshake: it does not serve this torrent, or refused us', dialed))
     }
     const timer = setTimeout(() => {
       done()
       wire.destroy()
-      reject(new CliError(Exit.NO_CONNECTION, `no handshake from the peer within ${timeoutMs / 1000} s`))
+      // the TCP connection is up: something listens there, but it does not answer as a peer
+      const what = dialed !== undefined ? recogniseServer(dialed.firstBytes()) : null
+      if (what !== null) reject(notBitTorrent(dialed!.address, what))
+      else if (dialed !== undefined && dialed.firstBytes() === null) reject(new CliError(Exit.REFUSED, `connected to ${dialed.address}, but nothing answered our BitTorrent handshake within ${timeoutMs / 1000} s: not a BitTorrent peer, or one that ignores us`, 'NO_HANDSHAKE'))
+      else reject(new CliError(Exit.REFUSED, `connected, but no complete handshake from the peer within ${timeoutMs / 1000} s`, 'NO_HANDSHAKE'))
     }, timeoutMs)
     wire.on('handshake', onHandshake)
     wire.on('error', onError)

@@ -76,3 +76,33 @@ export function oneLineError (stderr) {
   const lines = stderr.trim().split('\n')
   return lines.length === 1 && lines[0].startsWith('bt-wire: ') && !/\n\s+at /.test(stderr)
 }
+
+/**
+ * Start bt-wire without waiting for its end: { child, stdout(), stderr(), exited } (exited resolves
+ * to { code, signal, ms }). Killed by its pid when the test ends, if it is still running.
+ */
+export function spawnCli (t, args) {
+  const started = Date.now()
+  const child = spawn(process.execPath, [BT_WIRE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', s => { stdout += s })
+  child.stderr.setEncoding('utf8').on('data', s => { stderr += s })
+  const exited = new Promise(resolve => child.once('close', (code, signal) => resolve({ code, signal, ms: Date.now() - started })))
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+  return { child, exited, stdout: () => stdout, stderr: () => stderr }
+}
+
+/** Wait until fn() is true (polled every 20 ms), or fail after ms. */
+export async function until (fn, ms, what) {
+  const end = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}

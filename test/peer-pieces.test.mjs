@@ -1,0 +1,61 @@
+// peerPieces (src/bitfield.ts, PeerPieces) on its own and through a wire: memory grows with what the
+// peer sends, not with the indices it names; every bit set reads back, whichever record holds it.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PeerPieces } from '../dist/esm/bitfield.js'
+import { ID, msg, ready, settle, mulberry32 } from './fixtures/raw.mjs'
+
+const MAX = 0x200000
+
+test('PeerPieces: a have far past the bits is kept aside, not allocated up to; get() reads both records', () => {
+  const p = new PeerPieces(0, MAX)
+  p.set(MAX - 1)
+  assert.equal(p.get(MAX - 1), true)
+  assert.equal(p.get(MAX - 2), false)
+  assert.equal(p.buffer.length, 0, 'no bits allocated for one far index')
+  p.set(MAX) // past maxPieces: ignored, as the bitfield package ignores a bit past its grow
+  assert.equal(p.get(MAX), false)
+  p.set(MAX - 1, false)
+  assert.equal(p.get(MAX - 1), false)
+  // a bitfield message's bits are kept as they came; a have past them goes aside
+  const b = new PeerPieces(new Uint8Array([0b10000000]), MAX)
+  b.set(100000)
+  assert.equal(b.buffer.length, 1)
+  assert.deepEqual([b.get(0), b.get(1), b.get(100000)], [true, false, true])
+})
+
+test('PeerPieces: haves in order (after have-none) grow the bits by doubling; far ones join the bits once they cost as much', () => {
+  const p = new PeerPieces(0, MAX)
+  for (let i = 0; i < 10000; i++) p.set(i)
+  assert.ok(p.buffer.length >= 1250 && p.buffer.length <= 2 * 1250, `${p.buffer.length} bytes for 10000 pieces`)
+  for (let i = 0; i < 10000; i++) assert.equal(p.get(i), true)
+  // the far ones: kept aside until they cost as much as the bits up to the highest of them
+  const q = new PeerPieces(0, MAX)
+  const R = mulberry32(23)
+  const set = new Set()
+  for (let k = 0; k < 9000; k++) {
+    const i = Math.floor(R() * MAX)
+    set.add(i)
+    q.set(i)
+    // never more bytes of bits than 32 per index set, plus the doubling
+    assert.ok(q.buffer.length <= 2 * 32 * set.size + 1, `${q.buffer.length} bytes after ${set.size} haves`)
+  }
+  assert.ok(q.buffer.length > 0, 'the far indices joined the bits')
+  for (const i of set) assert.equal(q.get(i), true)
+  let count = 0
+  for (let i = 0; i < MAX; i++) if (q.get(i)) count++
+  assert.equal(count, set.size)
+})
+
+test('a wire: have 2097151 keeps no 256 KiB of bits; have events and peerPieces as before', async () => {
+  const h = ready()
+  const haves = []
+  h.w.on('have', i => haves.push(i))
+  h.w.write(Buffer.concat([msg(ID.have, MAX - 1), msg(ID.have, MAX - 1), msg(ID.have, 3)]))
+  await settle()
+  assert.deepEqual(haves, [MAX - 1, 3])
+  assert.equal(h.w.peerPieces.get(MAX - 1), true)
+  assert.equal(h.w.peerPieces.get(3), true)
+  assert.ok(h.w.peerPieces.buffer.length <= 1, `${h.w.peerPieces.buffer.length} bytes of bits`)
+  assert.deepEqual(h.rec.errors, [])
+})
