@@ -1,0 +1,75 @@
+// Installs the browser suite's fixtures from their committed lockfiles (the root `npm ci` never
+// touches these folders):
+//   test/browser/webtorrent3/    WebTorrent 3.0.21 with its bittorrent-protocol mapped to this package
+//                                by npm `overrides`, webpack 5, bittorrent-tracker (the tracker server),
+//                                puppeteer-core (Firefox over WebDriver BiDi), bittorrent-protocol 5.0.9
+//                                as `bt5` (the size baseline)
+//   test/browser/bundlers/       the bundlers of the matrix: Vite, webpack 5, Rollup, esbuild, browserify
+//   test/browser/bundlers/app/   the application they bundle: this package and `buffer`, nothing else
+// This package goes in as a user gets it from the registry: `file:` of the repository root with
+// install-links (each folder's .npmrc), so npm packs it (package.json `files`) and installs a copy
+// whose dependencies npm places in the fixture's tree, deduplicated with the others there. Build
+// first (`npm run build`).
+//
+// `npm ci --ignore-scripts`: WebTorrent 3's ip-set runs a pnpm-only preinstall, and nothing here
+// needs an install script (esbuild and Rolldown come as platform packages; node-datachannel, under
+// bittorrent-tracker, is Node-only and never loaded).
+//
+//   node test/browser/setup-fixtures.mjs            install all three
+//   node test/browser/setup-fixtures.mjs webtorrent3
+// The tests call ensureFixture() in their `before` hook: it installs a fixture that is missing,
+// older than its lockfile, or holding another build of this package than dist/ holds now.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const root = join(here, '..', '..')
+export const FIXTURES = { webtorrent3: 'webtorrent3', bundlers: 'bundlers', app: 'bundlers/app' }
+
+function run (cwd, args) {
+  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  if (r.status !== 0) throw new Error(`npm ${args.join(' ')} in ${cwd} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`)
+  return r
+}
+
+export function fixtureDir (name) {
+  if (!Object.hasOwn(FIXTURES, name)) throw new Error(`unknown fixture ${name}`)
+  return join(here, FIXTURES[name])
+}
+
+/** The fixture's copy of this package, if it has one, is byte for byte today's package.json and dist/. */
+function holdsThisBuild (dir) {
+  const copy = join(dir, 'node_modules', 'bittorrent-protocol')
+  if (!existsSync(join(dir, 'package.json')) || !JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies?.['bittorrent-protocol']) return true
+  if (!existsSync(join(copy, 'package.json'))) return false
+  const same = file => existsSync(join(copy, file)) && readFileSync(join(copy, file)).equals(readFileSync(join(root, file)))
+  return same('package.json') && readdirSync(join(root, 'dist')).filter(f => /\.(c|m)?js$/.test(f)).every(f => same(join('dist', f)))
+}
+
+/** Install one fixture from its lockfile (always afresh). */
+export function installFixture (name) {
+  const dir = fixtureDir(name)
+  if (!existsSync(join(root, 'dist', 'browser.cjs'))) throw new Error('build first (npm run build)')
+  run(dir, ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'])
+  if (!holdsThisBuild(dir)) throw new Error(`fixture ${name}: node_modules/bittorrent-protocol is not this build`)
+}
+
+/** Install the fixture unless it is there, newer than its lockfile and holding this build. */
+export function ensureFixture (name) {
+  const dir = fixtureDir(name)
+  const marker = join(dir, 'node_modules', '.package-lock.json')
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs && holdsThisBuild(dir)) return dir
+  installFixture(name)
+  return dir
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(FIXTURES)
+  for (const name of names) {
+    const t0 = Date.now()
+    installFixture(name)
+    console.log(`browser fixture ${name}: installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  }
+}
