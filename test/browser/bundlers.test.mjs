@@ -1,4 +1,4 @@
-// The bundler matrix: an application (bundlers/app: this package and `buffer`, installed as from
+// The bundler matrix: an application (app/: this package and `buffer`, installed as from
 // the registry) built by Vite, webpack 5, Rollup, esbuild and browserify, each with its default
 // setup and nothing more than README "Browser" asks for (Rollup: node-resolve with
 // `browser: true, preferBuiltins: false`, and commonjs). Each build must pass without a warning,
@@ -47,7 +47,7 @@ const builds = { withBuffer: {}, withoutBuffer: {} }
 /** The application copied out of the repository: with its `buffer`, or without it. */
 function makeApp (name, withBuffer) {
   const dir = join(work, name)
-  cpSync(join(here, 'bundlers', 'app'), dir, { recursive: true, dereference: true })
+  cpSync(join(here, 'app'), dir, { recursive: true, dereference: true })
   if (withBuffer) {
     cpSync(join(here, 'scenario.cjs'), join(dir, 'src', 'scenario.cjs'))
   } else {
@@ -55,7 +55,7 @@ function makeApp (name, withBuffer) {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
     delete pkg.dependencies.buffer
     writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2))
-    cpSync(join(here, 'bundlers', 'nobuffer-scenario.cjs'), join(dir, 'src', 'scenario.cjs'))
+    cpSync(join(here, 'nobuffer-scenario.cjs'), join(dir, 'src', 'scenario.cjs'))
   }
   return dir
 }
@@ -189,7 +189,7 @@ async function serve (dir) {
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's "chromium" package (apt-get install chromium)`)
-  tools = createRequire(join(ensureFixture('bundlers'), 'package.json'))
+  tools = createRequire(join(ensureFixture('tools'), 'package.json'))
   ensureFixture('app')
   work = mkdtempSync(join(tmpdir(), 'bt-bundlers-'))
   for (const bundler of BUNDLERS) {

@@ -1,11 +1,12 @@
 // Installs the browser suite's fixtures from their committed lockfiles (the root `npm ci` never
 // touches these folders):
-//   test/browser/webtorrent3/    WebTorrent 3.0.21 with its bittorrent-protocol mapped to this package
-//                                by npm `overrides`, webpack 5, bittorrent-tracker (the tracker server),
-//                                puppeteer-core (Firefox over WebDriver BiDi), bittorrent-protocol 5.0.9
-//                                as `bt5` (the size baseline)
-//   test/browser/bundlers/       the bundlers of the matrix: Vite, webpack 5, Rollup, esbuild, browserify
-//   test/browser/bundlers/app/   the application they bundle: this package and `buffer`, nothing else
+//   test/browser/webtorrent3/        a WebTorrent 3.0.21 application (and webpack 5, which bundles it),
+//                                    its bittorrent-protocol replaced by this package through npm
+//                                    `overrides`; its bittorrent-tracker serves as the test's tracker
+//   test/browser/webtorrent3-5.0.9/  the same left on bittorrent-protocol 5.0.9: the size baseline
+//   test/browser/tools/              the bundlers of the matrix (Vite, webpack 5, Rollup, esbuild,
+//                                    browserify) and puppeteer-core (Firefox over WebDriver BiDi)
+//   test/browser/app/                the application the matrix bundles: this package and `buffer`
 // This package goes in as a user gets it from the registry: `file:` of the repository root with
 // install-links (each folder's .npmrc), so npm packs it (package.json `files`) and installs a copy
 // whose dependencies npm places in the fixture's tree, deduplicated with the others there. Build
@@ -15,7 +16,7 @@
 // needs an install script (esbuild and Rolldown come as platform packages; node-datachannel, under
 // bittorrent-tracker, is Node-only and never loaded).
 //
-//   node test/browser/setup-fixtures.mjs            install all three
+//   node test/browser/setup-fixtures.mjs            install all four
 //   node test/browser/setup-fixtures.mjs webtorrent3
 // The tests call ensureFixture() in their `before` hook: it installs a fixture that is missing,
 // older than its lockfile, or holding another build of this package than dist/ holds now.
@@ -26,7 +27,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..', '..')
-export const FIXTURES = { webtorrent3: 'webtorrent3', bundlers: 'bundlers', app: 'bundlers/app' }
+export const FIXTURES = ['webtorrent3', 'webtorrent3-5.0.9', 'tools', 'app']
 
 function run (cwd, args) {
   const r = spawnSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
@@ -35,14 +36,15 @@ function run (cwd, args) {
 }
 
 export function fixtureDir (name) {
-  if (!Object.hasOwn(FIXTURES, name)) throw new Error(`unknown fixture ${name}`)
-  return join(here, FIXTURES[name])
+  if (!FIXTURES.includes(name)) throw new Error(`unknown fixture ${name}`)
+  return join(here, name)
 }
 
 /** The fixture's copy of this package, if it has one, is byte for byte today's package.json and dist/. */
 function holdsThisBuild (dir) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  if (!pkg.dependencies?.['bittorrent-protocol'] && !pkg.overrides?.['bittorrent-protocol']) return true
   const copy = join(dir, 'node_modules', 'bittorrent-protocol')
-  if (!existsSync(join(dir, 'package.json')) || !JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies?.['bittorrent-protocol']) return true
   if (!existsSync(join(copy, 'package.json'))) return false
   const same = file => existsSync(join(copy, file)) && readFileSync(join(copy, file)).equals(readFileSync(join(root, file)))
   return same('package.json') && readdirSync(join(root, 'dist')).filter(f => /\.(c|m)?js$/.test(f)).every(f => same(join('dist', f)))
@@ -66,7 +68,7 @@ export function ensureFixture (name) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(FIXTURES)
+  const names = process.argv.length > 2 ? process.argv.slice(2) : FIXTURES
   for (const name of names) {
     const t0 = Date.now()
     installFixture(name)

@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const fixture = join(here, '..', 'webtorrent3')
-const requireFixture = createRequire(join(fixture, 'package.json'))
+const requireTools = createRequire(join(here, '..', 'tools', 'package.json'))
 const [browserName, pageDir, sizeArg] = process.argv.slice(2)
 const SIZE = Number(sizeArg)
 const CHROMIUM = '/usr/bin/chromium'
@@ -46,7 +46,8 @@ async function main () {
   cleanup.push(() => new Promise(resolve => server.close(resolve)))
   const origin = `http://127.0.0.1:${server.address().port}`
 
-  // the tracker: bittorrent-tracker's own Server, WebSocket only
+  // the tracker: bittorrent-tracker's own Server (the one WebTorrent's page carries the client of),
+  // WebSocket only
   const { default: Server } = await import(pathToFileURL(join(fixture, 'node_modules', 'bittorrent-tracker', 'server.js')))
   const tracker = new Server({ udp: false, http: false, ws: true, stats: false })
   const announced = new Set()
@@ -86,7 +87,7 @@ async function openPages (origin) {
       pages.push(page)
     }
   } else if (browserName === 'firefox') {
-    const puppeteer = (await import(pathToFileURL(requireFixture.resolve('puppeteer-core')))).default
+    const puppeteer = (await import(pathToFileURL(requireTools.resolve('puppeteer-core')))).default
     const browser = await puppeteer.launch({
       browser: 'firefox',
       executablePath: FIREFOX,
