@@ -120,7 +120,7 @@ for (const browser of Object.keys(BROWSERS)) {
         try { resolve(JSON.parse(stdout.trim().split('\n').pop())) } catch { reject(new Error(`swarm exited ${code} without a result:\n${stdout}\n${stderr}`)) }
       })
     })
-    t.diagnostic(`${out.version}: ${SIZE} bytes in ${out.seconds} s`)
+    t.diagnostic(`${out.version}: ${SIZE} bytes seeded in ${out.seconds.seed} s, downloaded in ${out.seconds.download} s`)
     assert.deepEqual(out.errors, [])
     assert.equal(out.trackerPeers, 2, 'both pages announced to the tracker on 127.0.0.1')
     assert.match(out.seed.magnetURI, /^magnet:\?xt=urn:btih:[0-9a-f]{40}/)
