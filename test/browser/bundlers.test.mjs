@@ -104,7 +104,7 @@ const build = {
 
   async rollup (app, resolveOptions = { browser: true, preferBuiltins: false }) {
     const { rollup } = await load('rollup')
-    const { default: nodeResolve } = await load('@rollup/plugin-node-resolve')
+    const { nodeResolve } = await load('@rollup/plugin-node-resolve')
     const { default: commonjs } = await load('@rollup/plugin-commonjs')
     const warnings = []
     const outDir = join(app, 'dist')
