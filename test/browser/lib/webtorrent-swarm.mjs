@@ -11,7 +11,8 @@
 // page holds a media permission (hence the microphone grant); Firefox the same through its prefs
 // media.peerconnection.ice.loopback and permissions.default.microphone.
 import http from 'node:http'
-import { readFileSync } from 'node:fs'
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -89,10 +90,15 @@ async function openPages (origin) {
     }
   } else if (browserName === 'firefox') {
     const puppeteer = (await import(pathToFileURL(requireTools.resolve('puppeteer-core')))).default
+    // a HOME of this process's own: Firefox will not run as root with a HOME owned by another
+    // user, which is what a user namespace's root (`unshare -rn`) sees of the caller's HOME
+    const home = mkdtempSync(join(tmpdir(), 'bt-firefox-home-'))
+    cleanup.push(async () => rmSync(home, { recursive: true, force: true }))
     const browser = await puppeteer.launch({
       browser: 'firefox',
       executablePath: FIREFOX,
       headless: true,
+      env: { ...process.env, HOME: home },
       extraPrefsFirefox: {
         'media.peerconnection.ice.loopback': true,
         'permissions.default.microphone': 1
