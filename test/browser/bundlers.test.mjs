@@ -20,6 +20,7 @@ import http from 'node:http'
 import crypto from 'node:crypto'
 import { chromium } from 'playwright-core'
 import { ensureFixture } from './setup-fixtures.mjs'
+import { packageEntries } from './lib/package-entries.mjs'
 
 const CHROMIUM = '/usr/bin/chromium'
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -231,14 +232,15 @@ async function openPage (name, run) {
 }
 
 for (const bundler of BUNDLERS) {
-  test(`${bundler}: the default setup plus \`buffer\` builds without a warning, from this package's browser build`, () => {
+  test(`${bundler}: the default setup plus \`buffer\` builds without a warning, from this package's browser entry`, () => {
     const b = builds.withBuffer[bundler]
     assert.deepEqual(b.errors, [])
     assert.deepEqual(b.warnings, [])
     const files = b.modules.map(m => m.replace(/\?.*/, ''))
-    const ours = files.filter(m => m.includes('node_modules/bittorrent-protocol/')).map(m => m.replace(/.*node_modules\/bittorrent-protocol\//, '').replace(/\?.*/, ''))
-    assert.ok(ours.includes('dist/browser.cjs'), `the browser build is bundled (${ours.join(', ')})`)
-    assert.ok(!ours.some(m => /dist\/index\.(c|m)js/.test(m)), 'the Node build stays out')
+    const ours = files.filter(m => m.includes('node_modules/bittorrent-protocol/')).map(m => m.replace(/.*node_modules\/bittorrent-protocol\//, ''))
+    const entries = packageEntries(join(work, bundler, 'node_modules', 'bittorrent-protocol'))
+    assert.ok(ours.some(m => entries.browser.has(m)), `a browser entry of the package is bundled (${ours.join(', ')})`)
+    assert.deepEqual(ours.filter(m => entries.node.has(m)), [], 'no Node entry')
     // browserify bundles its own `buffer` (and base64-js, ieee754), as with 3.5.5; the others the application's
     const own = bundler === 'browserify' ? ['buffer', 'base64-js', 'ieee754'].map(name => join(dirname(tools.resolve('browserify/package.json')), '..', name, 'index.js')) : []
     assert.ok(files.includes(own[0] ?? join(work, bundler, 'node_modules', 'buffer', 'index.js')), 'the `buffer` package is bundled')
@@ -296,14 +298,17 @@ test('without `buffer`: what each bundler does (README "Browser")', async t => {
 // Rollup needs both of the README's options: at its defaults node-resolve takes the `import`
 // condition, the Node build; with `browser: true` alone it takes `buffer` for Node's own.
 test('Rollup: without `browser: true` it bundles the Node build; without `preferBuiltins: false` it leaves `buffer` out', async t => {
-  const defaults = await buildIn('rollup', makeApp('rollup-defaults', true), {})
-  const nodeBuild = defaults.modules.map(m => m.replace(/\?.*/, '')).filter(m => m.includes('node_modules/bittorrent-protocol/'))
-  assert.ok(nodeBuild.some(m => m.endsWith('dist/index.mjs')), nodeBuild.join(', '))
-  assert.ok(!nodeBuild.some(m => m.endsWith('dist/browser.cjs')))
+  const ours = b => b.modules.map(m => m.replace(/\?.*/, '')).filter(m => m.includes('node_modules/bittorrent-protocol/')).map(m => m.replace(/.*node_modules\/bittorrent-protocol\//, ''))
+  const app = makeApp('rollup-defaults', true)
+  const entries = packageEntries(join(app, 'node_modules', 'bittorrent-protocol'))
+  const defaults = await buildIn('rollup', app, {})
+  assert.ok(ours(defaults).some(m => entries.node.has(m)), ours(defaults).join(', '))
+  assert.ok(!ours(defaults).some(m => entries.browser.has(m)))
   assert.ok(defaults.warnings.some(w => /^(MISSING_NODE_BUILTINS|UNRESOLVED_IMPORT): /.test(w)), JSON.stringify(defaults.warnings))
   t.diagnostic(`defaults: ${defaults.warnings.join(' / ')}`)
   const browserOnly = await buildIn('rollup', makeApp('rollup-browser-only', true), { browser: true })
   t.diagnostic(`browser: true: ${browserOnly.warnings.join(' / ')}`)
-  assert.ok(browserOnly.modules.some(m => m.endsWith('node_modules/bittorrent-protocol/dist/browser.cjs')))
+  assert.ok(ours(browserOnly).some(m => entries.browser.has(m)))
+  assert.ok(!ours(browserOnly).some(m => entries.node.has(m)))
   assert.ok(browserOnly.warnings.some(w => /^MISSING_NODE_BUILTINS: .*"buffer"/.test(w)), JSON.stringify(browserOnly.warnings))
 })

@@ -45,9 +45,10 @@ function holdsThisBuild (dir) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
   if (!pkg.dependencies?.['bittorrent-protocol'] && !pkg.overrides?.['bittorrent-protocol']) return true
   const copy = join(dir, 'node_modules', 'bittorrent-protocol')
-  if (!existsSync(join(copy, 'package.json'))) return false
-  const same = file => existsSync(join(copy, file)) && readFileSync(join(copy, file)).equals(readFileSync(join(root, file)))
-  return same('package.json') && readdirSync(join(root, 'dist')).filter(f => /\.(c|m)?js$/.test(f)).every(f => same(join('dist', f)))
+  if (!existsSync(join(copy, 'dist'))) return false
+  const same = file => existsSync(join(root, file)) && readFileSync(join(copy, file)).equals(readFileSync(join(root, file)))
+  const shipped = readdirSync(join(copy, 'dist'), { recursive: true }).map(f => join('dist', f)).filter(f => statSync(join(copy, f)).isFile())
+  return same('package.json') && shipped.length > 0 && shipped.every(same)
 }
 
 /** Install one fixture from its lockfile (always afresh). */

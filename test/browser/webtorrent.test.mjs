@@ -24,6 +24,7 @@ import { createRequire } from 'node:module'
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { ensureFixture } from './setup-fixtures.mjs'
+import { packageEntries } from './lib/package-entries.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const SIZE = 4 * 1024 * 1024
@@ -75,20 +76,23 @@ before(async () => {
 
 after(() => { if (work) rmSync(work, { recursive: true, force: true }) })
 
-test('the WebTorrent 3.0.21 page: webpack bundles this package\'s browser build from the fixture\'s tree, nothing else', () => {
+test('the WebTorrent 3.0.21 page: webpack bundles this package\'s browser entry from the fixture\'s tree, nothing else', () => {
   const { errors, modules } = pages.ours
   assert.deepEqual(errors, [])
   const rel = modules.map(m => m.startsWith(fixture + '/') ? m.slice(fixture.length + 1) : m)
   assert.ok(rel.includes('node_modules/webtorrent/index.js'), 'WebTorrent is in the page')
-  assert.ok(rel.includes('node_modules/bittorrent-protocol/dist/browser.cjs'), 'WebTorrent\'s bittorrent-protocol is this package\'s browser build')
-  assert.deepEqual(rel.filter(m => /bittorrent-protocol\/dist\/(index|mse)/.test(m)), [], 'not the Node build')
+  const entries = packageEntries(join(fixture, 'node_modules', 'bittorrent-protocol'))
+  const ours = rel.filter(m => m.startsWith('node_modules/bittorrent-protocol/')).map(m => m.slice('node_modules/bittorrent-protocol/'.length))
+  assert.ok(ours.some(m => entries.browser.has(m)), `WebTorrent's bittorrent-protocol is this package's browser entry (${ours.join(', ')})`)
+  assert.deepEqual(ours.filter(m => entries.node.has(m)), [], 'not the Node entry')
   assert.deepEqual(modules.filter(m => !m.startsWith(fixture + '/')), [], 'every module comes from the fixture\'s own node_modules')
   // the size comparison: WebTorrent alone, on this package and on 5.0.9, each from its own tree
   for (const p of [pages.lib, pages.v5]) {
     assert.deepEqual(p.errors, [])
     assert.deepEqual(p.modules.filter(m => !m.startsWith(p.fixture + '/')), [])
   }
-  assert.ok(pages.lib.modules.includes(join(fixture, 'node_modules/bittorrent-protocol/dist/browser.cjs')))
+  const prefix = join(fixture, 'node_modules/bittorrent-protocol/')
+  assert.ok(pages.lib.modules.some(m => m.startsWith(prefix) && entries.browser.has(m.slice(prefix.length))))
   assert.ok(pages.v5.modules.includes(join(fixture5, 'node_modules/bittorrent-protocol/index.js')), 'the baseline is 5.0.9')
   assert.equal(JSON.parse(readFileSync(join(fixture5, 'node_modules/bittorrent-protocol/package.json'), 'utf8')).version, '5.0.9')
 })
@@ -120,8 +124,8 @@ for (const browser of Object.keys(BROWSERS)) {
         try { resolve(JSON.parse(stdout.trim().split('\n').pop())) } catch { reject(new Error(`swarm exited ${code} without a result:\n${stdout}\n${stderr}`)) }
       })
     })
-    t.diagnostic(`${out.version}: ${SIZE} bytes seeded in ${out.seconds.seed} s, downloaded in ${out.seconds.download} s`)
     assert.deepEqual(out.errors, [])
+    t.diagnostic(`${out.version}: ${SIZE} bytes seeded in ${out.seconds.seed} s, downloaded in ${out.seconds.download} s; ${out.announces} announces`)
     assert.equal(out.trackerPeers, 2, 'both pages announced to the tracker on 127.0.0.1')
     assert.match(out.seed.magnetURI, /^magnet:\?xt=urn:btih:[0-9a-f]{40}/)
     const { download } = out

@@ -41,13 +41,16 @@ globalThis.seed = async ({ announce, size }) => {
 globalThis.download = async ({ magnetURI, announce }) => {
   const wt = client()
   globalThis.client = wt
+  let t
   const torrent = await withTimeout(new Promise((resolve, reject) => {
-    const t = wt.add(magnetURI, { announce: [announce] })
+    t = wt.add(magnetURI, { announce: [announce] })
     t.once('done', () => resolve(t))
     t.once('error', reject)
     wt.once('error', reject)
-  }), 60000, 'download')
-  // `WireError` hangs on this package's Wire class, not on 5.0.9's
+  }), 60000, 'download').catch(err => {
+    // what the swarm looked like when it gave up
+    throw new Error(`${err.message} (peers ${t && Object.keys(t._peers).length}, wires ${t && t.wires.length}, metadata ${Boolean(t && t.info)}, progress ${t && t.progress})`)
+  })
   const wires = torrent.wires.map(w => ({ type: w.type, thisPackage: typeof w.constructor.WireError === 'function' }))
   const file = torrent.files[0]
   const bytes = new Uint8Array(await file.arrayBuffer())
