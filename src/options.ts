@@ -31,6 +31,14 @@ export function positive (value: number | undefined, fallback: number, name: str
  */
 export const DEFAULT_MAX_INVALID_REQUESTS = 300
 
+/** The limits of a wire made without limit options (read only, shared by those wires). */
+const DEFAULT_LIMITS: WireLimits = {
+  maxMessageLength: DEFAULT_MAX_MESSAGE_LENGTH,
+  maxPieces: DEFAULT_MAX_PIECES,
+  maxPeerRequests: DEFAULT_MAX_PEER_REQUESTS,
+  maxInvalidRequests: DEFAULT_MAX_INVALID_REQUESTS
+}
+
 /** The constructor's arguments, checked, with the defaults in. */
 export interface WireSettings {
   type: WireType
@@ -52,12 +60,14 @@ export function wireSettings (type: WireType | WireOptions, retries: number | un
   if (level !== 0 && pe) throw new TypeError('peEnabled (3.5.5) and encryptionLevel (5.x) are two ways to the same thing: give one')
   return {
     type: opts.type ?? null,
-    limits: {
-      maxMessageLength: positive(opts.maxMessageLength, DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength'),
-      maxPieces: positive(opts.maxPieces, DEFAULT_MAX_PIECES, 'maxPieces'),
-      maxPeerRequests: positive(opts.maxPeerRequests, DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests'),
-      maxInvalidRequests: positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests')
-    },
+    limits: opts.maxMessageLength === undefined && opts.maxPieces === undefined && opts.maxPeerRequests === undefined && opts.maxInvalidRequests === undefined
+      ? DEFAULT_LIMITS
+      : {
+          maxMessageLength: positive(opts.maxMessageLength, DEFAULT_MAX_MESSAGE_LENGTH, 'maxMessageLength'),
+          maxPieces: positive(opts.maxPieces, DEFAULT_MAX_PIECES, 'maxPieces'),
+          maxPeerRequests: positive(opts.maxPeerRequests, DEFAULT_MAX_PEER_REQUESTS, 'maxPeerRequests'),
+          maxInvalidRequests: positive(opts.maxInvalidRequests, DEFAULT_MAX_INVALID_REQUESTS, 'maxInvalidRequests')
+        },
     sendWatermark: positive(opts.sendWatermark, DEFAULT_SEND_WATERMARK, 'sendWatermark'),
     handshakeTimeout: opts.handshakeTimeout === undefined ? 0 : positive(opts.handshakeTimeout, 0, 'handshakeTimeout'),
     idleTimeout: opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'),

@@ -40,7 +40,7 @@ export function docFiles () {
   return files
 }
 
-/** [{ name, code, source }] for every ```js / ```ts block of the README and docs/. */
+/** [{ name, code, source }] for every ```js / ```ts block of the README and docs/ (bundler configs aside). */
 export function docExamples () {
   const examples = []
   for (const file of docFiles()) {
@@ -50,6 +50,9 @@ export function docExamples () {
     for (const m of text.matchAll(/^```(js|ts)\n([\s\S]*?)^```$/gm)) {
       const js = m[1] === 'js'
       const code = m[2]
+      // a bundler's config file (`// rollup.config.mjs`): the browser suite's bundler matrix builds
+      // with those options (test/browser/bundlers.test.mjs); test/readme.test.mjs checks they match
+      if (/^\/\/ [\w.-]+\.config\.[cm]?js\b/.test(code)) continue
       // a block that starts with `// name.d.ts` (.d.cts, .d.mts) is that declaration file, as the docs tell a user to write it
       const dts = /^\/\/ ([\w.-]+\.d\.[cm]?ts)\b/.exec(code)
       if (dts !== null) {

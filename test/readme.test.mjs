@@ -56,6 +56,17 @@ test('the README is short and its links to docs/ and the changelog lead somewher
   }
 })
 
+test('the bundler config in docs/browser.md is the one the browser suite builds with', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const doc = fs.readFileSync(join(root, 'docs', 'browser.md'), 'utf8')
+  const block = /^```js\n(\/\/ rollup\.config\.mjs[\s\S]*?)^```$/m.exec(doc)
+  assert.ok(block, 'docs/browser.md shows a rollup.config.mjs')
+  const suite = fs.readFileSync(join(root, 'test', 'browser', 'bundlers.test.mjs'), 'utf8')
+  assert.match(block[1], /nodeResolve\(\{ browser: true, preferBuiltins: false \}\), commonjs\(\)/)
+  assert.match(suite, /\{ browser: true, preferBuiltins: false \}/)
+  assert.match(suite, /commonjs\(/)
+})
+
 test('every code block of the README and docs/ compiles (strict TypeScript, ESM or CommonJS)', (t) => {
   const root = fileURLToPath(new URL('..', import.meta.url))
   const dir = join(root, 'test', 'fixtures', 'ts-consumer', 'doc-examples')

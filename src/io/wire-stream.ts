@@ -86,6 +86,11 @@ export abstract class WireStream extends stream.Duplex {
 
   constructor (sendWatermark: number) {
     super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK })
+    // readable-stream 3 gives every Writable a CorkedRequest, which only a stream with `_writev`
+    // uses, to hand corked writes over in one call; a wire has no `_writev` (its corked writes are
+    // consumed one by one), so it keeps none
+    const self = this as unknown as { _writev?: unknown, _writableState: { corkedRequestsFree: unknown } }
+    if (typeof self._writev !== 'function') self._writableState.corkedRequestsFree = null
     this._out = new OutputQueue(this, sendWatermark)
     // a prototype method as listener: no closure per wire ('finish' is listened for in `end`)
     this.on('pipe', this._onPipe)

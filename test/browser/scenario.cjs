@@ -1,7 +1,8 @@
-// Runs inside the browser page (bundled by esbuild and by browserify): two wires piped to each
-// other go through handshake, extended handshake, bitfield, interested / unchoke, requests and
-// pieces, the real ut_metadata plugin and BEP 52 hash messages. Everything observed goes back to the Node test,
-// which makes the assertions.
+// Runs inside the browser page (bundled by esbuild and by browserify in browser.test.mjs, by each
+// bundler of the matrix in bundlers.test.mjs): two wires piped to each other go through handshake,
+// extended handshake, bitfield, interested / unchoke, requests and pieces, the real ut_metadata
+// plugin (when the page passes one) and BEP 52 hash messages. Everything observed goes back to the
+// Node test, which makes the assertions.
 'use strict'
 const { Buffer } = require('buffer')
 
@@ -22,8 +23,10 @@ module.exports = async function run (Wire, utMetadata, input) {
   const a = new Wire('webrtc')
   const b = new Wire('webrtc')
   for (const [name, w] of [['a', a], ['b', b]]) w.on('error', err => out.errors.push(`${name}: ${err.code || ''} ${err.message}`))
-  a.use(utMetadata(torrent))
-  b.use(utMetadata())
+  if (utMetadata) {
+    a.use(utMetadata(torrent))
+    b.use(utMetadata())
+  }
   a.pipe(b).pipe(a)
 
   a.once('handshake', () => a.handshake(infoHash, input.peerA))
@@ -71,11 +74,13 @@ module.exports = async function run (Wire, utMetadata, input) {
   out.stats = { downloaded: b.downloaded, uploaded: a.uploaded }
 
   // ut_metadata: b fetches the info dictionary from a (the plugin checks its SHA-1)
-  const gotMetadata = once(b.ut_metadata, 'metadata', 'ut_metadata metadata')
-  b.ut_metadata.once('warning', err => out.errors.push(`ut_metadata warning: ${err.message}`))
-  b.ut_metadata.fetch()
-  const [metadata] = await gotMetadata
-  out.metadata = Buffer.from(metadata).toString('base64')
+  if (utMetadata) {
+    const gotMetadata = once(b.ut_metadata, 'metadata', 'ut_metadata metadata')
+    b.ut_metadata.once('warning', err => out.errors.push(`ut_metadata warning: ${err.message}`))
+    b.ut_metadata.fetch()
+    const [metadata] = await gotMetadata
+    out.metadata = Buffer.from(metadata).toString('base64')
+  }
 
   // BEP 52 hash messages: b asks, a answers with two hashes and one uncle, then rejects a second request
   const root = Buffer.alloc(32, 9)
