@@ -149,7 +149,7 @@ export abstract class WireCore extends WireStream {
    * choking from now on, with the 'uninterested' and 'choke' events (pending requests fail).
    * The connection is no longer held back for plugins (state/extensions.ts): the wire finishes.
    */
-  protected _onLocalEnd (): void { this._onUninterested(); this._onChoke(); this._extensions?.endHolding() }
+  protected _onLocalEnd (): void { this._markPeerUninterested(); this._markPeerChoking(); this._extensions?.endHolding() }
 
   /** @internal */ protected _onDestroying (err: Error): void { this._requests?.failAll(err) }
 
@@ -271,7 +271,10 @@ export abstract class WireCore extends WireStream {
     this.emit('unknownmessage', msg)
   }
 
-  /** @internal */ _onChoke (): void {
+  /** @internal */ _onChoke (): void { this._markPeerChoking() }
+
+  /** @internal The peer counts as choking us ('choke'); without BEP 6 our pending requests fail. */
+  private _markPeerChoking (): void {
     this.peerChoking = true
     this.emit('choke')
     if (!this.hasFast) {
@@ -284,7 +287,10 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _onInterested (): void { this.peerInterested = true; this.emit('interested') }
 
-  /** @internal */ _onUninterested (): void { this.peerInterested = false; this.emit('uninterested') }
+  /** @internal */ _onUninterested (): void { this._markPeerUninterested() }
+
+  /** @internal The peer counts as not interested ('uninterested'). */
+  private _markPeerUninterested (): void { this.peerInterested = false; this.emit('uninterested') }
 
   /** @internal */ _checkIndex (index: number, what: string): boolean {
     // a message carries a u32; a direct call may pass anything
