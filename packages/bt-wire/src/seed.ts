@@ -192,10 +192,8 @@ export async function seed (opts: SeedOptions): Promise<void> {
     `${meta.pieceHashes.length} pieces of ${formatBytes(meta.pieceLength)}`)
   log(`info hash ${meta.infoHash}`)
   log(`magnet    ${magnet}`)
-  log(`serving on ${opts.host}:${port}${opts.encrypt ? ' (MSE required)' : ''}; Ctrl-C to stop`)
-  event({ event: 'listening', host: opts.host, port, infoHash: meta.infoHash, magnet, name: meta.name, length: meta.length, pieces: meta.pieceHashes.length, torrent: opts.saveTorrent })
-
-  await new Promise<void>(resolve => {
+  // Ctrl-C is ours before we say we serve: whoever reads that line may send it at once
+  const stopped = new Promise<void>(resolve => {
     const stop = (): void => {
       process.removeListener('SIGINT', stop)
       process.removeListener('SIGTERM', stop)
@@ -204,6 +202,9 @@ export async function seed (opts: SeedOptions): Promise<void> {
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
   })
+  log(`serving on ${opts.host}:${port}${opts.encrypt ? ' (MSE required)' : ''}; Ctrl-C to stop`)
+  event({ event: 'listening', host: opts.host, port, infoHash: meta.infoHash, magnet, name: meta.name, length: meta.length, pieces: meta.pieceHashes.length, torrent: opts.saveTorrent })
+  await stopped
   server.close()
   for (const w of wires) w.destroy()
   wires.clear()
