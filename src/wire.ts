@@ -296,7 +296,7 @@ export class Wire extends WireCore {
   hashRequest (request: HashRequestInput, cb?: HashesCallback | ((err: Error | null) => void)): void {
     const req = toHashRequest(request)
     if (this._finished || this.destroyed) {
-      ;(cb as HashesCallback | undefined)?.(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'), null)
+      ;(cb as HashesCallback | undefined)?.(new WireError(ErrorCodes.WIRE_CLOSED, 'wire is closed'), undefined)
       return
     }
     this._ensureHashes().request(req, (cb ?? null) as HashesCallback | null)

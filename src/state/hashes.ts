@@ -30,8 +30,8 @@ export const MAX_TREE_LAYERS = 63
 
 export type HashRequestInput = Omit<HashRequest, 'piecesRoot'> & { piecesRoot: Uint8Array | string }
 
-/** A hash request's callback: `(err, null)` (rejected, or the wire closed), or `(null, hashes)`. */
-export type HashesCallback = (...args: [err: Error, reply: null] | [err: null, reply: HashesMessage]) => void
+/** A hash request's callback: `(err, undefined)` (rejected, or the wire closed), or `(null, hashes)`. */
+export type HashesCallback = (...args: [err: Error, reply: undefined] | [err: null, reply: HashesMessage]) => void
 
 
 /** Number of uncle hashes in a reply to (length, proofLayers). */
@@ -117,7 +117,7 @@ export class HashMessages {
   clear (err: Error): void {
     this.peerRequests.length = 0
     const pending = this.requests.splice(0)
-    for (const p of pending) p.cb?.(err, null)
+    for (const p of pending) p.cb?.(err, undefined)
   }
 
   // ---- incoming: body at buf[start..end), id byte excluded; the reader checked the body's size
@@ -171,7 +171,7 @@ export class HashMessages {
     const req = this._header(buf, start, 'hash reject')
     if (req === null) return
     const p = this._pull(req)
-    if (p !== null) p.cb?.(new WireError(ErrorCodes.HASH_REJECTED, 'hash request was rejected'), null)
+    if (p !== null) p.cb?.(new WireError(ErrorCodes.HASH_REJECTED, 'hash request was rejected'), undefined)
     if (this._wire.finished) return
     this._wire.emit('hash-reject', req)
   }
