@@ -639,16 +639,7 @@ export class MseHandshake extends EventEmitter {
 
   /** Responder, step 3: find HASH('req1', S), which ends PadA. */
   private syncReq1 (): boolean {
-    const q = this.queue
-    const window = q.peek(Math.min(q.length, REQ1_SYNC_WINDOW))
-    const at = window.indexOf(this.req1!)
-    if (at < 0) {
-      if (q.length >= REQ1_SYNC_WINDOW) {
-        return this.fail(`${STEP_NAMES.req1Sync}: not found within ${REQ1_SYNC_WINDOW} bytes after Ya`)
-      }
-      return false
-    }
-    q.skip(at + HASH_LENGTH)
+    if (!this.skipPast(this.req1!, REQ1_SYNC_WINDOW, `not found within ${REQ1_SYNC_WINDOW} bytes after Ya`)) return false
     this.state = 'req23'
     return true
   }
@@ -739,17 +730,23 @@ export class MseHandshake extends EventEmitter {
 
   /** Initiator, step 4: find ENCRYPT(VC), which ends PadB. */
   private syncVc (): boolean {
+    if (!this.skipPast(this.vcPattern!, VC_SYNC_WINDOW, `ENCRYPT(VC) not found within ${VC_SYNC_WINDOW} bytes after Yb`)) return false
+    this.state = 'select'
+    return true
+  }
+
+  /**
+   * Skip the padding up to and past `pattern`, which must start within `window` bytes: true once
+   * it is found; the exchange fails (`lost`) when it is not found in time.
+   */
+  private skipPast (pattern: Buffer, window: number, lost: string): boolean {
     const q = this.queue
-    const window = q.peek(Math.min(q.length, VC_SYNC_WINDOW))
-    const at = window.indexOf(this.vcPattern!)
+    const at = q.peek(Math.min(q.length, window)).indexOf(pattern)
     if (at < 0) {
-      if (q.length >= VC_SYNC_WINDOW) {
-        return this.fail(`${STEP_NAMES.vcSync}: ENCRYPT(VC) not found within ${VC_SYNC_WINDOW} bytes after Yb`)
-      }
+      if (q.length >= window) this.fail(`${STEP_NAMES[this.state]}: ${lost}`)
       return false
     }
-    q.skip(at + VC_LENGTH)
-    this.state = 'select'
+    q.skip(at + pattern.length)
     return true
   }
 
