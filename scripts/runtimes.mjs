@@ -83,4 +83,4 @@ for (const name of wanted) {
     times.push([version, demo + run(`portable suite on ${version}`, bin, ['test', '-A', '--no-check', ...PORTABLE])])
   }
 }
-console.log('== runtimes passed: ' + times.map(([v, s]) => `${v} ${s} s`).join(', '))
+console.log('== runtimes passed: ' + times.map(([v, s]) => `${v} ${s.toFixed(1)} s`).join(', '))
