@@ -243,7 +243,7 @@ export abstract class WireCore extends WireStream {
       case MessageId.INTERESTED: return this._onInterested()
       case MessageId.NOT_INTERESTED: return this._onUninterested()
       case MessageId.HAVE: return this._onHave(u32(buf, start))
-      case MessageId.BITFIELD: return this._onBitField(buf.subarray(start, end))
+      case MessageId.BITFIELD: return this._takeBitField(buf.subarray(start, end))
       case MessageId.REQUEST: return this._onRequest(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.CANCEL: return this._onCancel(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.PORT: return this._onPort((buf[start] << 8) | buf[start + 1])
@@ -252,7 +252,7 @@ export abstract class WireCore extends WireStream {
       case MessageId.HAVE_NONE: return this._onHaveNone()
       case MessageId.REJECT: return this._onReject(u32(buf, start), u32(buf, start + 4), u32(buf, start + 8))
       case MessageId.ALLOWED_FAST: return this._onAllowedFast(u32(buf, start))
-      case MessageId.EXTENDED: return this._onExtended(buf[start], buf.subarray(start + 1, end))
+      case MessageId.EXTENDED: return this._ensureExtensions().onMessage(this._host, buf[start], buf.subarray(start + 1, end))
       case MessageId.HASH_REQUEST:
         return this._hashMessagesOn() ? this._ensureHashes().onRequest(buf, start) : this._onUnknown(id, buf, start, end)
       case MessageId.HASHES:
@@ -300,8 +300,8 @@ export abstract class WireCore extends WireStream {
   }
 
   /**
-   * @internal The length checks the reader makes before a body arrives, for the handlers that
-   * take a body (a direct call has not been through the reader).
+   * @internal The length checks the reader makes before a body arrives, for direct calls of the
+   * handlers that take a body (`_onBitField`, `_onExtended`).
    */
   private _checkLength (id: number, length: number): boolean {
     const limits = this._reader.limits
@@ -319,8 +319,13 @@ export abstract class WireCore extends WireStream {
     this.emit('have', index)
   }
 
-  /** @internal */ _onBitField (buffer: Uint8Array): void {
-    if (!this._checkLength(MessageId.BITFIELD, buffer.length + 1)) return
+  /** @internal A direct call gets the reader's length check first. */
+  _onBitField (buffer: Uint8Array): void {
+    if (this._checkLength(MessageId.BITFIELD, buffer.length + 1)) this._takeBitField(buffer)
+  }
+
+  /** @internal The peer's bitfield, its length checked. */
+  private _takeBitField (buffer: Uint8Array): void {
     // a copy: the bitfield lives on and is changed by later `have`s
     const bytes = Buffer.allocUnsafe(buffer.length)
     bytes.set(buffer)
@@ -379,7 +384,11 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _onAllowedFast (index: number): void { this._ensureFast().onAllowedFast(index) }
 
-  /** @internal An extended message (BEP 10): `ext` is its id byte (0: the extended handshake), `buf` the rest. */
+  /**
+   * @internal An extended message (BEP 10): `ext` is its id byte (0: the extended handshake), `buf`
+   * the rest. The dispatch switch hands the reader's messages to the extensions directly; a direct
+   * call gets the reader's checks first.
+   */
   _onExtended (ext: number, buf: Uint8Array): void {
     if (ext >>> 0 !== ext || ext > 255) throw new TypeError('extended message id must be 0..255')
     if (!this._checkLength(MessageId.EXTENDED, buf.length + 2)) return
@@ -411,7 +420,7 @@ export abstract class WireCore extends WireStream {
    * everyone else, ids 21-23 stay `unknownmessage` as in 3.5.5 and nothing is sent back.
    */
   private _hashMessagesOn (): boolean {
-    return this._hashes !== null || this._ourBit('v2') === true || this._peerBit('v2') === true ||
+    return this._hashes !== null || this._ourBit('v2') || this._peerBit('v2') ||
       this.listenerCount('hash-request') > 0
   }
 
