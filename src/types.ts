@@ -4,7 +4,7 @@
  */
 import type { Buffer } from 'buffer'
 import type { BitField } from './bitfield.js'
-import type { ReservedBitName } from './protocol/codec.js'
+import type { NamedReservedBits } from './protocol/codec.js'
 import type { HashRequest, HashesMessage } from './protocol/codec.js'
 
 export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'webrtc' | 'webSeed' | 'utpIncoming' | 'utpOutgoing' | null
@@ -70,12 +70,11 @@ export interface HandshakeExtensions {
   [name: string]: unknown
 }
 
-export interface PeerExtensions extends Record<ReservedBitName, boolean> {
-  dht: boolean
-  fast: boolean
-  extended: boolean
-  v2: boolean
-}
+/**
+ * Reserved bits by name: `dht`, `fast` and `extended` always (as 5.0.9 gives them), every other
+ * bit of `ReservedBits` (`v2`, `nat`, ...) only when set, as `true`.
+ */
+export interface PeerExtensions extends NamedReservedBits {}
 
 /**
  * A peer's extended handshake (BEP 10), as decoded: byte strings are Buffers, integers numbers.

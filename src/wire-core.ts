@@ -219,7 +219,7 @@ export abstract class WireCore extends WireStream {
     const named = reservedOrNamed instanceof Uint8Array ? codec.decodeReserved(reservedOrNamed) : reservedOrNamed
     this.peerId = peerId
     this.peerIdBuffer = Buffer.from(peerIdBuffer)
-    this.peerReserved = reservedOrNamed instanceof Uint8Array ? Buffer.from(reservedOrNamed) : codec.encodeNamedBits(codec.namedBitsOf(named))
+    this.peerReserved = reservedOrNamed instanceof Uint8Array ? Buffer.from(reservedOrNamed) : codec.encodeReserved(name => named[name] === true)
     this.peerExtensions = named
     if (debug.enabled) this._debug('got handshake i=%s p=%s exts=%o', infoHash, peerId, named)
     // BEP 6: fast is on when both sides set its bit

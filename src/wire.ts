@@ -182,9 +182,9 @@ export class Wire extends WireCore {
     this._mse?.abandon()
     const raw = extensions?.reserved
     const { reserved, announced } = codec.encodeOurReserved(extensions, raw === undefined ? undefined : toBuffer(raw, 'reserved'))
-    this.extensions = codec.namedBitsObject(announced)
+    this.extensions = announced
     if (this._ourBit('fast') && this._peerBit('fast')) this.hasFast = true
-    if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), codec.namedBitsObject(announced))
+    if (debug.enabled) this._debug('handshake i=%s p=%s exts=%o', infoHashBuffer.toString('hex'), peerIdBuffer.toString('hex'), announced)
     const handshake = codec.encodeHandshake(reserved, infoHashBuffer, peerIdBuffer)
     this._handshakeSent = true
     if (this._peerBit('extended') && this._ourBit('extended') && !this._extendedHandshakeSent) {

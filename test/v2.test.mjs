@@ -427,14 +427,18 @@ test('reserved bits: named bits and raw bytes in our handshake; the peer sees th
   const [, , exts] = await fromY
   // byte 0: azureus; byte 2: the raw 0x40; byte 5: extended 0x10 + negotiation 0x03; byte 7: v2 0x10, nat 0x08, xbtPex 0x02
   assert.equal(x.peerReserved.toString('hex'), '800040000013001a')
+  // dht, fast and extended always (as 5.0.9 names them), the other bits by name when set
   assert.deepEqual({ ...exts }, {
-    azureus: true, extended: true, location: false, v2: true, fast: false, extensionNegotiation: true, nat: true, dht: false, xbtPex: true
+    dht: false, fast: false, extended: true, azureus: true, v2: true, extensionNegotiation: true, nat: true, xbtPex: true
   })
+  assert.equal(exts, x.peerExtensions, "peerExtensions is the 'handshake' event's object")
   assert.equal(x.peerExtensions.v2, true)
   assert.equal(y.extensions.v2, true)
   assert.equal(y.extensions.nat, true)
   await fromX
   assert.equal(y.peerReserved.toString('hex'), '0000000000100005')
+  assert.deepEqual({ ...y.peerExtensions }, { dht: true, fast: true, extended: true })
+  assert.deepEqual({ ...x.extensions }, { dht: true, fast: true, extended: true })
   x.destroy()
   y.destroy()
 })

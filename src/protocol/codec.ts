@@ -250,80 +250,52 @@ export function encodeReserved (on: (name: ReservedBitName) => boolean, extra?: 
   return reserved
 }
 
+/** Whether the named bit is set in 8 reserved bytes. */
+export function hasReservedBit (reserved: Uint8Array, name: ReservedBitName): boolean {
+  return (reserved[ReservedBits[name][0]] & ReservedBits[name][1]) !== 0
+}
+
+/** The names 3.5.5 and 5.0.9 always give (true or false); every other known bit is named only when set. */
+const ALWAYS_NAMED = ['dht', 'fast', 'extended'] as const
+
+/** Reserved bits by name (`PeerExtensions` in the API): see `decodeReserved`. */
+export type NamedReservedBits = Partial<Record<ReservedBitName, boolean>> & {
+  dht: boolean
+  fast: boolean
+  extended: boolean
+}
+
 /**
- * The named reserved bits as one number, one bit per name in ReservedBits' order: a wire keeps
- * this, not a decoded object per handshake (96 bytes each), and makes the object when it is read.
+ * 8 reserved bytes by name, as the 'handshake' event and `peerExtensions` give them: `dht`, `fast`
+ * and `extended` always, as 5.0.9's object has them, and each other bit of ReservedBits (`v2`,
+ * `nat`, ...) as `true` when it is set. The raw bytes stay in `peerReserved`.
  */
-export const NamedBit = {
-  azureus: 1,
-  extended: 2,
-  location: 4,
-  v2: 8,
-  fast: 16,
-  extensionNegotiation: 32,
-  nat: 64,
-  dht: 128,
-  xbtPex: 256
-} as const satisfies Record<ReservedBitName, number>
-
-/** The named bits set in 8 reserved bytes, as NamedBit flags. */
-export function namedBits (reserved: Uint8Array): number {
-  let bits = 0
+export function decodeReserved (reserved: Uint8Array): NamedReservedBits {
+  const named: Partial<Record<ReservedBitName, boolean>> = {
+    dht: hasReservedBit(reserved, 'dht'),
+    fast: hasReservedBit(reserved, 'fast'),
+    extended: hasReservedBit(reserved, 'extended')
+  }
   for (const name of Object.keys(ReservedBits) as ReservedBitName[]) {
-    if ((reserved[ReservedBits[name][0]] & ReservedBits[name][1]) !== 0) bits |= NamedBit[name]
+    if (!(ALWAYS_NAMED as readonly string[]).includes(name) && hasReservedBit(reserved, name)) named[name] = true
   }
-  return bits
-}
-
-/** The NamedBit flags an object of named bits (`{ dht: true, fast: true, ... }`) sets. */
-export function namedBitsOf (named: Partial<Record<ReservedBitName, boolean>>): number {
-  let bits = 0
-  for (const name of Object.keys(NamedBit) as ReservedBitName[]) if (named[name] === true) bits |= NamedBit[name]
-  return bits
-}
-
-/** NamedBit flags as an object naming every bit. */
-export function namedBitsObject (bits: number): Record<ReservedBitName, boolean> {
-  // one literal naming every bit (in ReservedBits' order): V8 then keeps all of them inside the
-  // object, where adding them one by one would put most in a separate property array
-  return {
-    azureus: (bits & NamedBit.azureus) !== 0,
-    extended: (bits & NamedBit.extended) !== 0,
-    location: (bits & NamedBit.location) !== 0,
-    v2: (bits & NamedBit.v2) !== 0,
-    fast: (bits & NamedBit.fast) !== 0,
-    extensionNegotiation: (bits & NamedBit.extensionNegotiation) !== 0,
-    nat: (bits & NamedBit.nat) !== 0,
-    dht: (bits & NamedBit.dht) !== 0,
-    xbtPex: (bits & NamedBit.xbtPex) !== 0
-  }
-}
-
-/** 8 reserved bytes with just these NamedBit flags set. */
-export function encodeNamedBits (bits: number): Buffer {
-  return encodeReserved(name => (bits & NamedBit[name]) !== 0)
-}
-
-export function decodeReserved (reserved: Uint8Array): Record<ReservedBitName, boolean> {
-  return namedBitsObject(namedBits(reserved))
+  return named as NamedReservedBits
 }
 
 /**
  * The reserved bytes of our handshake, and the extensions they announce: BEP 10 on unless
  * `extended: false`; dht, fast and v2 when true; any other known bit set by name (nat, xbtPex,
- * location, azureus...); the raw bits of `extra` (8 bytes) OR'ed in. The four named options win over raw bits
- * in what is announced (NamedBit flags).
+ * location, azureus...); the raw bits of `extra` (8 bytes) OR'ed in. What is announced is read
+ * from the bytes, except that the four named options win over raw bits (`dht: false` with the
+ * DHT bit among the raw ones announces no DHT).
  */
-export function encodeOurReserved (opts: Record<string, unknown> | undefined, extra: Uint8Array | undefined): { reserved: Buffer, announced: number } {
+export function encodeOurReserved (opts: Record<string, unknown> | undefined, extra: Uint8Array | undefined): { reserved: Buffer, announced: NamedReservedBits } {
   if (extra !== undefined && extra.length !== 8) throw new Error('reserved must be 8 bytes')
   const named = { extended: opts?.extended !== false, dht: opts?.dht === true, fast: opts?.fast === true, v2: opts?.v2 === true }
-  const reserved = encodeReserved(name => name in named ? named[name as keyof typeof named] : opts?.[name] === true, extra)
-  let announced = namedBits(reserved) & ~(NamedBit.extended | NamedBit.dht | NamedBit.fast | NamedBit.v2)
-  if (named.extended) announced |= NamedBit.extended
-  if (named.dht) announced |= NamedBit.dht
-  if (named.fast) announced |= NamedBit.fast
-  if (named.v2) announced |= NamedBit.v2
-  return { reserved, announced }
+  const isNamed = (name: ReservedBitName): name is keyof typeof named => name in named
+  const reserved = encodeReserved(name => isNamed(name) ? named[name] : opts?.[name] === true, extra)
+  const announced = encodeReserved(name => isNamed(name) ? named[name] : hasReservedBit(reserved, name))
+  return { reserved, announced: decodeReserved(announced) }
 }
 
 // ---------------------------------------------------------------------------

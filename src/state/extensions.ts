@@ -49,7 +49,8 @@ export const EXTENDED_HANDSHAKE_LIMITS: BencodeLimits = { maxDepth: 8, maxItems:
  * Extended handshakes a peer may send over a wire's life. BEP 10 lets a peer send it again to
  * update it; honest ones send it once, or a few times. Each one reaches every plugin, and
  * ut_metadata, told a `metadata_size` again, allocates the metadata anew and asks for every
- * piece again: past this many the wire fails.
+ * piece again: past this many the wire fails. With MAX_EXTENDED_HANDSHAKE_LENGTH this also bounds
+ * what we decode for a peer: 16 × 64 KiB, 1 MiB over the wire's life.
  */
 export const MAX_EXTENDED_HANDSHAKES = 16
 /**
@@ -59,12 +60,6 @@ export const MAX_EXTENDED_HANDSHAKES = 16
  * ignores a claim it will not allocate for.
  */
 export const MAX_METADATA_SIZE = 3 * 1024 * 10240
-/**
- * Extended-handshake bytes a peer may send over a wire's life. BEP 10 lets a peer send the
- * handshake again to update it; a peer that keeps sending large ones would have us decode
- * without end (each 64 KiB one costs real CPU), so past this budget the wire fails.
- */
-export const EXTENDED_HANDSHAKE_BUDGET = 1024 * 1024
 /** Most names kept in `peerExtendedMapping`: the names we use are always kept, others up to this many in all. */
 export const MAX_PEER_EXTENSIONS = 128
 /** Longest extension name kept (libtorrent's names are under 20 bytes). */
@@ -241,8 +236,6 @@ export class Extensions {
   _peerMapping: Record<string, number> | null = null
   /** The peer's extended handshake, decoded (`wire.peerExtendedHandshake`). */
   _peerHandshake: Record<string, any> | null = null
-  /** Extended-handshake bytes the peer has sent (see EXTENDED_HANDSHAKE_BUDGET). */
-  _peerBytes = 0
   /** Extended handshakes the peer has sent (see MAX_EXTENDED_HANDSHAKES). */
   _peerHandshakes = 0
   /**
@@ -347,10 +340,6 @@ export class Extensions {
   }
 
   private _onPeerHandshake (host: WireHost, payload: Buffer): void {
-    this._peerBytes += payload.length
-    if (this._peerBytes > EXTENDED_HANDSHAKE_BUDGET) {
-      return host.fail(new WireError(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `extended handshakes of more than ${EXTENDED_HANDSHAKE_BUDGET} bytes in all`))
-    }
     if (++this._peerHandshakes > MAX_EXTENDED_HANDSHAKES) {
       return host.fail(new WireError(ErrorCodes.BAD_EXTENDED_HANDSHAKE, `more than ${MAX_EXTENDED_HANDSHAKES} extended handshakes`))
     }
