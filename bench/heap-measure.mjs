@@ -9,10 +9,35 @@
 import stream from 'readable-stream'
 import { createRequire } from 'node:module'
 import bencode from 'bencode'
+import net from 'node:net'
+import { once } from 'node:events'
 import { IMPLS, IH, ID_A, ID_B, pipedPair, destroyAll, noop } from './impls.mjs'
 
 function bare () {
   return new stream.Duplex({ read () {}, write (chunk, enc, cb) { cb() } })
+}
+
+// streamx, the stream base of 5.0.9, from 5.0.9's own dependencies
+const streamx = createRequire(import.meta.resolve('bt5'))('streamx')
+function bareStreamx () {
+  return new streamx.Duplex({ write (data, cb) { cb() } })
+}
+
+/**
+ * The stream base of implementation `impl` alone: a pair of its bare Duplexes piped into each
+ * other (readable-stream 3 for ours and 3.5.5, streamx for 5.0.9).
+ */
+export function basePair (impl) {
+  const make = impl === 'bt5' ? bareStreamx : bare
+  const a = make()
+  const b = make()
+  a.pipe(b).pipe(a)
+  return { a, b, ready: Promise.resolve() }
+}
+
+/** Bytes of heap per stream of `pairs` pairs of `impl`'s stream base, piped (see `basePair`). */
+export async function heapPerBase (impl, pairs) {
+  return heapOf(() => basePair(impl), pairs)
 }
 
 export function barePair (piped) {
@@ -74,7 +99,7 @@ async function heapOf (make, pairs) {
     for (let i = 0; i < pairs; i++) warm.push(make())
     await Promise.all(warm.map(p => p.ready))
     await settle()
-    for (const p of warm) destroyAll(p.a, p.b)
+    for (const p of warm) destroyAll(p.a, p.b, ...(p.sockets ?? []))
     // destroy() lets the last of a wire's events come within a timer tick
     await new Promise(resolve => setTimeout(resolve, 10))
     await settle()
@@ -85,7 +110,7 @@ async function heapOf (make, pairs) {
   await Promise.all(held.map(p => p.ready))
   await settle()
   const after = gcHeap()
-  for (const p of held) destroyAll(p.a, p.b)
+  for (const p of held) destroyAll(p.a, p.b, ...(p.sockets ?? []))
   await settle()
   return (after - before) / (pairs * 2)
 }
@@ -106,8 +131,8 @@ const plugins = {}
 const METADATA = bencode.encode({ info: { name: Buffer.from('data.bin'), 'piece length': 16384, length: 16384 * 1000, pieces: Buffer.alloc(20 * 1000, 7) } })
 const BITFIELD = Buffer.alloc(125, 0xff)
 
-function webtorrentPair (impl, [utMetadata, utPex, ltDontHave]) {
-  const pair = pipedPairWith(impl, w => {
+function webtorrentPair (impl, [utMetadata, utPex, ltDontHave], connect = pipeInMemory) {
+  const pair = pipedPairWith(impl, connect, w => {
     w.use(utMetadata(METADATA))
     w.use(utPex())
     w.use(ltDontHave())
@@ -118,27 +143,65 @@ function webtorrentPair (impl, [utMetadata, utPex, ltDontHave]) {
   pair.ready = pair.ready.then(() => {
     for (const w of [pair.a, pair.b]) { w.bitfield(BITFIELD); w.interested() }
     return bitfields
-  }).then(noop)
+  }).then(() => {
+    // WebTorrent's _updateWire, run on every 'bitfield' and 'have', reads each wire's requests
+    for (const w of [pair.a, pair.b]) if (w.requests.length !== 0) throw new Error('no request was made')
+  })
   return pair
 }
 
-function pipedPairWith (impl, setup, extensions) {
+function pipeInMemory (a, b) {
+  a.pipe(b).pipe(a)
+  return Promise.resolve([])
+}
+
+// Over TCP on 127.0.0.1, as WebTorrent holds a wire on Node: `socket.pipe(wire).pipe(socket)` on
+// both ends of a connection. One server for every connection; the sockets count in the measure.
+let listening = null
+const accepted = []
+async function pipeOverTcp (a, b) {
+  listening ??= new Promise(resolve => {
+    const server = net.createServer(socket => accepted.shift()(socket))
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port))
+    server.unref()
+  })
+  const port = await listening
+  const incoming = new Promise(resolve => accepted.push(resolve))
+  const outgoing = net.connect(port, '127.0.0.1')
+  await once(outgoing, 'connect')
+  const socket = await incoming
+  for (const s of [outgoing, socket]) s.on('error', noop)
+  outgoing.pipe(a).pipe(outgoing)
+  socket.pipe(b).pipe(socket)
+  return [outgoing, socket]
+}
+
+function pipedPairWith (impl, connect, setup, extensions) {
   const a = IMPLS[impl].create()
   const b = IMPLS[impl].create()
   a.on('error', noop)
   b.on('error', noop)
   setup(a)
   setup(b)
-  a.pipe(b).pipe(a)
   const extended = w => new Promise(resolve => w.on('extended', ext => { if (ext === 'handshake') resolve() }))
   const ready = Promise.all([extended(a), extended(b)]).then(noop)
   b.once('handshake', () => b.handshake(IH, ID_B, extensions))
-  a.handshake(IH, ID_A, extensions)
-  return { a, b, ready }
+  const pair = { a, b, sockets: [], ready: null }
+  const connected = connect(a, b).then(sockets => { pair.sockets = sockets; a.handshake(IH, ID_A, extensions) })
+  pair.ready = connected.then(() => ready)
+  return pair
 }
 
 /** Bytes of heap per wire set up as WebTorrent `line` (3 or 5) sets one up, `pairs` pairs of `impl`. */
-export async function heapPerWebTorrentWire (impl, line, pairs) {
+export async function heapPerWebTorrentWire (impl, line, pairs, tcp = false) {
+  return heapOf(await webTorrentPairMaker(impl, line, tcp), pairs)
+}
+
+/**
+ * A function making one pair of `impl` wires set up as WebTorrent `line` (3 or 5) does, piped into
+ * each other in memory or (`tcp`) each on its end of a loopback TCP connection (for heap snapshots too).
+ */
+export async function webTorrentPairMaker (impl, line, tcp = false) {
   const set = (plugins[line] ??= await PLUGINS[line]())
-  return heapOf(() => webtorrentPair(impl, set), pairs)
+  return () => webtorrentPair(impl, set, tcp ? pipeOverTcp : pipeInMemory)
 }

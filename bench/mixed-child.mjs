@@ -7,7 +7,7 @@ import piped from './scenarios/piped.mjs'
 import small from './scenarios/small.mjs'
 import large from './scenarios/large.mjs'
 import { pipedPair } from './impls.mjs'
-import { heapPerWire, heapPerWebTorrentWire, settle } from './heap-measure.mjs'
+import { heapPerWire, heapPerWebTorrentWire, heapPerBase, settle } from './heap-measure.mjs'
 
 const impl = process.argv[2]
 const idle = Math.max(0, Number(process.env.BENCH_IDLE ?? 100) | 0)
@@ -38,6 +38,12 @@ async function round ({ round, scale, warm }) {
   // wires as WebTorrent holds them: WebTorrent 3's plugins on ours and 5.0.9, 1.9.7's on ours and 3.5.5
   if (impl !== 'bt3') out['heap-wt5'] = await heapPerWebTorrentWire(impl, 5, Math.round(pairs / 4))
   if (impl !== 'bt5') out['heap-wt3'] = await heapPerWebTorrentWire(impl, 3, Math.round(pairs / 4))
+  // the same on loopback TCP, `socket.pipe(wire).pipe(socket)` as WebTorrent holds a wire on Node
+  // (the sockets count too: the same for every implementation)
+  if (impl !== 'bt3') out['heap-wt5-tcp'] = await heapPerWebTorrentWire(impl, 5, Math.round(pairs / 4), true)
+  if (impl !== 'bt5') out['heap-wt3-tcp'] = await heapPerWebTorrentWire(impl, 3, Math.round(pairs / 4), true)
+  // what each wire's stream base costs alone, piped (readable-stream 3 or streamx)
+  out['heap-base'] = await heapPerBase(impl, pairs)
   if (impl === 'ours') {
     // the floors, measured in the same process as our wire (same readable-stream)
     out.duplex = await heapPerWire('duplex', false, pairs)

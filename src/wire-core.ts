@@ -55,6 +55,13 @@ export abstract class WireCore extends WireStream {
 
   /** @internal */ _reader: MessageReader<WireLimits>
 
+  /** @internal Our handshake went out. */
+  _handshakeSent = false
+  /** @internal The peer's handshake came. */
+  _handshakeReceived = false
+  /** @internal Our extended handshake (BEP 10) went out. */
+  _extendedHandshakeSent = false
+
   /** @internal */ _uploadSpeed: ((delta?: number) => number) | null = null
   /** @internal */ _downloadSpeed: ((delta?: number) => number) | null = null
   /** @internal */ _keepAliveInterval: ReturnType<typeof setInterval> | null = null
@@ -67,12 +74,6 @@ export abstract class WireCore extends WireStream {
   _serving: Serving | null = null
   /** @internal BEP 10 state (state/extensions.ts). */
   _extensions: Extensions | null = null
-  /** @internal Our handshake went out. */
-  _handshakeSent = false
-  /** @internal The peer's handshake came. */
-  _handshakeReceived = false
-  /** @internal Our extended handshake (BEP 10) went out. */
-  _extendedHandshakeSent = false
   /** @internal What the peer has. */
   _peerPieces: BitField | HaveAllBitField | null = null
   /** @internal BEP 6 allowed-fast sets (state/fast.ts). */

@@ -20,20 +20,14 @@
 //   node test/browser/setup-fixtures.mjs webtorrent3
 // The tests call ensureFixture() in their `before` hook: it installs a fixture that is missing,
 // older than its lockfile, or holding another build of this package than dist/ holds now.
-import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { npm, installedFromLockfile, installFromCommandLine } from '../lib/fixtures.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..', '..')
 export const FIXTURES = ['webtorrent3', 'webtorrent3-5.0.9', 'tools', 'app']
-
-function run (cwd, args) {
-  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-  if (r.status !== 0) throw new Error(`npm ${args.join(' ')} in ${cwd} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
 
 export function fixtureDir (name) {
   if (!FIXTURES.includes(name)) throw new Error(`unknown fixture ${name}`)
@@ -55,24 +49,16 @@ function holdsThisBuild (dir) {
 export function installFixture (name) {
   const dir = fixtureDir(name)
   if (!existsSync(join(root, 'dist', 'browser.cjs'))) throw new Error('build first (npm run build)')
-  run(dir, ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'])
+  npm(dir, ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'])
   if (!holdsThisBuild(dir)) throw new Error(`fixture ${name}: node_modules/bittorrent-protocol is not this build`)
 }
 
 /** Install the fixture unless it is there, newer than its lockfile and holding this build. */
 export function ensureFixture (name) {
   const dir = fixtureDir(name)
-  const marker = join(dir, 'node_modules', '.package-lock.json')
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs && holdsThisBuild(dir)) return dir
+  if (installedFromLockfile(dir) && holdsThisBuild(dir)) return dir
   installFixture(name)
   return dir
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const names = process.argv.length > 2 ? process.argv.slice(2) : FIXTURES
-  for (const name of names) {
-    const t0 = Date.now()
-    installFixture(name)
-    console.log(`browser fixture ${name}: installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-  }
-}
+installFromCommandLine(import.meta.url, FIXTURES, installFixture, 'browser fixture')

@@ -14,19 +14,14 @@
 // webtorrent.test.mjs calls ensureFixture() in a `before` hook: it installs a fixture that is missing
 // or older than its lockfile. The root `npm ci` never touches these folders.
 import { spawnSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { npm, installedFromLockfile, installFromCommandLine } from '../lib/fixtures.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const FIXTURES = ['webtorrent3', 'webtorrent1']
 const NATIVES = ['utp-native', 'bufferutil', 'utf-8-validate']
-
-function run (cwd, args) {
-  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-  if (r.status !== 0) throw new Error(`npm ${args.join(' ')} in ${cwd} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
 
 export function fixtureDir (name) {
   if (!FIXTURES.includes(name)) throw new Error(`unknown fixture ${name}`)
@@ -36,9 +31,9 @@ export function fixtureDir (name) {
 /** Install one fixture from its lockfile (always afresh). */
 export function installFixture (name) {
   const dir = fixtureDir(name)
-  run(dir, ['ci', '--ignore-scripts', '--no-audit', '--no-fund'])
+  npm(dir, ['ci', '--ignore-scripts', '--no-audit', '--no-fund'])
   const present = NATIVES.filter(n => existsSync(join(dir, 'node_modules', n)))
-  if (present.length) run(dir, ['rebuild', ...present])
+  if (present.length) npm(dir, ['rebuild', ...present])
   // the natives load, and WebTorrent's bittorrent-protocol is this package
   const check = spawnSync(process.execPath, ['-e', `
     for (const n of ${JSON.stringify(present)}) require(n)
@@ -53,17 +48,9 @@ export function installFixture (name) {
 /** Install the fixture unless it is there and newer than its lockfile. */
 export function ensureFixture (name) {
   const dir = fixtureDir(name)
-  const marker = join(dir, 'node_modules', '.package-lock.json')
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs) return dir
+  if (installedFromLockfile(dir)) return dir
   installFixture(name)
   return dir
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const names = process.argv.length > 2 ? process.argv.slice(2) : FIXTURES
-  for (const name of names) {
-    const t0 = Date.now()
-    installFixture(name)
-    console.log(`fixture ${name}: installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-  }
-}
+installFromCommandLine(import.meta.url, FIXTURES, installFixture, 'fixture')
