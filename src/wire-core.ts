@@ -214,6 +214,7 @@ export abstract class WireCore extends WireStream {
       return
     }
     this._handshakeReceived = true
+    if (this._mse !== null && !this._mse.peerHandshake(this._handshakeSent)) return
     const infoHash = toBuffer(infoHashBuffer, 'infoHash').toString('hex')
     const peerId = toBuffer(peerIdBuffer, 'peerId').toString('hex')
     // the reader passes views of the peer's chunk: what is kept is copied

@@ -303,3 +303,116 @@ test('incoming level 1: setInfoHash() given before the peer asks is used; crypto
   assert.equal(await early, true)
   assert.deepEqual(hashes, [SKEY_HASH])
 })
+
+// -----------------------------------------------------------------------------
+// An outgoing 5.x wire whose peer sends a plain BitTorrent handshake instead of MSE
+
+/**
+ * A peer on the far end of a TCP connection that does not speak MSE and speaks first: it writes
+ * its plain handshake at once, then skips whatever comes before our plain handshake (an MSE
+ * step 1, if we sent one) and answers that with an unchoke. Resolves `ours` with the bytes that
+ * came before our handshake.
+ */
+function plainPeerSpeakingFirst (socket) {
+  socket.write(Buffer.concat([PROTOCOL, Buffer.alloc(8), Buffer.from(IH, 'hex'), Buffer.from(PEER_B, 'hex')]))
+  let got = Buffer.alloc(0)
+  return new Promise(resolve => {
+    socket.on('data', chunk => {
+      got = Buffer.concat([got, chunk])
+      const at = got.indexOf(PROTOCOL)
+      if (at === -1 || got.length < at + 68) return
+      socket.removeAllListeners('data')
+      socket.write(Buffer.from([0, 0, 0, 1, 1])) // unchoke
+      resolve({ before: at, peerId: got.subarray(at + 48, at + 68).toString('hex') })
+    })
+  })
+}
+
+for (const [name, W] of [['ours', Wire], ['5.0.9', Bt5]]) {
+  for (const started of [false, true]) {
+    test(`${name}, outgoing level 1${started ? ', after startEncryption()' : ''}: the peer's plain handshake ends the exchange (crypto-handshake, then handshake) and the wire goes on plain`, async (t) => {
+      const { client, serverSocket } = await connect()
+      t.after(() => { client.destroy(); serverSocket.destroy() })
+      const wire = new W('tcpOutgoing', 1)
+      const events = []
+      wire.on('error', err => events.push('error ' + err.code))
+      // WebTorrent 3's peer.js: our handshake goes out on crypto-handshake
+      wire.once('crypto-handshake', () => { events.push('crypto-handshake'); wire.handshake(IH, PEER_A) })
+      wire.once('handshake', (ih, id) => events.push(`handshake ${ih === IH} ${id === PEER_B}`))
+      const unchoked = wait(wire, 'unchoke')
+      client.pipe(wire).pipe(client)
+      const peer = plainPeerSpeakingFirst(serverSocket)
+      if (started) wire.startEncryption(IH)
+      const seen = await peer
+      await unchoked
+      assert.deepEqual(events, ['crypto-handshake', 'handshake true true'])
+      assert.equal(seen.peerId, PEER_A, 'our plain handshake reached the peer')
+      assert.equal(seen.before > 0, started, started ? 'our MSE step 1 went out first' : 'nothing before our handshake')
+      assert.equal(wire._peState, 'done')
+      assert.equal(wire._encryptionMethod, null)
+      assert.equal(wire._cryptoHandshakeDone, true)
+      assert.equal(wire.peerChoking, false)
+      wire.destroy()
+    })
+  }
+}
+
+test('outgoing level 2 (RC4 only): a peer that sends a plain handshake fails the wire at once with ERR_BT_MSE_FAILED (5.0.9 falls back), unless we went plain ourselves', async (t) => {
+  for (const started of [false, true]) {
+    const { client, serverSocket } = await connect()
+    t.after(() => { client.destroy(); serverSocket.destroy() })
+    const wire = new Wire('tcpOutgoing', 2)
+    const events = []
+    wire.on('crypto-handshake', () => events.push('crypto-handshake'))
+    wire.on('handshake', () => events.push('handshake'))
+    const failed = wait(wire, 'error', 5000) // well before the 30 s MSE timeout
+    const closed = new Promise(resolve => wire.once('close', resolve))
+    client.pipe(wire).pipe(client)
+    plainPeerSpeakingFirst(serverSocket)
+    if (started) wire.startEncryption(IH)
+    const [err] = await failed
+    assert.equal(err.code, ErrorCodes.MSE_FAILED)
+    assert.match(err.message, /plaintext handshake but encryption is required/)
+    assert.deepEqual(events, [], 'neither crypto-handshake nor handshake')
+    await closed
+  }
+  // our plain handshake went out first (no startEncryption): the peer's answer is taken
+  const { client, serverSocket } = await connect()
+  t.after(() => { client.destroy(); serverSocket.destroy() })
+  const wire = new Wire('tcpOutgoing', 2)
+  let cryptoHandshakes = 0
+  wire.on('crypto-handshake', () => cryptoHandshakes++)
+  client.pipe(wire).pipe(client)
+  wire.handshake(IH, PEER_A)
+  const handshake = wait(wire, 'handshake')
+  plainPeerSpeakingFirst(serverSocket)
+  await handshake
+  await wait(wire, 'unchoke')
+  assert.equal(cryptoHandshakes, 0)
+  assert.equal(wire._cryptoHandshakeDone, false)
+  wire.destroy()
+})
+
+test('encrypt() as initiator: a peer answering with a plain handshake resolves method none under prefer, rejects with ERR_BT_MSE_FAILED under require', async (t) => {
+  for (const policy of ['prefer', 'require']) {
+    const { client, serverSocket } = await connect()
+    t.after(() => { client.destroy(); serverSocket.destroy() })
+    const wire = new Wire('tcpOutgoing')
+    wire.on('error', () => {})
+    client.pipe(wire).pipe(client)
+    const peer = plainPeerSpeakingFirst(serverSocket)
+    // the peer's handshake is read right after the promise resolves: listen first
+    const handshake = policy === 'prefer' ? wait(wire, 'handshake') : null
+    const result = wire.encrypt({ policy, infoHash: IH })
+    if (policy === 'prefer') {
+      assert.deepEqual(await result, { encrypted: false, method: 'none', infoHash: null })
+      wire.handshake(IH, PEER_A)
+      const [ih, id] = await handshake
+      assert.deepEqual([ih, id], [IH, PEER_B])
+      assert.equal((await peer).peerId, PEER_A)
+    } else {
+      await assert.rejects(result, err => err.code === ErrorCodes.MSE_FAILED && /plaintext handshake/.test(err.message))
+    }
+    wire.destroy()
+  }
+})

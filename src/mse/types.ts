@@ -65,6 +65,11 @@ export interface WireEncryption {
   hold (data: Uint8Array): void
   /** 3.5.5: our BitTorrent handshake went out before sendPe1(): go plain. */
   abandon (): void
+  /**
+   * The peer's plain BitTorrent handshake is about to be read: on a 5.x outgoing wire that has not
+   * started MSE, the end of the exchange (or, at level 2, a failure). False when the wire failed.
+   */
+  peerHandshake (ourHandshakeSent: boolean): boolean
   destroy (): void
   /** `wire.encrypt()`: run a whole exchange (once per wire). */
   encrypt (opts: EncryptOptions): Promise<EncryptResult>

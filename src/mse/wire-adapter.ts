@@ -50,6 +50,8 @@ export class WireMse {
   private _result: EncryptResult | null = null
   /** The last step the exchange reached (5.0.9's names), kept once the handshake object is gone. */
   private _peState: PeState = 'idle'
+  /** Initiator: the peer answered with a plain BitTorrent handshake and we went on without MSE. */
+  private _fellBack = false
 
   constructor (wire: WireHost, opts: EncryptOptions, manual: boolean, done: Done | null) {
     this._wire = wire
@@ -112,9 +114,14 @@ export class WireMse {
     return method === 'rc4' ? 2 : method === 'plaintext' ? 1 : null
   }
 
-  /** 5.0.9's `_cryptoHandshakeDone`: the MSE exchange completed. */
+  /** 5.0.9's `_cryptoHandshakeDone`: the MSE exchange completed, or an initiator fell back to plain (as 5.0.9 counts it). */
   get handshakeDone (): boolean {
-    return this._result !== null && this._result.method !== 'none'
+    return this._result !== null && (this._result.method !== 'none' || this._fellBack)
+  }
+
+  /** Whether an initiator went on without MSE because the peer sent a plain handshake. */
+  get fellBack (): boolean {
+    return this._fellBack
   }
 
   /** Whether our outgoing messages are held back. */
@@ -149,23 +156,48 @@ export class WireMse {
     }
   }
 
-  private _onProbe (chunk: Buffer): void {
+  /**
+   * The peer's first bytes so far, joined; null while they may still be the start of a plain
+   * BitTorrent handshake (kept in `_probe` meanwhile).
+   */
+  private _firstBytes (chunk: Buffer): { buf: Buffer, plain: boolean } | null {
     const buf = this._probe === null ? chunk : Buffer.concat([this._probe, chunk])
     const kind = detectHandshake(buf)
-    if (kind === 'more') { this._probe = buf; return }
+    if (kind === 'more') { this._probe = buf; return null }
     this._probe = null
-    this._clearProbeTimer()
-    if (kind === 'plain') {
-      if (!this._plainAllowed) {
-        this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required'))
-        return
-      }
-      this._wire.divert(null)
-      this._release(null)
-      this._finish(null, { encrypted: false, method: 'none', infoHash: null })
-      this._wire.feed(buf)
+    return { buf, plain: kind === 'plain' }
+  }
+
+  /** The peer sent a plain BitTorrent handshake (starting `buf`): go on without MSE when the policy allows it. */
+  private _goPlain (buf: Buffer): void {
+    if (!this._plainAllowed) {
+      this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required'))
       return
     }
+    this._wire.divert(null)
+    this._release(null)
+    this._finish(null, { encrypted: false, method: 'none', infoHash: null })
+    this._wire.feed(buf)
+  }
+
+  /**
+   * 5.x level 1, outgoing: the peer's plain handshake came before `startEncryption()` (through
+   * the reader, which hands it on after this): the exchange is over before it began, as 5.0.9
+   * counts it ('crypto-handshake', `_peState` 'done').
+   */
+  fallBack (): void {
+    this._fellBack = true
+    this._peState = 'done'
+    this._release(null)
+    this._finish(null, { encrypted: false, method: 'none', infoHash: null })
+  }
+
+  private _onProbe (chunk: Buffer): void {
+    const first = this._firstBytes(chunk)
+    if (first === null) return
+    this._clearProbeTimer()
+    if (first.plain) { this._goPlain(first.buf); return }
+    const buf = first.buf
     if (!this._mseAllowed) {
       this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer started an encryption handshake but encryption is disabled'))
       return
@@ -197,7 +229,29 @@ export class WireMse {
     hs.on('pe2', () => wire.emit('pe2'))
     hs.on('pe3', (hash: string) => wire.emit('pe3', hash))
     hs.on('done', (r: MseResult) => this._onDone(r))
-    wire.divert(chunk => hs.receive(chunk))
+    wire.divert(role === 'initiator' ? chunk => this._onReply(hs, chunk) : chunk => hs.receive(chunk))
+  }
+
+  /**
+   * Initiator: the peer's first bytes. A plain BitTorrent handshake in place of its Yb means it
+   * will not run MSE: under 'prefer' we go on without it (5.0.9's level 1 does), under 'require'
+   * the exchange fails at once rather than at its timeout. Anything else is Yb.
+   */
+  private _onReply (hs: MseHandshake, chunk: Buffer): void {
+    const first = this._firstBytes(chunk)
+    if (first === null) return
+    if (!first.plain) {
+      this._wire.divert(c => hs.receive(c))
+      hs.receive(first.buf)
+      return
+    }
+    if (this._plainAllowed) {
+      this._fellBack = true
+      this._peState = 'done'
+      hs.destroy()
+      this._hs = null
+    }
+    this._goPlain(first.buf)
   }
 
   private _onDone (r: MseResult): void {
@@ -247,8 +301,13 @@ export class WireMse {
  * - incoming (type '...Incoming'): listens at once; a plain BitTorrent handshake is accepted too.
  *   At step 3 the peer's HASH('req2', SKEY) goes out as 'crypto-infohash' (hex), and the exchange
  *   waits (bounded by the 30 s MSE timeout) for `setInfoHash(infoHash)`.
- * - outgoing: nothing happens until `start(infoHash)` (`wire.startEncryption`).
- * - 'crypto-handshake' when the exchange is done, both roles (not for a plain incoming handshake).
+ * - outgoing: nothing happens until `start(infoHash)` (`wire.startEncryption`). A peer that sends
+ *   a plain BitTorrent handshake instead (before or after we started) does not run MSE: at level 1
+ *   the wire goes on without it, as 5.0.9 does ('crypto-handshake', then 'handshake'); at level 2
+ *   (RC4 only) that fails the wire with ERR_BT_MSE_FAILED, unless we sent our plain handshake
+ *   ourselves before starting.
+ * - 'crypto-handshake' when the exchange is done, both roles, and on an outgoing wire's fallback
+ *   (not for a plain incoming handshake, as in 5.0.9).
  */
 export class WireMseLevel {
   readonly level: 1 | 2
@@ -263,13 +322,15 @@ export class WireMseLevel {
   /** null while the exchange runs (or has not started); then whether it succeeded. */
   private _outcome: boolean | null = null
   private _settle: Array<(ok: boolean) => void> | null = null
+  private readonly _incoming: boolean
 
   constructor (wire: WireHost, level: 1 | 2, open: (opts: EncryptOptions, done: MseDone) => WireMse) {
     this._wire = wire
     this._open = open
     this.level = level
     const type = wire.type
-    if (typeof type === 'string' && type.includes('Incoming')) {
+    this._incoming = typeof type === 'string' && type.includes('Incoming')
+    if (this._incoming) {
       this._started = true
       this._session = open({
         policy: 'prefer',
@@ -290,13 +351,37 @@ export class WireMseLevel {
     this._started = true
     const wire = this._wire
     if (wire.finished || wire.destroyed) { this._outcome = false; return }
-    this._session = this._open({
+    this._session = this._openInitiator(skey)
+    this._session.connect()
+  }
+
+  private _openInitiator (infoHash: Buffer | undefined): WireMse {
+    return this._open({
       policy: this.level === 2 ? 'require' : 'prefer',
       payload: this.level === 2 ? 'rc4' : 'any',
       role: 'initiator',
-      infoHash: skey
+      infoHash
     }, (err, result) => this._done(err, result))
-    this._session.connect()
+  }
+
+  /**
+   * The peer's plain BitTorrent handshake is about to be read (`ourHandshakeSent`: ours went out
+   * already). On an outgoing wire that has not started MSE it ends the exchange before it began
+   * (see the class comment). False when that failed the wire.
+   */
+  peerHandshake (ourHandshakeSent: boolean): boolean {
+    if (this._incoming || this._started) return true
+    this._started = true
+    if (this.level === 2 && !ourHandshakeSent) {
+      this._outcome = false
+      this._wire.fail(new WireError(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required (level 2)'))
+      return false
+    }
+    if (this.level === 1) {
+      this._session = this._openInitiator(undefined)
+      this._session.fallBack()
+    }
+    return !this._wire.finished
   }
 
   setInfoHash (infoHash: InfoHashLike): Promise<boolean> {
@@ -324,8 +409,9 @@ export class WireMseLevel {
     this._waiting = null
     const settle = this._settle
     this._settle = null
-    // a failure has already failed the wire with its coded error (WireMse._error)
-    if (err === null && result!.method !== 'none') this._wire.emit('crypto-handshake')
+    // a failure has already failed the wire with its coded error (WireMse._error); a plain
+    // handshake counts as the end of the exchange on an outgoing wire only (as in 5.0.9)
+    if (err === null && (result!.method !== 'none' || !this._incoming)) this._wire.emit('crypto-handshake')
     if (settle !== null) for (const resolve of settle) resolve(this._outcome)
   }
 }
@@ -374,6 +460,10 @@ export class Encryption implements WireEncryption {
 
   abandon (): void {
     this._session?.abandon()
+  }
+
+  peerHandshake (ourHandshakeSent: boolean): boolean {
+    return this._level !== null ? this._level.peerHandshake(ourHandshakeSent) : true
   }
 
   destroy (): void {
