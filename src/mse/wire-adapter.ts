@@ -119,10 +119,6 @@ export class WireMse {
     return this._result !== null && (this._result.method !== 'none' || this._fellBack)
   }
 
-  /** Whether an initiator went on without MSE because the peer sent a plain handshake. */
-  get fellBack (): boolean {
-    return this._fellBack
-  }
 
   /** Whether our outgoing messages are held back. */
   get holding (): boolean {
