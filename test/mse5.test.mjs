@@ -416,3 +416,36 @@ test('encrypt() as initiator: a peer answering with a plain handshake resolves m
     wire.destroy()
   }
 })
+
+test('outgoing level 1 after startEncryption(): a plain handshake byte by byte still ends the exchange; a handshake-like start followed by other bytes is taken as Yb', async () => {
+  const handshake = Buffer.concat([PROTOCOL, Buffer.alloc(8), Buffer.from(IH, 'hex'), Buffer.from(PEER_B, 'hex')])
+  {
+    const wire = new Wire('tcpOutgoing', 1)
+    wire.on('data', () => {})
+    const events = []
+    wire.on('crypto-handshake', () => events.push('crypto-handshake'))
+    wire.on('handshake', () => events.push('handshake'))
+    wire.startEncryption(IH)
+    for (const byte of handshake) wire.write(Buffer.from([byte]))
+    await new Promise(resolve => setImmediate(resolve))
+    assert.deepEqual(events, ['crypto-handshake', 'handshake'])
+    assert.equal(wire._peState, 'done')
+    wire.destroy()
+  }
+  {
+    // "\x13Bit" then a byte that breaks the protocol string: MSE's Yb (which may start with 0x13)
+    const wire = new Wire('tcpOutgoing', 1)
+    wire.on('data', () => {})
+    const events = []
+    wire.on('crypto-handshake', () => events.push('crypto-handshake'))
+    wire.on('handshake', () => events.push('handshake'))
+    wire.on('error', err => events.push(err.code))
+    wire.startEncryption(IH)
+    wire.write(handshake.subarray(0, 4))
+    wire.write(Buffer.from('X'.repeat(100)))
+    await new Promise(resolve => setImmediate(resolve))
+    assert.deepEqual(events, [], 'no fallback')
+    assert.equal(wire._peState, 'sentPe3', 'the 104 bytes were taken as Yb (96 bytes) and step 3 went out')
+    wire.destroy()
+  }
+})

@@ -164,8 +164,11 @@ export class WireMse {
     return { buf, plain: kind === 'plain' }
   }
 
-  /** The peer sent a plain BitTorrent handshake (starting `buf`): go on without MSE when the policy allows it. */
-  private _goPlain (buf: Buffer): void {
+  /**
+   * The peer sent a plain BitTorrent handshake (starting `buf`; null: the reader has it already):
+   * go on without MSE when the policy allows it, else fail.
+   */
+  private _goPlain (buf: Buffer | null): void {
     if (!this._plainAllowed) {
       this._error(new WireError(ErrorCodes.MSE_FAILED, 'peer sent a plaintext handshake but encryption is required'))
       return
@@ -173,19 +176,22 @@ export class WireMse {
     this._wire.divert(null)
     this._release(null)
     this._finish(null, { encrypted: false, method: 'none', infoHash: null })
-    this._wire.feed(buf)
+    if (buf !== null) this._wire.feed(buf)
   }
 
   /**
-   * 5.x level 1, outgoing: the peer's plain handshake came before `startEncryption()` (through
-   * the reader, which hands it on after this): the exchange is over before it began, as 5.0.9
-   * counts it ('crypto-handshake', `_peState` 'done').
+   * Initiator: the peer sent a plain BitTorrent handshake in place of its Yb (starting `buf`), or
+   * (null) before we started, through the reader. Allowed, the exchange counts as over, as 5.0.9
+   * counts it ('crypto-handshake', `_peState` 'done', `_cryptoHandshakeDone`); see `_goPlain`.
    */
-  fallBack (): void {
-    this._fellBack = true
-    this._peState = 'done'
-    this._release(null)
-    this._finish(null, { encrypted: false, method: 'none', infoHash: null })
+  fallBack (buf: Buffer | null = null): void {
+    if (this._plainAllowed) {
+      this._fellBack = true
+      this._peState = 'done'
+      this._hs?.destroy()
+      this._hs = null
+    }
+    this._goPlain(buf)
   }
 
   private _onProbe (chunk: Buffer): void {
@@ -241,13 +247,7 @@ export class WireMse {
       hs.receive(first.buf)
       return
     }
-    if (this._plainAllowed) {
-      this._fellBack = true
-      this._peState = 'done'
-      hs.destroy()
-      this._hs = null
-    }
-    this._goPlain(first.buf)
+    this.fallBack(first.buf)
   }
 
   private _onDone (r: MseResult): void {
