@@ -11,14 +11,16 @@ import { createRequire } from 'node:module'
 import bencode from 'bencode'
 import net from 'node:net'
 import { once } from 'node:events'
+import nodeStream from 'node:stream'
+import streamx from 'streamx'
+import { ThrottleGroup } from 'speed-limiter'
 import { IMPLS, IH, ID_A, ID_B, pipedPair, destroyAll, noop } from './impls.mjs'
 
 function bare () {
   return new stream.Duplex({ read () {}, write (chunk, enc, cb) { cb() } })
 }
 
-// streamx, the stream base of 5.0.9, from 5.0.9's own dependencies
-const streamx = createRequire(import.meta.resolve('bt5'))('streamx')
+// streamx is the stream base of 5.0.9 (the same version: npm dedupes it)
 function bareStreamx () {
   return new streamx.Duplex({ write (data, cb) { cb() } })
 }
@@ -99,7 +101,7 @@ async function heapOf (make, pairs) {
     for (let i = 0; i < pairs; i++) warm.push(make())
     await Promise.all(warm.map(p => p.ready))
     await settle()
-    for (const p of warm) destroyAll(p.a, p.b, ...(p.sockets ?? []))
+    for (const p of warm) destroyAll(p.a, p.b, ...(p.streams ?? []))
     // destroy() lets the last of a wire's events come within a timer tick
     await new Promise(resolve => setTimeout(resolve, 10))
     await settle()
@@ -110,7 +112,7 @@ async function heapOf (make, pairs) {
   await Promise.all(held.map(p => p.ready))
   await settle()
   const after = gcHeap()
-  for (const p of held) destroyAll(p.a, p.b, ...(p.sockets ?? []))
+  for (const p of held) destroyAll(p.a, p.b, ...(p.streams ?? []))
   await settle()
   return (after - before) / (pairs * 2)
 }
@@ -155,11 +157,34 @@ function pipeInMemory (a, b) {
   return Promise.resolve([])
 }
 
-// Over TCP on 127.0.0.1, as WebTorrent holds a wire on Node: `socket.pipe(wire).pipe(socket)` on
-// both ends of a connection. One server for every connection; the sockets count in the measure.
+// Over TCP on 127.0.0.1, as WebTorrent holds a wire on Node: each end of a connection through
+// WebTorrent's own pipes (lib/peer.js setThrottlePipes), a throttle of its client's download and
+// upload ThrottleGroup (speed-limiter, no limit set) and a Transform counting bytes each way:
+//   WebTorrent 3:     streamx pipeline(conn, down, Transform, wire, up, Transform, conn)
+//   WebTorrent 1.9.7: conn.pipe(down).pipe(Transform).pipe(wire).pipe(up).pipe(Transform).pipe(conn),
+//                     node:stream Transforms
+// One server for every connection; the sockets, throttles and Transforms count in the measure.
+const throttleGroups = { down: new ThrottleGroup({ rate: 0, enabled: false }), up: new ThrottleGroup({ rate: 0, enabled: false }) }
+const counted = { download: 0, upload: 0 }
+
+/** WebTorrent `line`'s pipes between `conn` and `wire`; returns the streams between them. */
+function webTorrentPipes (line, conn, wire) {
+  const { down, up } = throttleGroups
+  if (line === 5) {
+    const between = [down.throttle(), new streamx.Transform({ transform (chunk, cb) { counted.download += chunk.length; cb(null, chunk) } }),
+      up.throttle(), new streamx.Transform({ transform (chunk, cb) { counted.upload += chunk.length; cb(null, chunk) } })]
+    streamx.pipeline(conn, between[0], between[1], wire, between[2], between[3], conn)
+    return between
+  }
+  const between = [down.throttle(), new nodeStream.Transform({ transform (chunk, enc, cb) { counted.download += chunk.length; cb(null, chunk) } }),
+    up.throttle(), new nodeStream.Transform({ transform (chunk, enc, cb) { counted.upload += chunk.length; cb(null, chunk) } })]
+  conn.pipe(between[0]).pipe(between[1]).pipe(wire).pipe(between[2]).pipe(between[3]).pipe(conn)
+  return between
+}
+
 let listening = null
 const accepted = []
-async function pipeOverTcp (a, b) {
+async function pipeOverTcp (line, a, b) {
   listening ??= new Promise(resolve => {
     const server = net.createServer(socket => accepted.shift()(socket))
     server.listen(0, '127.0.0.1', () => resolve(server.address().port))
@@ -171,9 +196,7 @@ async function pipeOverTcp (a, b) {
   await once(outgoing, 'connect')
   const socket = await incoming
   for (const s of [outgoing, socket]) s.on('error', noop)
-  outgoing.pipe(a).pipe(outgoing)
-  socket.pipe(b).pipe(socket)
-  return [outgoing, socket]
+  return [outgoing, socket, ...webTorrentPipes(line, outgoing, a), ...webTorrentPipes(line, socket, b)]
 }
 
 function pipedPairWith (impl, connect, setup, extensions) {
@@ -186,8 +209,8 @@ function pipedPairWith (impl, connect, setup, extensions) {
   const extended = w => new Promise(resolve => w.on('extended', ext => { if (ext === 'handshake') resolve() }))
   const ready = Promise.all([extended(a), extended(b)]).then(noop)
   b.once('handshake', () => b.handshake(IH, ID_B, extensions))
-  const pair = { a, b, sockets: [], ready: null }
-  const connected = connect(a, b).then(sockets => { pair.sockets = sockets; a.handshake(IH, ID_A, extensions) })
+  const pair = { a, b, streams: [], ready: null }
+  const connected = connect(a, b).then(streams => { pair.streams = streams; a.handshake(IH, ID_A, extensions) })
   pair.ready = connected.then(() => ready)
   return pair
 }
@@ -199,9 +222,10 @@ export async function heapPerWebTorrentWire (impl, line, pairs, tcp = false) {
 
 /**
  * A function making one pair of `impl` wires set up as WebTorrent `line` (3 or 5) does, piped into
- * each other in memory or (`tcp`) each on its end of a loopback TCP connection (for heap snapshots too).
+ * each other in memory or (`tcp`) each on its end of a loopback TCP connection through WebTorrent's
+ * own pipes (see `webTorrentPipes`; for heap snapshots too).
  */
 export async function webTorrentPairMaker (impl, line, tcp = false) {
   const set = (plugins[line] ??= await PLUGINS[line]())
-  return () => webtorrentPair(impl, set, tcp ? pipeOverTcp : pipeInMemory)
+  return () => webtorrentPair(impl, set, tcp ? (a, b) => pipeOverTcp(line, a, b) : pipeInMemory)
 }

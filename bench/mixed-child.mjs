@@ -38,8 +38,8 @@ async function round ({ round, scale, warm }) {
   // wires as WebTorrent holds them: WebTorrent 3's plugins on ours and 5.0.9, 1.9.7's on ours and 3.5.5
   if (impl !== 'bt3') out['heap-wt5'] = await heapPerWebTorrentWire(impl, 5, Math.round(pairs / 4))
   if (impl !== 'bt5') out['heap-wt3'] = await heapPerWebTorrentWire(impl, 3, Math.round(pairs / 4))
-  // the same on loopback TCP, `socket.pipe(wire).pipe(socket)` as WebTorrent holds a wire on Node
-  // (the sockets count too: the same for every implementation)
+  // the same on loopback TCP, through the pipes WebTorrent puts between a socket and its wire
+  // (throttles and byte-counting Transforms; they and the sockets count too, the same for every implementation)
   if (impl !== 'bt3') out['heap-wt5-tcp'] = await heapPerWebTorrentWire(impl, 5, Math.round(pairs / 4), true)
   if (impl !== 'bt5') out['heap-wt3-tcp'] = await heapPerWebTorrentWire(impl, 3, Math.round(pairs / 4), true)
   // what each wire's stream base costs alone, piped (readable-stream 3 or streamx)

@@ -16,8 +16,8 @@ export const MIXED_ROWS = [
   { name: 'large', title: 'one 8 MiB message in 1460-byte segments (time)', unit: 's', higherIsBetter: false, ratio: (med, better) => med[better] / med.ours, ratioText: 'x faster', target: ['>=', 100] },
   { name: 'heap-wt5', title: 'heap per wire as WebTorrent 3 holds one (ut_metadata 5, ut_pex 5, lt_donthave 2, both handshakes, bitfields)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
   { name: 'heap-wt3', title: 'heap per wire as WebTorrent 1.9.7 holds one (ut_metadata 3, ut_pex 3, lt_donthave 1, both handshakes, bitfields)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
-  { name: 'heap-wt5-tcp', title: 'the same as WebTorrent 3 holds one, each wire on its end of a loopback TCP connection (sockets included)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
-  { name: 'heap-wt3-tcp', title: 'the same as WebTorrent 1.9.7 holds one, each wire on its end of a loopback TCP connection (sockets included)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
+  { name: 'heap-wt5-tcp', title: 'the same on a loopback TCP connection through WebTorrent 3\'s own pipes (streamx pipeline with its throttles and Transforms; all included)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
+  { name: 'heap-wt3-tcp', title: 'the same on a loopback TCP connection through WebTorrent 1.9.7\'s own pipes (pipe() chain with its throttles and Transforms; all included)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
   // what the stream base each wire extends costs alone: readable-stream 3 (ours, 3.5.5), streamx (5.0.9)
   { name: 'heap-base', title: 'the stream base alone: a bare Duplex pair piped (readable-stream 3; streamx for 5.0.9), reference', unit: 'B', higherIsBetter: false },
   // the bare idle wire, for reference
