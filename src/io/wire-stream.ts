@@ -31,8 +31,8 @@ import type { WireEvents } from '../types.js'
  * piped peer's replies), the wire is corked, or it holds back reading (state/extensions.ts):
  * then this bounds what the connection writes into us before it is paused. At the default
  * 16 KiB every 16 KiB block or socket chunk paused its source, and 'drain' resumed it a tick
- * later, a third of the cost of a piped block (README, Benchmarks). At 128 KiB a whole socket
- * read (64 KiB) and the next one do not pause it.
+ * later, a large part of the cost of a piped block (docs/benchmarks.md). At 128 KiB a whole
+ * socket read (64 KiB) and the next one do not pause it.
  */
 const WRITABLE_HIGH_WATER_MARK = 128 * 1024
 

@@ -10,11 +10,11 @@
  *
  * Taking the oldest does not shift the array: V8 moves every element of a short array for
  * `shift()`, with a write barrier each when the array is old and its requests young (as a
- * long-lived wire's are), which costs more than the rest of a block's path (figures in the
- * README, Benchmarks). The taken ones are skipped
- * (`_head`) and dropped together: all at once when none is left, else 32 at a time. Reading
- * `list` drops them first, so `wire.requests` is always exact; an array kept from an earlier
- * read sees new requests at once and answered ones leave its front 32 at a time.
+ * long-lived wire's are), which costs more than the rest of a block's path (docs/benchmarks.md).
+ * The taken ones are skipped (`_head`) and dropped together: all at once when none is left, else
+ * 32 at a time. Reading `list` drops them first, so `wire.requests` is always exact; an array
+ * kept from an earlier read sees new requests at once and answered ones leave its front 32 at a
+ * time.
  */
 
 import type { Buffer } from 'buffer'
