@@ -28,6 +28,8 @@ for (const file of readdirSync('dist/esm', { recursive: true })) {
 }
 
 await build({
+  // esbuild takes the working directory of the process when it is imported, before the chdir above
+  absWorkingDir: root,
   entryPoints: ['dist/esm/index.js'],
   outfile: 'dist/index.cjs',
   bundle: true,
@@ -68,6 +70,7 @@ const shims = {
 const fromRs3 = args => args.importer.includes('/node_modules/readable-stream/')
 const rs3Modules = { inherits: 'inherits.js', './internal/streams/async_iterator': 'async-iterator.js', './internal/streams/buffer_list': 'buffer-list.js' }
 await build({
+  absWorkingDir: root,
   entryPoints: ['dist/esm/browser.js'],
   outfile: 'dist/browser.cjs',
   bundle: true,
