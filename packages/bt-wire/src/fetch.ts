@@ -95,9 +95,12 @@ export async function fetch (opts: FetchOptions): Promise<void> {
   // Ctrl-C (SIGINT) or SIGTERM: stop, keep every verified piece on disk, exit 130
   const abort = new AbortController()
   let store: FileStore | null = null
+  /** Pieces verified (on disk before and this run) of all, once the download runs: said at Ctrl-C. */
+  let verified: { pieces: number, of: number } | null = null
   const onSignal = (): void => {
+    const count = verified !== null ? ` with ${verified.pieces}/${verified.of} pieces verified` : ''
     const left = store !== null ? ' (the verified pieces stay in the .part files: run the same command again to continue)' : ''
-    abort.abort(new CliError(Exit.INTERRUPTED, `interrupted${left}`))
+    abort.abort(new CliError(Exit.INTERRUPTED, `interrupted${count}${left}`))
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -175,6 +178,7 @@ export async function fetch (opts: FetchOptions): Promise<void> {
     const progress = new Progress({ enabled: progressOn, label: 'fetch', intervalMs: opts.progressIntervalMs })
     const started = process.hrtime.bigint()
     progress.start(meta.length, meta.pieceHashes.length, doneBytes, donePieces)
+    const counted = verified = { pieces: donePieces, of: meta.pieceHashes.length }
     let stats: DownloadStats
     try {
       stats = await download(wire, meta, store!, {
@@ -184,7 +188,10 @@ export async function fetch (opts: FetchOptions): Promise<void> {
         announced,
         have: i => onDisk[i],
         signal: abort.signal,
-        onProgress: s => progress.update(doneBytes + s.bytes, donePieces + s.piecesVerified)
+        onProgress: s => {
+          counted.pieces = donePieces + s.piecesVerified
+          progress.update(doneBytes + s.bytes, counted.pieces)
+        }
       })
       progress.stop(true)
     } finally {

@@ -100,13 +100,17 @@ test('interrupted with Ctrl-C (exit 130), a fetch continues from the .part file:
   first.child.kill('SIGINT')
   const ended = await first.exited
   assert.equal(ended.code, 130, first.stderr())
-  assert.match(first.stderr(), /^bt-wire: interrupted \(the verified pieces stay in the \.part files: run the same command again to continue\)$/m)
+  const said = first.stderr().match(/^bt-wire: interrupted with (\d+)\/(\d+) pieces verified \(the verified pieces stay in the \.part files: run the same command again to continue\)$/m)
+  assert.ok(said, first.stderr())
   assert.ok(slow.uploaded < data.length, 'interrupted before the end')
 
   const fast = await fakeSeeder(t, { data, ...tor })
   const second = await runCli(['fetch', tor.infoHash, '--peer', fast.peer, '-o', out, '--json'])
   assert.equal(second.code, 0, second.stderr)
   assert.ok(second.json.piecesOnDisk >= 5, `pieces found on disk: ${second.json.piecesOnDisk}`)
+  // Ctrl-C said how many were verified: all on disk (a write under way then may add more), of 33
+  assert.equal(said[2], '33')
+  assert.ok(Number(said[1]) > 0 && Number(said[1]) <= second.json.piecesOnDisk, `said ${said[1]}, found ${second.json.piecesOnDisk} on disk`)
   assert.equal(second.json.piecesOnDisk + second.json.piecesVerified, tor.numPieces)
   assert.ok(second.json.bytesFetched < data.length, `second run fetched ${second.json.bytesFetched} of ${data.length} bytes`)
   assert.ok(fast.uploaded <= data.length - 5 * 64 * KiB, `the seeder sent ${fast.uploaded} bytes in the second run`)
