@@ -3,7 +3,7 @@
  * piece storage: in memory (demo) or in files on disk (fetch, seed).
  */
 import { createHash } from 'node:crypto'
-import { open, mkdir, readFile, lstat, rename, unlink, type FileHandle } from 'node:fs/promises'
+import { open, mkdir, readFile, lstat, rename, unlink, rmdir, type FileHandle } from 'node:fs/promises'
 import { dirname, resolve, sep } from 'node:path'
 import parseTorrent, { type ParsedTorrent } from 'parse-torrent'
 import createTorrent from 'create-torrent'
@@ -227,6 +227,8 @@ export class FileStore implements Store {
   private readonly states: FileState[]
   /** Files this run has written into. */
   private readonly written = new Set<number>()
+  /** The topmost folder of each tree of folders this run created (mkdir's answer). */
+  private readonly createdDirs: string[] = []
 
   constructor (readonly root: string, private readonly meta: TorrentMeta, private readonly mode: 'read' | 'write') {
     // every file lies at the torrent's name (single file) or below it (multi-file), and the
@@ -266,7 +268,8 @@ export class FileStore implements Store {
     let existing = 0
     for (let i = 0; i < this.paths.length; i++) {
       const length = this.meta.files[i].length
-      await mkdir(dirname(this.paths[i]), { recursive: true })
+      const created = await mkdir(dirname(this.paths[i]), { recursive: true })
+      if (created !== undefined) this.createdDirs.push(created)
       const final = await lstat(this.paths[i]).catch(() => null)
       if (final !== null) {
         if (!final.isFile() || final.size !== length) {
@@ -306,15 +309,23 @@ export class FileStore implements Store {
   }
 
   /**
-   * After a failed run: remove the NAME.part files this run created and never wrote into, so a
-   * peer that had nothing to give leaves nothing behind (files with verified pieces stay).
+   * After a failed run: remove the NAME.part files this run created and never wrote into, and the
+   * folders it created that are left empty, so a peer that had nothing to give leaves nothing
+   * behind (files with verified pieces stay, and the folders they are in).
    */
   async discardUnused (): Promise<void> {
     await this.close()
+    // folders below the root only: -o itself stays, as the user named it
+    const below = resolve(this.root) + sep
+    const madeByUs = (dir: string): boolean => dir.startsWith(below) && this.createdDirs.some(top => dir === top || dir.startsWith(top + sep))
+    const folders = new Set<string>()
     for (let i = 0; i < this.paths.length; i++) {
       if (this.states[i] !== 'new' || this.written.has(i)) continue
       await unlink(this.paths[i] + PARTIAL_SUFFIX).catch(() => {})
+      for (let dir = dirname(this.paths[i]); madeByUs(dir); dir = dirname(dir)) folders.add(dir)
     }
+    // the deepest first; a folder that still holds something stays (rmdir removes only empty ones)
+    for (const dir of [...folders].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {})
   }
 
   private handle (i: number): Promise<FileHandle> {

@@ -38,10 +38,13 @@ async function listen (t, server) {
 }
 
 /** A torrent of one file: { info, infoHash, torrentPath }. */
-async function makeTorrent (dir, name, data, pieceLength) {
+async function makeTorrent (dir, name, data, pieceLength, files = null) {
   const hashes = []
   for (let off = 0; off < data.length; off += pieceLength) hashes.push(createHash('sha1').update(data.subarray(off, off + pieceLength)).digest())
-  const info = { length: data.length, name: Buffer.from(name), 'piece length': pieceLength, pieces: Buffer.concat(hashes) }
+  const info = { name: Buffer.from(name), 'piece length': pieceLength, pieces: Buffer.concat(hashes) }
+  // files: [[path, length], ...] of a multi-file torrent, the lengths adding up to data's
+  if (files === null) info.length = data.length
+  else info.files = files.map(([path, length]) => ({ length, path: path.split('/').map(p => Buffer.from(p)) }))
   const infoHash = createHash('sha1').update(bencode.encode(info)).digest('hex')
   const torrentPath = join(dir, `${name}.torrent`)
   await writeFile(torrentPath, bencode.encode({ info }))
@@ -177,6 +180,19 @@ test('a peer with none of the pieces: exit 4 at once (have-none, an empty bitfie
     }
     assert.deepEqual(await readdir(join(dir, what)), [], 'no empty .part file is left behind')
   }
+  // a torrent of files in folders: the folders the run made go with its .part files; -o stays
+  const multi = await makeTorrent(dir, 'tree', data, 64 * KiB, [['a/deep/x.bin', 100 * KiB], ['a/y.bin', 100 * KiB], ['b/z.bin', 100 * KiB]])
+  await mkdir(join(dir, 'multi', 'tree', 'b'), { recursive: true })
+  await writeFile(join(dir, 'multi', 'tree', 'b', 'mine.txt'), 'the user\'s')
+  const noneMulti = await fakeSeeder(t, { data, ...multi, announce: 'have-none' })
+  const rm = await runCli(['fetch', multi.torrentPath, '--peer', noneMulti.peer, '-o', join(dir, 'multi')])
+  assert.equal(rm.code, 4, rm.stderr)
+  assert.deepEqual(await readdir(join(dir, 'multi')), ['tree'], 'tree/ held a folder that was there before')
+  assert.deepEqual(await readdir(join(dir, 'multi', 'tree')), ['b'], 'a/ and a/deep/, made by the run, are gone')
+  assert.deepEqual(await readdir(join(dir, 'multi', 'tree', 'b')), ['mine.txt'], 'the folder that was there keeps what it held')
+  const fresh = await runCli(['fetch', multi.torrentPath, '--peer', noneMulti.peer, '-o', join(dir, 'multi2')])
+  assert.equal(fresh.code, 4, fresh.stderr)
+  assert.deepEqual(await readdir(join(dir, 'multi2')), [], 'every folder below -o was made by the run: all gone, -o stays')
   const started = Date.now()
   const none = await fakeSeeder(t, { data, ...tor, announce: 'have-none' })
   const r = await runCli(['fetch', tor.torrentPath, '--peer', none.peer, '-o', join(dir, 'quick')])
