@@ -9,11 +9,8 @@
 import stream from 'readable-stream'
 import { createRequire } from 'node:module'
 import bencode from 'bencode'
-import net from 'node:net'
-import { once } from 'node:events'
-import nodeStream from 'node:stream'
 import streamx from 'streamx'
-import { ThrottleGroup } from 'speed-limiter'
+import { overWebTorrentPipes } from './webtorrent-pipes.mjs'
 import { IMPLS, IH, ID_A, ID_B, pipedPair, destroyAll, noop } from './impls.mjs'
 
 function bare () {
@@ -157,48 +154,6 @@ function pipeInMemory (a, b) {
   return Promise.resolve([])
 }
 
-// Over TCP on 127.0.0.1, as WebTorrent holds a wire on Node: each end of a connection through
-// WebTorrent's own pipes (lib/peer.js setThrottlePipes), a throttle of its client's download and
-// upload ThrottleGroup (speed-limiter, no limit set) and a Transform counting bytes each way:
-//   WebTorrent 3:     streamx pipeline(conn, down, Transform, wire, up, Transform, conn)
-//   WebTorrent 1.9.7: conn.pipe(down).pipe(Transform).pipe(wire).pipe(up).pipe(Transform).pipe(conn),
-//                     node:stream Transforms
-// One server for every connection; the sockets, throttles and Transforms count in the measure.
-const throttleGroups = { down: new ThrottleGroup({ rate: 0, enabled: false }), up: new ThrottleGroup({ rate: 0, enabled: false }) }
-const counted = { download: 0, upload: 0 }
-
-/** WebTorrent `line`'s pipes between `conn` and `wire`; returns the streams between them. */
-function webTorrentPipes (line, conn, wire) {
-  const { down, up } = throttleGroups
-  if (line === 5) {
-    const between = [down.throttle(), new streamx.Transform({ transform (chunk, cb) { counted.download += chunk.length; cb(null, chunk) } }),
-      up.throttle(), new streamx.Transform({ transform (chunk, cb) { counted.upload += chunk.length; cb(null, chunk) } })]
-    streamx.pipeline(conn, between[0], between[1], wire, between[2], between[3], conn)
-    return between
-  }
-  const between = [down.throttle(), new nodeStream.Transform({ transform (chunk, enc, cb) { counted.download += chunk.length; cb(null, chunk) } }),
-    up.throttle(), new nodeStream.Transform({ transform (chunk, enc, cb) { counted.upload += chunk.length; cb(null, chunk) } })]
-  conn.pipe(between[0]).pipe(between[1]).pipe(wire).pipe(between[2]).pipe(between[3]).pipe(conn)
-  return between
-}
-
-let listening = null
-const accepted = []
-async function pipeOverTcp (line, a, b) {
-  listening ??= new Promise(resolve => {
-    const server = net.createServer(socket => accepted.shift()(socket))
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port))
-    server.unref()
-  })
-  const port = await listening
-  const incoming = new Promise(resolve => accepted.push(resolve))
-  const outgoing = net.connect(port, '127.0.0.1')
-  await once(outgoing, 'connect')
-  const socket = await incoming
-  for (const s of [outgoing, socket]) s.on('error', noop)
-  return [outgoing, socket, ...webTorrentPipes(line, outgoing, a), ...webTorrentPipes(line, socket, b)]
-}
-
 function pipedPairWith (impl, connect, setup, extensions) {
   const a = IMPLS[impl].create()
   const b = IMPLS[impl].create()
@@ -223,9 +178,9 @@ export async function heapPerWebTorrentWire (impl, line, pairs, tcp = false) {
 /**
  * A function making one pair of `impl` wires set up as WebTorrent `line` (3 or 5) does, piped into
  * each other in memory or (`tcp`) each on its end of a loopback TCP connection through WebTorrent's
- * own pipes (see `webTorrentPipes`; for heap snapshots too).
+ * own pipes (bench/webtorrent-pipes.mjs; for heap snapshots too).
  */
 export async function webTorrentPairMaker (impl, line, tcp = false) {
   const set = (plugins[line] ??= await PLUGINS[line]())
-  return () => webtorrentPair(impl, set, tcp ? (a, b) => pipeOverTcp(line, a, b) : pipeInMemory)
+  return () => webtorrentPair(impl, set, tcp ? (a, b) => overWebTorrentPipes(line, a, b) : pipeInMemory)
 }

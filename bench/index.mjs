@@ -12,7 +12,8 @@
 //   BENCH_ROUNDS=n    timed rounds (default 5; isolated 8 MiB scenario: min(n, 3))
 //   BENCH_WARMUP=n    untimed mixed warm-up rounds (default 2)
 //   BENCH_ONLY=a,b    isolated mode: only these scenarios (piped, small, large, heap,
-//                     heap-piped, tcp, encrypted); 'conns' alone skips everything else,
+//                     heap-piped, tcp, encrypted, wt5-transfer, wt3-transfer); 'conns' alone
+//                     skips everything else,
 //                     leaving 'conns' out skips the N connections
 //   BENCH_SCALE=x     work per round relative to the default (e.g. 0.25 for a quick look)
 //   BENCH_CONNS=n     connections at once (default 200)

@@ -12,8 +12,9 @@ import large from './scenarios/large.mjs'
 import { heapUnpiped, heapPiped } from './scenarios/heap.mjs'
 import tcp from './scenarios/tcp.mjs'
 import encrypted from './scenarios/encrypted.mjs'
+import { webTorrent3, webTorrent1 } from './scenarios/webtorrent.mjs'
 
-export const SCENARIOS = [piped, small, large, heapUnpiped, heapPiped, tcp, encrypted]
+export const SCENARIOS = [piped, small, large, heapUnpiped, heapPiped, tcp, encrypted, webTorrent3, webTorrent1]
 const LABELS = Object.fromEntries(Object.entries(IMPLS).map(([k, v]) => [k, v.label]))
 
 function rotate (arr, k) {

@@ -6,6 +6,7 @@
 import piped from './scenarios/piped.mjs'
 import small from './scenarios/small.mjs'
 import large from './scenarios/large.mjs'
+import { webTorrent3, webTorrent1 } from './scenarios/webtorrent.mjs'
 import { pipedPair } from './impls.mjs'
 import { heapPerWire, heapPerWebTorrentWire, heapPerBase, settle } from './heap-measure.mjs'
 
@@ -18,14 +19,16 @@ for (let i = 0; i < idle; i++) kept.push(pipedPair(impl))
 await Promise.all(kept.map(p => p.ready))
 await settle()
 
-// the transfer scenarios in an order that rotates from round to round
-const TRANSFERS = [piped, small, large]
+// the transfer scenarios in an order that rotates from round to round (those through WebTorrent's
+// pipes run on the implementations of their WebTorrent line only)
+const TRANSFERS = [piped, small, large, webTorrent3, webTorrent1]
 
 async function round ({ round, scale, warm }) {
   const out = {}
   const k = ((round % TRANSFERS.length) + TRANSFERS.length) % TRANSFERS.length
   const order = TRANSFERS.slice(k).concat(TRANSFERS.slice(0, k))
   for (const sc of order) {
+    if (sc.impls !== undefined && !sc.impls.includes(impl)) continue
     // warm-up rounds run the 8 MiB message at a quarter of its size, as the isolated mode does
     const s = warm && sc === large ? scale * 0.25 : scale
     out[sc.name] = await sc.run(impl, { scale: s, round })

@@ -14,6 +14,8 @@ export const MIXED_ROWS = [
   { name: 'piped', title: 'piece transfer between piped wires, 64 × 16 KiB in flight', unit: 'B/s', higherIsBetter: true, target: ['>=', 2.5] },
   { name: 'small', title: 'small messages (have, request) parsed from 64 KiB chunks', unit: 'msg/s', higherIsBetter: true, target: ['>=', 6] },
   { name: 'large', title: 'one 8 MiB message in 1460-byte segments (time)', unit: 's', higherIsBetter: false, ratio: (med, better) => med[better] / med.ours, ratioText: 'x faster', target: ['>=', 100] },
+  { name: 'wt5-transfer', title: 'piece transfer over loopback TCP through WebTorrent 3\'s pipes (throttles, Transforms), 64 × 16 KiB in flight, reference', unit: 'B/s', higherIsBetter: true },
+  { name: 'wt3-transfer', title: 'piece transfer over loopback TCP through WebTorrent 1.9.7\'s pipes (throttles, Transforms), 64 × 16 KiB in flight, reference', unit: 'B/s', higherIsBetter: true },
   { name: 'heap-wt5', title: 'heap per wire as WebTorrent 3 holds one (ut_metadata 5, ut_pex 5, lt_donthave 2, both handshakes, bitfields)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
   { name: 'heap-wt3', title: 'heap per wire as WebTorrent 1.9.7 holds one (ut_metadata 3, ut_pex 3, lt_donthave 1, both handshakes, bitfields)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
   { name: 'heap-wt5-tcp', title: 'the same on a loopback TCP connection through WebTorrent 3\'s own pipes (streamx pipeline with its throttles and Transforms; all included)', unit: 'B', higherIsBetter: false, target: ['<=', 1] },
