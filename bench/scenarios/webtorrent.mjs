@@ -22,20 +22,17 @@ async function run (impl, line, scale) {
   return count * BLOCK.length / secs
 }
 
-export const webTorrent3 = {
-  name: 'wt5-transfer',
-  title: 'piece transfer over loopback TCP through WebTorrent 3\'s pipes, 64 × 16 KiB in flight (reference)',
-  unit: 'B/s',
-  higherIsBetter: true,
-  impls: ['ours', 'bt5'],
-  run: (impl, { scale }) => run(impl, 5, scale)
+/** The scenario of WebTorrent `version`'s pipes (`line` 5 or 3), on ours and `anchor`. */
+function scenario (line, version, anchor) {
+  return {
+    name: `wt${line}-transfer`,
+    title: `piece transfer over loopback TCP through WebTorrent ${version}'s pipes, 64 × 16 KiB in flight (reference)`,
+    unit: 'B/s',
+    higherIsBetter: true,
+    impls: ['ours', anchor],
+    run: (impl, { scale }) => run(impl, line, scale)
+  }
 }
 
-export const webTorrent1 = {
-  name: 'wt3-transfer',
-  title: 'piece transfer over loopback TCP through WebTorrent 1.9.7\'s pipes, 64 × 16 KiB in flight (reference)',
-  unit: 'B/s',
-  higherIsBetter: true,
-  impls: ['ours', 'bt3'],
-  run: (impl, { scale }) => run(impl, 3, scale)
-}
+export const webTorrent3 = scenario(5, '3', 'bt5')
+export const webTorrent1 = scenario(3, '1.9.7', 'bt3')
