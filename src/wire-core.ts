@@ -410,7 +410,7 @@ export abstract class WireCore extends WireStream {
   /** @internal Our extended handshake's payload (BEP 10), which is then counted as sent. */
   _extendedHandshakePayload (): Uint8Array {
     this._extendedHandshakeSent = true
-    return ourExtendedHandshake(this._extensions)
+    return ourExtendedHandshake(this._extensions, this.maxPeerRequests)
   }
 
   /** @internal */ _ensureHashes (): HashMessages { return (this._hashes ??= new HashMessages(this._host)) }

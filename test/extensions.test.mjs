@@ -217,14 +217,18 @@ test('Extensions: the extended-handshake budget (64 KiB each, 1 MiB per wire)', 
 })
 
 test('Extensions: our extended handshake, the ids we send under, use() defaults', () => {
-  assert.equal(ourExtendedHandshake(null).toString(), 'd1:mdee', 'no state: an empty m')
-  assert.equal(ourExtendedHandshake(new Extensions()).toString(), 'd1:mdee', 'no side of ours: an empty m')
+  // reqq (BEP 10): the wire's maxPeerRequests, passed in
+  assert.equal(ourExtendedHandshake(null, 500).toString(), 'd1:mde4:reqqi500ee', 'no state: an empty m')
+  assert.equal(ourExtendedHandshake(new Extensions(), 64).toString(), 'd1:mde4:reqqi64ee', 'no side of ours: an empty m')
   const ext = new Extensions()
   ext.use('ut_b', {})
   const a = ext.use('ut_a', {})
   assert.equal(typeof a.onMessage, 'function', 'missing hooks become no-ops')
   ext._fields = { v: 'x', metadata_size: 5 }
-  assert.equal(ourExtendedHandshake(ext).toString(), 'd1:md4:ut_ai2e4:ut_bi1ee13:metadata_sizei5e1:v1:xe')
+  assert.equal(ourExtendedHandshake(ext, 500).toString(), 'd1:md4:ut_ai2e4:ut_bi1ee13:metadata_sizei5e4:reqqi500e1:v1:xe')
+  ext._fields.reqq = 77
+  assert.equal(ourExtendedHandshake(ext, 500).toString(), 'd1:md4:ut_ai2e4:ut_bi1ee13:metadata_sizei5e4:reqqi77e1:v1:xe', "the application's reqq wins")
+  assert.equal(ext._fields.reqq, 77, 'the fields are not changed')
   assert.throws(() => extendedId(ext, 'ut_a'), /Unrecognized extension: ut_a/, 'the peer has not announced it')
   ext.onMessage(fakeHost(), 0, handshake({ ut_a: 4 }))
   assert.equal(extendedId(ext, 'ut_a'), 4)
@@ -336,4 +340,26 @@ test(`Extensions: a ut_pex message of more than ${MAX_PEX_CONTACTS} added or dro
   }
   assert.deepEqual(host.failures, [])
   assert.equal(host.debugLines.filter(l => /ut_pex/.test(l[0])).length, 4)
+})
+
+test('a wire announces its maxPeerRequests as reqq (BEP 10) in its extended handshake, unless the application set one', async () => {
+  const { default: Wire } = await import('bittorrent-protocol')
+  const IH = '01'.repeat(20)
+  /** The peer's extended handshake as `b` sees it, from a wire made with `opts` and set up by `setup`. */
+  async function seen (opts, setup = () => {}) {
+    const a = new Wire(opts)
+    const b = new Wire()
+    setup(a)
+    a.pipe(b).pipe(a)
+    const got = new Promise(resolve => b.on('extended', (ext, hs) => { if (ext === 'handshake') resolve(hs) }))
+    b.once('handshake', () => b.handshake(IH, 'bb'.repeat(20)))
+    a.handshake(IH, 'aa'.repeat(20))
+    const hs = await got
+    a.destroy()
+    b.destroy()
+    return hs
+  }
+  assert.equal((await seen()).reqq, 500, 'the default cap')
+  assert.equal((await seen({ maxPeerRequests: 64 })).reqq, 64)
+  assert.equal((await seen({ maxPeerRequests: 64 }, a => { a.extendedHandshake.reqq = 7 })).reqq, 7, "the application's own")
 })

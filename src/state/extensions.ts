@@ -211,11 +211,17 @@ export function extendedPayload (obj: unknown): Uint8Array {
   return obj instanceof Uint8Array ? obj : bencode.encode(obj)
 }
 
-/** @internal Our extended handshake (message 20/0): the extra fields (`wire.extendedHandshake`) and our `m`. */
-export function ourExtendedHandshake (state: Extensions | null): Uint8Array {
-  if (state === null) return bencode.encode({ m: {} })
-  const msg = Object.assign({}, state._fields)
-  msg.m = state.m()
+/**
+ * @internal Our extended handshake (message 20/0): the extra fields (`wire.extendedHandshake`), our
+ * `m`, and `reqq` (BEP 10: how many requests we hold without dropping any), `maxPeerRequests`
+ * unless the application set one. Peers that pipeline by it (libtorrent, Transmission, WebTorrent)
+ * then never send requests past our cap, which would be dropped (rejected under BEP 6): a
+ * WebTorrent peer without BEP 6 would wait its 30 s request timeout for each of them.
+ */
+export function ourExtendedHandshake (state: Extensions | null, reqq: number): Uint8Array {
+  const msg: Record<string, unknown> = Object.assign({}, state?._fields)
+  msg.m = state === null ? {} : state.m()
+  if (msg.reqq === undefined) msg.reqq = reqq
   return bencode.encode(msg)
 }
 

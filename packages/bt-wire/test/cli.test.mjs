@@ -104,7 +104,8 @@ test('seed a folder; probe it; fetch it by magnet (metadata over ut_metadata) an
   const human = await runCli(['probe', `127.0.0.1:${port}`, infoHash])
   assert.equal(human.code, 0, human.stderr)
   assert.match(human.stdout, /^reserved {4}0000000000100004: extended \(extension protocol \(BEP 10\)\), fast \(fast extension \(BEP 6\)\)$/m)
-  assert.match(human.stdout, new RegExp(`^ {12}metadata_size=${infoBuf.length}$`, 'm'))
+  // the seed's wire tells its request cap (BEP 10 reqq): the wire's default maxPeerRequests
+  assert.match(human.stdout, new RegExp(`^ {12}metadata_size=${infoBuf.length} reqq=500$`, 'm'))
   assert.match(human.stdout, /^pieces {6}all \(have-all\)$/m)
   assert.match(human.stdout, /^unchoke {5}yes/m)
 
