@@ -15,16 +15,24 @@ export type BitField = BitFieldImport
 const FAR_INDEX_BYTES = 32
 
 /**
+ * Bits that grow at once to cover any `have` (16 KiB: 131,072 pieces, a torrent of 32 GiB in
+ * 256 KiB pieces), as the `bitfield` package and both originals grow them. Applications read
+ * `buffer` as covering every piece the peer announced: WebTorrent takes a peer whose bits are
+ * empty (what 5.0.9 gives after have-all) for a seeder, and chokes it.
+ */
+const GROW_AT_ONCE_BYTES = 16 * 1024
+
+/**
  * `peerPieces`: what the peer has, a BitField whose memory grows with what the peer proves,
  * not with the indices it names. Its bitfield message costs it a byte per 8 pieces, and the
  * bits grow from it as the `bitfield` package grows them (doubling, up to `maxPieces`). A `have`
- * costs the peer 9 bytes whatever index it names (BEP 3), so a `have` far past the bits (the
- * last index of the largest torrent: 256 KiB of bits for 9 bytes) is kept aside, in a Set,
- * until the Set costs as much as the bits up to its highest index would add: then the bits
- * grow to cover them. Either record costs at most a few times what the peer sent. `get` reads
- * both; `buffer` (and `length`, `forEach`, ...) holds the bits, and so the indices kept aside
- * only once the bits grew to cover them (a peer announcing its pieces with `have`s after
- * have-none, as honest ones do, has them in the bits long before it holds every piece).
+ * costs the peer 9 bytes whatever index it names (BEP 3): one within GROW_AT_ONCE_BYTES of bits
+ * grows them to cover it, as the package does; one past that (up to the last index of the largest
+ * torrent: 256 KiB of bits for 9 bytes) is kept aside, in a Set, until the Set costs as much as the
+ * bits up to its highest index would add: then the bits grow to cover them. `get` reads both;
+ * `buffer` (and `length`, `forEach`, ...) holds the bits, and so the indices kept aside only once
+ * the bits grew to cover them (a peer announcing its pieces with `have`s after have-none, as
+ * honest ones do, has them in the bits long before it holds every piece).
  */
 export class PeerPieces extends BitField {
   /** Indices past the bits announced by `have`, while they cost less than the bits up to them. */
@@ -41,8 +49,10 @@ export class PeerPieces extends BitField {
   }
 
   override set (index: number, value = true): void {
-    // within the bits; or past maxPieces, ignored as the bitfield package ignores a bit past its `grow`
-    if ((index >> 3) < this.buffer.length || index >= this._maxPieces) return super.set(index, value)
+    // within the bits or what they grow to at once; or past maxPieces, ignored as the bitfield
+    // package ignores a bit past its `grow`
+    const byte = index >> 3
+    if (byte < this.buffer.length || byte < GROW_AT_ONCE_BYTES || index >= this._maxPieces) return super.set(index, value)
     if (!value) { this._far?.delete(index); return }
     const far = (this._far ??= new Set())
     far.add(index)

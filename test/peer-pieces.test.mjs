@@ -6,6 +6,8 @@ import { PeerPieces } from '../dist/esm/bitfield.js'
 import { ID, msg, ready, settle, mulberry32 } from './fixtures/raw.mjs'
 
 const MAX = 0x200000
+/** The first index past what the bits grow to at once (16 KiB of bits). */
+const FAR = 131072
 
 test('PeerPieces: a have far past the bits is kept aside, not allocated up to; get() reads both records', () => {
   const p = new PeerPieces(0, MAX)
@@ -17,11 +19,25 @@ test('PeerPieces: a have far past the bits is kept aside, not allocated up to; g
   assert.equal(p.get(MAX), false)
   p.set(MAX - 1, false)
   assert.equal(p.get(MAX - 1), false)
-  // a bitfield message's bits are kept as they came; a have past them goes aside
+  // a bitfield message's bits are kept as they came; a have far past them goes aside
   const b = new PeerPieces(new Uint8Array([0b10000000]), MAX)
-  b.set(100000)
+  b.set(FAR)
   assert.equal(b.buffer.length, 1)
-  assert.deepEqual([b.get(0), b.get(1), b.get(100000)], [true, false, true])
+  assert.deepEqual([b.get(0), b.get(1), b.get(FAR)], [true, false, true])
+})
+
+test('PeerPieces: a have within 131,072 pieces grows the bits to cover it at once, as the bitfield package does', () => {
+  // WebTorrent reads the bits' length: empty bits after have-none and a have would make it take the
+  // peer for a seeder (what 5.0.9 gives after have-all) and choke it
+  const p = new PeerPieces(0, MAX)
+  p.set(256)
+  assert.equal(p.buffer.length, 33)
+  assert.deepEqual([p.get(255), p.get(256)], [false, true])
+  p.set(FAR - 1)
+  assert.equal(p.buffer.length, FAR / 8, 'the largest index that grows the bits at once')
+  const b = new PeerPieces(new Uint8Array(2), MAX)
+  b.set(1000)
+  assert.equal(b.buffer.length, 126)
 })
 
 test('PeerPieces: haves in order (after have-none) grow the bits by doubling; far ones join the bits once they cost as much', () => {
@@ -34,7 +50,7 @@ test('PeerPieces: haves in order (after have-none) grow the bits by doubling; fa
   const R = mulberry32(23)
   const set = new Set()
   for (let k = 0; k < 9000; k++) {
-    const i = Math.floor(R() * MAX)
+    const i = FAR + Math.floor(R() * (MAX - FAR))
     set.add(i)
     q.set(i)
     // never more bytes of bits than 32 per index set, plus the doubling
@@ -57,5 +73,14 @@ test('a wire: have 2097151 keeps no 256 KiB of bits; have events and peerPieces 
   assert.equal(h.w.peerPieces.get(MAX - 1), true)
   assert.equal(h.w.peerPieces.get(3), true)
   assert.ok(h.w.peerPieces.buffer.length <= 1, `${h.w.peerPieces.buffer.length} bytes of bits`)
+  assert.deepEqual(h.rec.errors, [])
+})
+
+test('a wire: have-none, then a have of piece 256: the bits cover it (WebTorrent tells a seeder by their length)', async () => {
+  const h = ready()
+  h.w.write(Buffer.concat([msg(ID.haveNone), msg(ID.have, 256)]))
+  await settle()
+  assert.equal(h.w.peerPieces.buffer.length, 33)
+  assert.equal(h.w.peerPieces.get(256), true)
   assert.deepEqual(h.rec.errors, [])
 })
