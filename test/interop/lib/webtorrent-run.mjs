@@ -12,7 +12,8 @@
 //      {event:'wire', ours, type, ...} each wire: `ours` = it is an instance of this package's Wire class
 //      (status lines add the encryption events each wire emitted: crypto-*, pe1..pe4)
 //      {event:'done', ms, bytes}     download complete (ms from the first wire)
-//      {event:'status', uploaded, downloaded, wires: [...]} on {cmd:'status'}
+//      {event:'status', uploaded, downloaded, wires: [...]} on {cmd:'status'} (each wire: its bytes,
+//                                    the peer's requests it dropped, the peer's reqq, our timeouts)
 //      {event:'stopped'}             on {cmd:'stop'}: the client is destroyed (files flushed), then exit
 //      {event:'fatal', error}        anything thrown
 // Every switch that finds peers by itself is off: DHT, LSD, trackers, web seeds, uTP, UPnP/NAT-PMP,
@@ -93,6 +94,9 @@ torrent.on('wire', (wire, addr) => {
     wireEvents: 1
   }
   wires.push({ wire, info })
+  // requests of ours that got no reply in time (WebTorrent's 30 s piece timeout)
+  info.timeouts = 0
+  wire.on('timeout', () => { info.timeouts++ })
   out({ event: 'wire', ...info })
 })
 torrent.on('ready', () => {
@@ -113,6 +117,10 @@ const status = () => ({
     encryptionEvents: encryptionEvents.get(wire) ?? [],
     uploaded: wire.uploaded,
     downloaded: wire.downloaded,
+    droppedPeerRequests: wire.droppedPeerRequests,
+    peerReqq: wire.peerExtendedHandshake?.reqq ?? null,
+    // WebTorrent's own view: the peer holds every piece (it chokes such peers)
+    isSeeder: wire.isSeeder === true,
     destroyed: wire.destroyed
   }))
 })
