@@ -216,7 +216,8 @@ export function extendedPayload (obj: unknown): Uint8Array {
  * `m`, and `reqq` (BEP 10: how many requests we hold without dropping any), `maxPeerRequests`
  * unless the application set one. Peers that pipeline by it (libtorrent, Transmission, WebTorrent)
  * then never send requests past our cap, which would be dropped (rejected under BEP 6): a
- * WebTorrent peer without BEP 6 would wait its 30 s request timeout for each of them.
+ * WebTorrent leecher on a fast link keeps thousands in flight, and waits its 30 s piece timeout
+ * for each one dropped or rejected.
  */
 export function ourExtendedHandshake (state: Extensions | null, reqq: number): Uint8Array {
   const msg: Record<string, unknown> = Object.assign({}, state?._fields)
