@@ -181,6 +181,19 @@ test('piece: blocks as Uint8Array are sent; respond with an error sends nothing 
   assert.match(err1.message, /cancelled/)
 })
 
+test('piece: a block given as a Uint8Array leaves as a Buffer over its own bytes, not a copy', async () => {
+  const h = harness()
+  h.rec.keepOut = true
+  h.w.write(handshakeBytes({ fast: true }))
+  await settle()
+  const block = new Uint8Array(new ArrayBuffer(16384 + 100), 100, 16384).fill(7)
+  h.w.piece(0, 0, block)
+  const out = h.rec.out.find(chunk => chunk.length === block.length)
+  assert.ok(Buffer.isBuffer(out), 'a Buffer')
+  assert.equal(out.buffer, block.buffer, 'over the block\'s own memory')
+  assert.equal(out.byteOffset, 100)
+})
+
 test('cancel: our callback fails, the peer gets a cancel event and drops the request', async () => {
   const { a, b } = await pair()
   const p8 = event(a, 'unchoke')

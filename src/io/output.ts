@@ -44,6 +44,16 @@ export const REJECT_BACKLOG = 1024 * 1024
  */
 export const DEFAULT_SEND_WATERMARK = 2 * 1024 * 1024
 
+/**
+ * `data` as a Buffer over the same bytes. readable-stream copies a chunk pushed as a Uint8Array
+ * that is not a Buffer (`Buffer.from(chunk)`), and a block handed to `wire.piece()` often is one
+ * (WebTorrent's stores give Uint8Arrays): a Buffer view of it costs no copy. The bytes are sent
+ * as they are when the connection reads them, as for a Buffer block.
+ */
+function asBuffer (data: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+}
+
 export class OutputQueue {
   /** Set by MSE once RC4 is agreed. */
   cipher: ((data: Uint8Array) => Buffer) | null = null
@@ -95,14 +105,14 @@ export class OutputQueue {
       return
     }
     if (this._gatheredBytes !== 0) this.flush()
-    this._sink.push(this.cipher !== null ? this.cipher(data) : data)
+    this._sink.push(this.cipher !== null ? this.cipher(data) : asBuffer(data))
   }
 
   /** Bytes that bypass the cipher (the MSE exchange itself), after anything gathered. */
   sendRaw (data: Uint8Array): void {
     if (this.closed) return
     if (this._gatheredBytes !== 0) this.flush()
-    this._sink.push(data)
+    this._sink.push(asBuffer(data))
   }
 
   /** Whether a refusal (reject, hash reject) may still be sent: not once the peer left REJECT_BACKLOG unread. */
@@ -128,7 +138,7 @@ export class OutputQueue {
       list.length = 0
     }
     if (this.closed) return
-    this._sink.push(this.cipher !== null ? this.cipher(data) : data)
+    this._sink.push(this.cipher !== null ? this.cipher(data) : asBuffer(data))
   }
 
   /** A chunk from the peer is about to be processed: gather, and cork the first `n` of `dests`. */
