@@ -13,8 +13,6 @@ import { register } from 'node:module'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-register('./webtorrent-hooks.mjs', import.meta.url)
-
 export const FIXTURES = {
   ours: new URL('../test/interop/webtorrent3/node_modules/webtorrent/index.js', import.meta.url),
   bt5: new URL('../test/browser/webtorrent3-5.0.9/node_modules/webtorrent/index.js', import.meta.url)
@@ -23,10 +21,12 @@ export const FIXTURES = {
 const out = obj => process.stdout.write(JSON.stringify(obj) + '\n')
 const cpuSeconds = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6 }
 const fail = err => { out({ event: 'fatal', error: String(err?.stack ?? err) }); process.exit(1) }
-process.on('uncaughtException', fail)
-process.on('unhandledRejection', fail)
 
+// run as a client process (bench/webtorrent-download.mjs imports only FIXTURES from here)
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.on('uncaughtException', fail)
+  process.on('unhandledRejection', fail)
+  register('./webtorrent-hooks.mjs', import.meta.url)
   const opts = JSON.parse(process.argv[2])
   const WebTorrent = (await import(pathToFileURL(fileURLToPath(FIXTURES[opts.impl])).href)).default
   // everything that finds peers by itself off: peers are added by address

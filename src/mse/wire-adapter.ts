@@ -119,7 +119,6 @@ export class WireMse {
     return this._result !== null && (this._result.method !== 'none' || this._fellBack)
   }
 
-
   /** Whether our outgoing messages are held back. */
   get holding (): boolean {
     return this._held !== null
