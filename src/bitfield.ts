@@ -18,7 +18,8 @@ const FAR_INDEX_BYTES = 32
  * Bits that grow at once to cover any `have` (16 KiB: 131,072 pieces, a torrent of 32 GiB in
  * 256 KiB pieces), as the `bitfield` package and both originals grow them. Applications read
  * `buffer` as covering every piece the peer announced: WebTorrent takes a peer whose bits are
- * empty (what 5.0.9 gives after have-all) for a seeder, and chokes it.
+ * empty (what 5.0.9 gives after have-all) for a seeder, and chokes it; a `have` past this grows
+ * the bits this far, so that they are never empty once the peer announced a piece.
  */
 const GROW_AT_ONCE_BYTES = 16 * 1024
 
@@ -28,11 +29,12 @@ const GROW_AT_ONCE_BYTES = 16 * 1024
  * bits grow from it as the `bitfield` package grows them (doubling, up to `maxPieces`). A `have`
  * costs the peer 9 bytes whatever index it names (BEP 3): one within GROW_AT_ONCE_BYTES of bits
  * grows them to cover it, as the package does; one past that (up to the last index of the largest
- * torrent: 256 KiB of bits for 9 bytes) is kept aside, in a Set, until the Set costs as much as the
- * bits up to its highest index would add: then the bits grow to cover them. `get` reads both;
- * `buffer` (and `length`, `forEach`, ...) holds the bits, and so the indices kept aside only once
- * the bits grew to cover them (a peer announcing its pieces with `have`s after have-none, as
- * honest ones do, has them in the bits long before it holds every piece).
+ * torrent: 256 KiB of bits for 9 bytes) grows them as far as GROW_AT_ONCE_BYTES and is kept aside,
+ * in a Set, until the Set costs as much as the bits up to its highest index would add: then the
+ * bits grow to cover them. `get` reads both; `buffer` (and `length`, `forEach`, ...) holds the
+ * bits, and so the indices kept aside only once the bits grew to cover them (a peer announcing its
+ * pieces with `have`s after have-none, as honest ones do, has them in the bits long before it
+ * holds every piece).
  */
 export class PeerPieces extends BitField {
   /** Indices past the bits announced by `have`, while they cost less than the bits up to them. */
@@ -54,18 +56,25 @@ export class PeerPieces extends BitField {
     const byte = index >> 3
     if (byte < this.buffer.length || byte < GROW_AT_ONCE_BYTES || index >= this._maxPieces) return super.set(index, value)
     if (!value) { this._far?.delete(index); return }
+    // the bits grow as far as they grow at once all the same: never empty once the peer announced
+    // a piece (empty bits are what WebTorrent takes for have-all)
+    if (this.buffer.length < GROW_AT_ONCE_BYTES) this._growTo(GROW_AT_ONCE_BYTES)
     const far = (this._far ??= new Set())
     far.add(index)
     if (index > this._top) this._top = index
     const need = (this._top >> 3) + 1
     if (far.size * FAR_INDEX_BYTES < need - this.buffer.length) return
     // the bits grow to cover them (doubling, as the bitfield package grows)
-    const bytes = new Uint8Array(Math.max(need, Math.min(2 * this.buffer.length, (this._maxPieces + 7) >> 3)))
-    bytes.set(this.buffer)
-    for (const i of far) bytes[i >> 3] |= 128 >> (i & 7)
-    this.buffer = bytes
+    this._growTo(Math.max(need, Math.min(2 * this.buffer.length, (this._maxPieces + 7) >> 3)))
+    for (const i of far) this.buffer[i >> 3] |= 128 >> (i & 7)
     this._far = null
     this._top = 0
+  }
+
+  private _growTo (bytes: number): void {
+    const grown = new Uint8Array(bytes)
+    grown.set(this.buffer)
+    this.buffer = grown
   }
 }
 

@@ -14,16 +14,31 @@ test('PeerPieces: a have far past the bits is kept aside, not allocated up to; g
   p.set(MAX - 1)
   assert.equal(p.get(MAX - 1), true)
   assert.equal(p.get(MAX - 2), false)
-  assert.equal(p.buffer.length, 0, 'no bits allocated for one far index')
+  assert.equal(p.buffer.length, FAR / 8, 'the bits grow as far as they grow at once, not to the far index')
   p.set(MAX) // past maxPieces: ignored, as the bitfield package ignores a bit past its grow
   assert.equal(p.get(MAX), false)
   p.set(MAX - 1, false)
   assert.equal(p.get(MAX - 1), false)
-  // a bitfield message's bits are kept as they came; a have far past them goes aside
+  // a bitfield message's bits are kept; a have far past them grows them as far, and goes aside
   const b = new PeerPieces(new Uint8Array([0b10000000]), MAX)
-  b.set(FAR)
-  assert.equal(b.buffer.length, 1)
-  assert.deepEqual([b.get(0), b.get(1), b.get(FAR)], [true, false, true])
+  b.set(MAX - 1)
+  assert.equal(b.buffer.length, FAR / 8)
+  assert.deepEqual([b.get(0), b.get(1), b.get(MAX - 1), b.get(MAX - 2)], [true, false, true, false])
+  // bits longer than that stay as they are
+  const c = new PeerPieces(new Uint8Array(FAR / 8 + 1), MAX)
+  c.set(MAX - 1)
+  assert.equal(c.buffer.length, FAR / 8 + 1)
+  assert.equal(c.get(MAX - 1), true)
+})
+
+test('PeerPieces: after have-none, a first have past 131,072 pieces leaves the bits not empty (WebTorrent would take the peer for a seeder)', () => {
+  const p = new PeerPieces(0, MAX)
+  p.set(200000)
+  assert.ok(p.buffer.length > 0)
+  assert.equal(p.get(200000), true)
+  let count = 0
+  p.forEach(bit => { if (bit) count++ })
+  assert.equal(count, 0, 'no bit within them is set by it')
 })
 
 test('PeerPieces: a have within 131,072 pieces grows the bits to cover it at once, as the bitfield package does', () => {
@@ -53,17 +68,17 @@ test('PeerPieces: haves in order (after have-none) grow the bits by doubling; fa
     const i = FAR + Math.floor(R() * (MAX - FAR))
     set.add(i)
     q.set(i)
-    // never more bytes of bits than 32 per index set, plus the doubling
-    assert.ok(q.buffer.length <= 2 * 32 * set.size + 1, `${q.buffer.length} bytes after ${set.size} haves`)
+    // never more bytes of bits than what a have grows them to at once and 32 per index set, doubled
+    assert.ok(q.buffer.length <= 2 * (FAR / 8 + 32 * set.size), `${q.buffer.length} bytes after ${set.size} haves`)
   }
-  assert.ok(q.buffer.length > 0, 'the far indices joined the bits')
+  assert.ok(q.buffer.length > FAR / 8, 'the far indices joined the bits')
   for (const i of set) assert.equal(q.get(i), true)
   let count = 0
   for (let i = 0; i < MAX; i++) if (q.get(i)) count++
   assert.equal(count, set.size)
 })
 
-test('a wire: have 2097151 keeps no 256 KiB of bits; have events and peerPieces as before', async () => {
+test('a wire: have 2097151 keeps no 256 KiB of bits (16 KiB, what a have grows them to at once); have events and peerPieces as before', async () => {
   const h = ready()
   const haves = []
   h.w.on('have', i => haves.push(i))
@@ -72,7 +87,7 @@ test('a wire: have 2097151 keeps no 256 KiB of bits; have events and peerPieces 
   assert.deepEqual(haves, [MAX - 1, 3])
   assert.equal(h.w.peerPieces.get(MAX - 1), true)
   assert.equal(h.w.peerPieces.get(3), true)
-  assert.ok(h.w.peerPieces.buffer.length <= 1, `${h.w.peerPieces.buffer.length} bytes of bits`)
+  assert.equal(h.w.peerPieces.buffer.length, FAR / 8, `${h.w.peerPieces.buffer.length} bytes of bits`)
   assert.deepEqual(h.rec.errors, [])
 })
 

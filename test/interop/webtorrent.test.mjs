@@ -12,7 +12,13 @@ import test, { before } from 'node:test'
 import assert from 'node:assert/strict'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { once } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import bencode from 'bencode'
+import Wire from './lib/impl.mjs'
+import { attach, peerId } from './lib/peer.mjs'
 import { makeTmp, makeFixture, checkOnDisk, mbps, KiB, MiB } from './lib/fixtures.mjs'
 import { startLibtorrent } from './lib/clients.mjs'
 import { spawnClient, freePort } from './lib/procs.mjs'
@@ -177,3 +183,54 @@ for (const fixture of ['webtorrent3', 'webtorrent1']) {
     t.diagnostic(`${version[fixture]} → ${version[fixture]}: ${(fx.meta.length / MiB).toFixed(2)} MiB in ${done.ms} ms = ${mbps(fx.meta.length, done.ms)} MB/s`)
   })
 }
+
+// A torrent of more pieces than a peer's bits grow to at once (131,072: see src/bitfield.ts). A
+// leecher that announces its first piece with have-none and a have past that index must not look
+// like a seeder to WebTorrent 3: it takes a peer whose `peerPieces.buffer` is empty for one (5.0.9
+// gives empty bits after have-all) and chokes it for good. WebTorrent 3 leeches here, dialing a
+// peer of ours; only its view of that peer is checked (no data moves). WebTorrent 1.9.7 compares
+// the bits' length with its own, so empty bits never looked like a seeder to it.
+test(`${version.webtorrent3}: a peer that sent have-none, then a have past piece 131,072, is not taken for a seeder`, async (t) => {
+  const dir = await makeTmp(t)
+  const PIECES = 140000
+  const FAR_PIECE = PIECES - 1
+  const info = { name: Buffer.from('many-pieces.bin'), 'piece length': 16 * KiB, length: PIECES * 16 * KiB, pieces: randomBytes(20 * PIECES) }
+  const torrentPath = join(dir, 'many-pieces.torrent')
+  await writeFile(torrentPath, bencode.encode({ info }))
+  const seen = []
+  const server = net.createServer(socket => {
+    const wire = new Wire()
+    attach(socket, wire)
+    wire.on('handshake', (infoHash) => {
+      wire.handshake(infoHash, peerId(), { fast: true })
+    })
+    // WebTorrent's own have-none (or bitfield) comes once its handlers are set: then announce
+    const announce = (what) => {
+      seen.push(what)
+      wire.haveNone()
+      wire.have(FAR_PIECE)
+    }
+    wire.once('have-none', () => announce('have-none'))
+    wire.once('bitfield', () => announce('bitfield'))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => server.close())
+  const dl = join(dir, 'wt')
+  await mkdir(dl)
+  const wt = startWebTorrent(t, { fixture: 'webtorrent3', mode: 'download', torrentPath, dir: dl, peer: '127.0.0.1:' + server.address().port, secure: 0 })
+  assert.equal((await wt.waitEvent('loaded', 20000)).protocol, OUR_DIST)
+  await wt.waitEvent('wire', T)
+  let st
+  const deadline = Date.now() + T
+  do {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    st = await wtStatus(wt)
+  } while (st.wires[0]?.haves !== 1 && Date.now() < deadline)
+  assert.deepEqual(seen, ['have-none'], 'WebTorrent 3 sent have-none (fast negotiated)')
+  assert.equal(st.wires.length, 1)
+  assert.equal(st.wires[0].haves, 1, 'WebTorrent 3 got the have')
+  assert.equal(st.wires[0].ours, true)
+  assert.equal(st.wires[0].destroyed, false)
+  assert.equal(st.wires[0].isSeeder, false, 'WebTorrent 3 takes the peer for a seeder')
+})

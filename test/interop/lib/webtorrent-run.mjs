@@ -13,7 +13,8 @@
 //      (status lines add the encryption events each wire emitted: crypto-*, pe1..pe4)
 //      {event:'done', ms, bytes}     download complete (ms from the first wire)
 //      {event:'status', uploaded, downloaded, wires: [...]} on {cmd:'status'} (each wire: its bytes,
-//                                    the peer's requests it dropped, the peer's reqq, our timeouts)
+//                                    the peer's requests it dropped, the peer's reqq, our timeouts,
+//                                    the peer's haves, WebTorrent's isSeeder)
 //      {event:'stopped'}             on {cmd:'stop'}: the client is destroyed (files flushed), then exit
 //      {event:'fatal', error}        anything thrown
 // Every switch that finds peers by itself is off: DHT, LSD, trackers, web seeds, uTP, UPnP/NAT-PMP,
@@ -97,6 +98,9 @@ torrent.on('wire', (wire, addr) => {
   // requests of ours that got no reply in time (WebTorrent's 30 s piece timeout)
   info.timeouts = 0
   wire.on('timeout', () => { info.timeouts++ })
+  // the peer's have messages, as WebTorrent saw them
+  info.haves = 0
+  wire.on('have', () => { info.haves++ })
   out({ event: 'wire', ...info })
 })
 torrent.on('ready', () => {
