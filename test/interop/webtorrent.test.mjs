@@ -151,36 +151,54 @@ for (const [fixture, label, secure, enc, expect] of SEED_RUNS) {
   })
 }
 
-// WebTorrent to WebTorrent, both on this package. A fast WebTorrent leecher keeps as many requests
-// in flight as a second of its download speed fills (thousands on loopback), up to the seeder's
-// BEP 10 `reqq`, and does not use BEP 6: a request past the seeding wire's `maxPeerRequests` would be
+// WebTorrent to WebTorrent, both on this package: each line from itself, and each from the other
+// (a swarm mixing the 3.5.5 API and the 5.x API: MSE through sendPe1..4 on one side and
+// startEncryption on the other). A fast WebTorrent leecher keeps as many requests in flight as a
+// second of its download speed fills (thousands on loopback), up to the seeder's BEP 10 `reqq`,
+// and does not use BEP 6 rejects: a request past the seeding wire's `maxPeerRequests` would be
 // dropped unanswered, and the leecher would wait its 30 s piece timeout for it. The seeding wire
 // announces its cap as `reqq`, so none is dropped and none times out.
-for (const fixture of ['webtorrent3', 'webtorrent1']) {
-  test(`${version[fixture]} downloads from ${version[fixture]}, both on this package: the seeder's reqq is honoured, no request dropped or timed out`, async (t) => {
+const WT_PAIRS = [
+  // [seeder, its secure option, leecher, its secure option (undefined: WebTorrent's default), MSE expected]
+  ['webtorrent3', undefined, 'webtorrent3', undefined, true],
+  ['webtorrent1', undefined, 'webtorrent1', undefined, false],
+  ['webtorrent1', true, 'webtorrent3', 2, true],
+  ['webtorrent3', undefined, 'webtorrent1', true, true],
+  ['webtorrent1', false, 'webtorrent3', 0, false],
+  ['webtorrent3', 0, 'webtorrent1', false, false]
+]
+const secureLabel = secure => secure === undefined ? 'default secure' : `secure: ${secure}`
+
+for (const [seedFixture, seedSecure, leechFixture, leechSecure, mse] of WT_PAIRS) {
+  test(`${version[leechFixture]} (${secureLabel(leechSecure)}) downloads from ${version[seedFixture]} (${secureLabel(seedSecure)}), both on this package, ${mse ? 'MSE' : 'plain'}: the seeder's reqq is honoured, no request dropped or timed out`, async (t) => {
     const dir = await makeTmp(t)
     const fx = await makeFixture(dir, { name: 'wt-wt.bin', length: 64 * MiB + 4321, pieceLength: 256 * KiB })
     const port = await freePort()
-    const seeder = startWebTorrent(t, { fixture, mode: 'seed', torrentPath: fx.torrentPath, dir: fx.seedDir, port })
+    const seeder = startWebTorrent(t, { fixture: seedFixture, mode: 'seed', torrentPath: fx.torrentPath, dir: fx.seedDir, port, secure: seedSecure })
     assert.equal((await seeder.waitEvent('loaded', 20000)).protocol, OUR_DIST)
     await seeder.waitEvent('done', T) // the data on disk verified: seeding
     const dl = join(dir, 'wt')
     await mkdir(dl)
-    const leecher = startWebTorrent(t, { fixture, mode: 'download', torrentPath: fx.torrentPath, dir: dl, peer: '127.0.0.1:' + port })
+    const leecher = startWebTorrent(t, { fixture: leechFixture, mode: 'download', torrentPath: fx.torrentPath, dir: dl, peer: '127.0.0.1:' + port, secure: leechSecure })
+    assert.equal((await leecher.waitEvent('loaded', 20000)).protocol, OUR_DIST)
     const done = await leecher.waitEvent('done', T)
-    const [up, down] = [(await wtStatus(seeder)).wires, (await wtStatus(leecher)).wires]
-    assert.equal(up.length, 1)
-    assert.equal(down.length, 1)
-    assert.equal(down[0].peerReqq, 500, "the leecher's wire saw the seeder's reqq (maxPeerRequests, default 500)")
-    assert.equal(up[0].droppedPeerRequests, 0, 'the seeder dropped no request')
-    assert.equal(down[0].timeouts, 0, 'no request of the leecher timed out')
-    assert.equal(up[0].uploaded, fx.meta.length)
+    const [seedStatus, leechStatus] = [await wtStatus(seeder), await wtStatus(leecher)]
+    const up = checkWire(seedStatus, seedFixture, { mse })
+    const down = checkWire(leechStatus, leechFixture, { mse })
+    assert.equal(up.type, 'tcpIncoming')
+    assert.equal(down.type, 'tcpOutgoing')
+    assert.equal(down.peerReqq, 500, "the leecher's wire saw the seeder's reqq (maxPeerRequests, default 500)")
+    assert.equal(up.droppedPeerRequests, 0, 'the seeder dropped no request')
+    assert.equal(down.timeouts, 0, 'no request of the leecher timed out')
+    assert.equal(down.isSeeder, true, 'the leecher takes its seeder for one')
+    assert.equal(up.isSeeder, false, 'the seeder does not take its leecher for one')
+    assert.equal(up.uploaded, fx.meta.length)
     for (const wt of [leecher, seeder]) {
       wt.send({ cmd: 'stop' })
       await wt.waitEvent('stopped', 20000)
     }
     await checkOnDisk(dl, fx)
-    t.diagnostic(`${version[fixture]} → ${version[fixture]}: ${(fx.meta.length / MiB).toFixed(2)} MiB in ${done.ms} ms = ${mbps(fx.meta.length, done.ms)} MB/s`)
+    t.diagnostic(`${version[seedFixture]} → ${version[leechFixture]}, ${mse ? 'MSE' : 'plain'}: ${(fx.meta.length / MiB).toFixed(2)} MiB in ${done.ms} ms = ${mbps(fx.meta.length, done.ms)} MB/s`)
   })
 }
 
