@@ -3,6 +3,7 @@
 //
 //   node webtorrent-run.mjs '{"fixture":"webtorrent3","mode":"download","torrentPath":...,"dir":...,"peer":"127.0.0.1:port","secure":2}'
 //   node webtorrent-run.mjs '{"fixture":"webtorrent1","mode":"seed","torrentPath":...,"dir":...,"port":N,"secure":true}'
+//   (seed with "peer": it also dials that peer, for clients that do not dial loopback peers)
 // With "project": a folder of its own (test/package: WebTorrent installed from npm with the
 // README's `overrides`), WebTorrent comes from there, and `ours` means the bittorrent-protocol
 // that project installed.
@@ -104,7 +105,8 @@ torrent.on('wire', (wire, addr) => {
   out({ event: 'wire', ...info })
 })
 torrent.on('ready', () => {
-  if (opts.mode === 'download') torrent.addPeer(opts.peer)
+  // download: the peer to fetch from; seed: a peer to dial and seed to (one that does not dial us)
+  if (opts.peer) torrent.addPeer(opts.peer)
   out({ event: 'ready', port: client.torrentPort, infoHash: torrent.infoHash })
 })
 torrent.on('done', () => {
