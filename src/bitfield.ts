@@ -30,8 +30,8 @@ const GROW_AT_ONCE_BYTES = 16 * 1024
  * costs the peer 9 bytes whatever index it names (BEP 3): one within GROW_AT_ONCE_BYTES of bits
  * grows them to cover it, as the package does; one past that (up to the last index of the largest
  * torrent: 256 KiB of bits for 9 bytes) grows them as far as GROW_AT_ONCE_BYTES and is kept aside,
- * in a Set, until the Set costs as much as the bits up to its highest index would add: then the
- * bits grow to cover them. `get` reads both; `buffer` (and `length`, `forEach`, ...) holds the
+ * in a Set, until the Set costs as much as growing the bits to cover its highest index would add:
+ * then they grow. `get` reads both; `buffer` (and `length`, `forEach`, ...) holds the
  * bits, and so the indices kept aside only once the bits grew to cover them (a peer announcing its
  * pieces with `have`s after have-none, as honest ones do, has them in the bits long before it
  * holds every piece).
@@ -62,10 +62,13 @@ export class PeerPieces extends BitField {
     const far = (this._far ??= new Set())
     far.add(index)
     if (index > this._top) this._top = index
+    // the bits would grow to cover them, doubling as the bitfield package grows; they do once the
+    // Set costs as much as what they would add (the doubling included: a few haves, each doubling
+    // the bits, would otherwise buy 256 KiB for 36 bytes)
     const need = (this._top >> 3) + 1
-    if (far.size * FAR_INDEX_BYTES < need - this.buffer.length) return
-    // the bits grow to cover them (doubling, as the bitfield package grows)
-    this._growTo(Math.max(need, Math.min(2 * this.buffer.length, (this._maxPieces + 7) >> 3)))
+    const grown = Math.max(need, Math.min(2 * this.buffer.length, (this._maxPieces + 7) >> 3))
+    if (far.size * FAR_INDEX_BYTES < grown - this.buffer.length) return
+    this._growTo(grown)
     for (const i of far) this.buffer[i >> 3] |= 128 >> (i & 7)
     this._far = null
     this._top = 0

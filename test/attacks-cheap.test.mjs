@@ -51,10 +51,11 @@ function pexAdded (n) {
   return ext(UT_PEX, Buffer.concat([Buffer.from(`d5:added${peers.length}:`), peers, Buffer.from(`7:added.f${n}:`), Buffer.alloc(n), Buffer.from('e')]))
 }
 
-// the top index maxPieces allows (a torrent of 2^21 pieces), and the largest that grows the bits at
-// once (src/bitfield.ts: 16 KiB of bits, as the bitfield package grows them)
-for (const index of [2097151, 131071]) {
-test(`have at index ${index} from 1,000 connections: at most 64 MiB all told`, async (t) => {
+// the top index maxPieces allows (a torrent of 2^21 pieces); the largest that grows the bits at
+// once (src/bitfield.ts: 16 KiB of bits, as the bitfield package grows them); and a chain in which
+// each have would double the bits (the package's growth), up to 256 KiB for 63 bytes
+for (const haves of [[2097151], [131071], [131063, 131071, 131072, 262144, 524288, 1048576, 2097151]]) {
+test(`have ${haves.join(', ')} from 1,000 connections: at most 64 MiB all told`, async (t) => {
   const v = await startVictim('3', 'leech')
   t.after(() => v.child.kill())
   const base = await v.memory()
@@ -63,15 +64,15 @@ test(`have at index ${index} from 1,000 connections: at most 64 MiB all told`, a
   const handshaken = await until(() => v.memory(), m => m.live >= 1000)
   assert.ok(handshaken.live >= 1000, `${handshaken.live} wires open`)
   // 9 bytes each
-  for (const s of sockets) s.write(msg(ID.have, index))
-  const counts = await until(() => v.ask({ count: true }), c => c.haves - before.haves >= 1000)
-  assert.equal(counts.haves - before.haves, 1000, "the victim's wires each got the have")
+  for (const s of sockets) s.write(Buffer.concat(haves.map(index => msg(ID.have, index))))
+  const counts = await until(() => v.ask({ count: true }), c => c.haves - before.haves >= 1000 * haves.length)
+  assert.equal(counts.haves - before.haves, 1000 * haves.length, "the victim's wires each got the haves")
   const m = await v.memory()
-  t.diagnostic(`1000 wires, have ${index} each: all told ${fmt(held(m, base))} (the haves: ${fmt(held(m, handshaken))}), ${m.live} wires open`)
+  t.diagnostic(`1000 wires, have ${haves.join(', ')} each: all told ${fmt(held(m, base))} (the haves: ${fmt(held(m, handshaken))}), ${m.live} wires open`)
   assert.ok(m.live >= 1000, 'the connections are open')
   assert.ok(held(m, base) <= 64 * MiB, `the victim holds ${fmt(held(m, base))} more`)
   for (const s of sockets) s.destroy()
-  await assertAlive(v, `have ${index}`)
+  await assertAlive(v, `have ${haves.join(', ')}`)
   await honestServesLeech(v)
 })
 }

@@ -78,6 +78,15 @@ test('PeerPieces: haves in order (after have-none) grow the bits by doubling; fa
   assert.equal(count, set.size)
 })
 
+test('PeerPieces: haves that would each double the bits (the bitfield package grows so) do not: 63 bytes of haves keep under 32 KiB', () => {
+  const p = new PeerPieces(0, MAX)
+  const chain = [FAR - 9, FAR - 1, FAR, 2 * FAR, 4 * FAR, 8 * FAR, MAX - 1]
+  for (const i of chain) p.set(i)
+  assert.ok(p.buffer.length <= FAR / 4, `${p.buffer.length} bytes of bits`)
+  for (const i of chain) assert.equal(p.get(i), true, `have ${i}`)
+  assert.equal(p.get(2 * FAR + 1), false)
+})
+
 test('a wire: have 2097151 keeps no 256 KiB of bits (16 KiB, what a have grows them to at once); have events and peerPieces as before', async () => {
   const h = ready()
   const haves = []
