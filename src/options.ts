@@ -50,6 +50,11 @@ export interface WireSettings {
   allowedFast: WireOptions['allowedFast']
   /** null: no MSE asked for by the constructor (`encrypt()` may still run it). */
   encryption: EncryptionSetup | null
+  /**
+   * 3.5.5's form (a third argument, as WebTorrent 1.x passes): 'close' comes from inside
+   * destroy(), as 3.5.5 emits it (io/wire-stream.ts, `destroy`).
+   */
+  closeInsideDestroy: boolean
 }
 
 export function wireSettings (type: WireType | WireOptions, retries: number | undefined, peEnabled: boolean | undefined): WireSettings {
@@ -72,7 +77,8 @@ export function wireSettings (type: WireType | WireOptions, retries: number | un
     handshakeTimeout: opts.handshakeTimeout === undefined ? 0 : positive(opts.handshakeTimeout, 0, 'handshakeTimeout'),
     idleTimeout: opts.idleTimeout === undefined ? 0 : positive(opts.idleTimeout, 0, 'idleTimeout'),
     allowedFast: opts.allowedFast,
-    encryption: level !== 0 || pe ? { peEnabled: pe, retries: opts.retries ?? 0, level } : null
+    encryption: level !== 0 || pe ? { peEnabled: pe, retries: opts.retries ?? 0, level } : null,
+    closeInsideDestroy: (type === null || typeof type !== 'object') && peEnabled !== undefined
   }
 }
 

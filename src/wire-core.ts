@@ -95,7 +95,7 @@ export abstract class WireCore extends WireStream {
   /** See options.ts for the four forms (3.5.5's, 5.x's, an options object, none). */
   constructor (type: WireType | WireOptions = null, retries?: number, peEnabled?: boolean) {
     const o = wireSettings(type, retries, peEnabled)
-    super(o.sendWatermark)
+    super(o.sendWatermark, o.closeInsideDestroy)
     this.type = o.type
     const ctor = this.constructor as typeof WireCore
     if (o.allowedFast !== undefined) {

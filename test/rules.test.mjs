@@ -269,6 +269,38 @@ test('destroy(): uninterested and choke, then finish, end and close, in 5.0.9\'s
   assert.equal(a.destroyed, true)
 })
 
+// 3.5.5 emits 'close' from inside destroy(), and WebTorrent 1.x relies on it (interop:
+// webtorrent.test.mjs, "a peer dropped and the client destroyed in the same tick"): a wire made
+// with 3.5.5's constructor form does so too, after the state flips and 'finish'; 'end' follows.
+test('destroy() of a wire made as 3.5.5 makes it (type, retries, peEnabled): close before destroy() returns, as 3.5.5', async () => {
+  for (const [name, W] of [['bt3', Bt3], ['ours', Wire]]) {
+    const w = new W('tcpIncoming', 0, false)
+    const seen = record(w)
+    w.destroy()
+    assert.equal(w.destroyed, true, name)
+    assert.equal(seen.includes('close'), true, `${name}: 'close' before destroy() returned`)
+    await settled()
+    if (name === 'ours') assert.deepEqual(seen, ['uninterested', 'choke', 'finish', 'close', 'end'])
+    else assert.deepEqual(seen, ['close', 'uninterested', 'choke', 'finish', 'end'])
+  }
+  // with an error: 'error' first, then 'close', both after destroy() returned
+  const w = new Wire('tcpIncoming', 0, false)
+  const seen = record(w)
+  w.destroy(new Error('boom'))
+  assert.deepEqual(seen, ['uninterested', 'choke'])
+  await settled()
+  assert.deepEqual(seen, ['uninterested', 'choke', 'error:boom', 'close'])
+  // 5.x's form and an options object keep 5.0.9's order (code written for it may listen for
+  // 'close' after destroy())
+  for (const w of [new Wire('tcpIncoming', 1), new Wire({ type: 'tcpIncoming' }), new Wire('tcpIncoming')]) {
+    const seen = record(w)
+    w.destroy()
+    assert.equal(seen.includes('close'), false)
+    await settled()
+    assert.deepEqual(seen, ['uninterested', 'choke', 'finish', 'end', 'close'])
+  }
+})
+
 test('destroy(err): uninterested and choke, then error and close; a wire nobody reads is destroyed all the same', async () => {
   const w = new Wire()
   const seen = record(w)

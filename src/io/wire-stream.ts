@@ -84,8 +84,15 @@ export abstract class WireStream extends stream.Duplex {
   /** @internal Everything we send goes through the output queue (io/output.ts). */
   readonly _out: OutputQueue
 
-  constructor (sendWatermark: number) {
-    super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK })
+  /**
+   * @internal 'close' from inside destroy(), as 3.5.5 emits it (see `destroy`); else
+   * readable-stream emits it, after 'end' (or on the next tick after an error).
+   */
+  private readonly _closeInsideDestroy: boolean
+
+  constructor (sendWatermark: number, closeInsideDestroy = false) {
+    super({ writableHighWaterMark: WRITABLE_HIGH_WATER_MARK, emitClose: !closeInsideDestroy })
+    this._closeInsideDestroy = closeInsideDestroy
     // readable-stream 3 gives every Writable a CorkedRequest, which only a stream with `_writev`
     // uses, to hand corked writes over in one call; a wire has no `_writev` (its corked writes are
     // consumed one by one), so it keeps none
@@ -283,6 +290,13 @@ export abstract class WireStream extends stream.Duplex {
    * (ERR_BT_WIRE_CLOSED), 'uninterested' and 'choke' are emitted, then 'finish', 'end' and
    * 'close' follow. With an error: the same state changes, then 'error' and 'close'. A wire that
    * already failed or ended is destroyed at once.
+   *
+   * A wire made with 3.5.5's constructor form is destroyed before destroy() returns and emits
+   * 'close' then, as 3.5.5 does ('end' follows). WebTorrent 1.x relies on that: its rarity map
+   * forgets a wire on 'close', and a 'close' that comes after the torrent (and so the map) was
+   * destroyed makes it call removeListener with null, which throws. 5.0.9 emits 'close' later,
+   * and code written for it may listen for 'close' after calling destroy(): other wires keep
+   * 5.0.9's order.
    */
   override destroy (err?: Error | null): this {
     if (this.destroyed) return this
@@ -296,6 +310,8 @@ export abstract class WireStream extends stream.Duplex {
     this._onLocalEnd()
     if (err != null) return super.destroy(err)
     this.end()
+    // 'finish' came inside end() unless destroy() came inside a write into us (then `_onFinish`)
+    if (this._closeInsideDestroy && this._finished) super.destroy()
     return this
   }
 
@@ -308,6 +324,11 @@ export abstract class WireStream extends stream.Duplex {
     closeDestinations(this._dests, this._protocolFailure || (this._destroying && this._out.backlog > 0))
     this._dests = null
     cb(err)
+    // 3.5.5's form: readable-stream does not emit 'close' (see the constructor); after an error,
+    // behind the 'error' it emits on the next tick
+    if (!this._closeInsideDestroy) return
+    if (err === null) this.emit('close')
+    else process.nextTick(() => this.emit('close'))
   }
 
   /** @internal */

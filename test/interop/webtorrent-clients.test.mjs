@@ -7,16 +7,14 @@
 // encryption pairings are in webtorrent.test.mjs. MB/s are printed, never asserted.
 import test, { before } from 'node:test'
 import assert from 'node:assert/strict'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { mkdir, readFile } from 'node:fs/promises'
 import { makeTmp, makeFixture, checkOnDisk, mbps, KiB, MiB } from './lib/fixtures.mjs'
 import { startTransmission, startAria2 } from './lib/clients.mjs'
-import { spawnClient, freePort } from './lib/procs.mjs'
+import { freePort } from './lib/procs.mjs'
+import { OUR_DIST, WT_VERSION as version, startWebTorrent as start, wtStatus } from './lib/webtorrent.mjs'
 import { ensureFixture } from './setup-fixtures.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const OUR_DIST = join(here, '..', '..', 'dist', 'index.cjs')
 const T = 90000
 const SIZE = 6 * MiB + 777
 
@@ -25,18 +23,9 @@ before(() => {
   ensureFixture('webtorrent1')
 })
 
-const version = { webtorrent3: 'WebTorrent 3.0.21', webtorrent1: 'WebTorrent 1.9.7' }
 const PLAIN = { webtorrent3: 0, webtorrent1: false }
-
-function startWebTorrent (t, opts) {
-  return spawnClient(t, process.execPath, [join(here, 'lib', 'webtorrent-run.mjs'), JSON.stringify({ secure: PLAIN[opts.fixture], ...opts })], { json: true, label: opts.fixture })
-}
-
-async function wtStatus (wt) {
-  wt.events = wt.events.filter(e => e.event !== 'status')
-  wt.send({ cmd: 'status' })
-  return wt.waitEvent('status', 10000, 'status')
-}
+/** WebTorrent with encryption off. */
+const startWebTorrent = (t, opts) => start(t, { secure: PLAIN[opts.fixture], ...opts })
 
 /** WebTorrent's wires to the other client: this package's Wire, none dropped a request or timed out. */
 function checkWires (st, type) {

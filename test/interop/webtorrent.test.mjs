@@ -10,8 +10,7 @@
 // peers added by address. MB/s are printed, never asserted.
 import test, { before } from 'node:test'
 import assert from 'node:assert/strict'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { once } from 'node:events'
@@ -21,11 +20,10 @@ import Wire from './lib/impl.mjs'
 import { attach, peerId } from './lib/peer.mjs'
 import { makeTmp, makeFixture, checkOnDisk, mbps, KiB, MiB } from './lib/fixtures.mjs'
 import { startLibtorrent } from './lib/clients.mjs'
-import { spawnClient, freePort } from './lib/procs.mjs'
+import { freePort } from './lib/procs.mjs'
+import { OUR_DIST, WT_VERSION as version, startWebTorrent, wtStatus } from './lib/webtorrent.mjs'
 import { ensureFixture } from './setup-fixtures.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const OUR_DIST = join(here, '..', '..', 'dist', 'index.cjs')
 const T = 90000
 const SIZE = 16 * MiB + 12345
 
@@ -34,23 +32,12 @@ before(() => {
   ensureFixture('webtorrent1')
 })
 
-function startWebTorrent (t, opts) {
-  const proc = spawnClient(t, process.execPath, [join(here, 'lib', 'webtorrent-run.mjs'), JSON.stringify(opts)], { json: true, label: opts.fixture })
-  return proc
-}
-
 /** libtorrent's view of its peers (rc4 / plaintext_encrypted flags), from a status line. */
 async function ltPeers (lt) {
   lt.proc.events = lt.proc.events.filter(e => e.event !== 'status')
   lt.proc.send({ cmd: 'status' })
   const st = await lt.proc.waitEvent(e => e.event === 'status', 10000, 'status')
   return st.peers
-}
-
-async function wtStatus (wt) {
-  wt.events = wt.events.filter(e => e.event !== 'status')
-  wt.send({ cmd: 'status' })
-  return wt.waitEvent('status', 10000, 'status')
 }
 
 const ENC = {
@@ -98,8 +85,6 @@ const SEED_RUNS = [
   ['webtorrent1', 'secure: false, libtorrent plain', false, 'plain', { mse: false, rc4: false }],
   ['webtorrent1', 'secure: true, libtorrent encryption forced', true, 'forced', { mse: true, rc4: true }]
 ]
-
-const version = { webtorrent3: 'WebTorrent 3.0.21', webtorrent1: 'WebTorrent 1.9.7' }
 
 for (const [fixture, label, secure, enc, expect] of RUNS) {
   test(`${version[fixture]} downloads from a libtorrent seed, ${label}`, async (t) => {
@@ -190,7 +175,9 @@ for (const [seedFixture, seedSecure, leechFixture, leechSecure, mse] of WT_PAIRS
     assert.equal(down.peerReqq, 500, "the leecher's wire saw the seeder's reqq (maxPeerRequests, default 500)")
     assert.equal(up.droppedPeerRequests, 0, 'the seeder dropped no request')
     assert.equal(down.timeouts, 0, 'no request of the leecher timed out')
-    assert.equal(down.isSeeder, true, 'the leecher takes its seeder for one')
+    // WebTorrent 1.9.7 listens for have-all a microtask after its 'wire' event, so it misses one
+    // that came in the same chunk as the handshake (as it would on 3.5.5) and keeps isSeeder false
+    if (leechFixture === 'webtorrent3') assert.equal(down.isSeeder, true, 'the leecher takes its seeder for one')
     assert.equal(up.isSeeder, false, 'the seeder does not take its leecher for one')
     assert.equal(up.uploaded, fx.meta.length)
     for (const wt of [leecher, seeder]) {
@@ -199,6 +186,31 @@ for (const [seedFixture, seedSecure, leechFixture, leechSecure, mse] of WT_PAIRS
     }
     await checkOnDisk(dl, fx)
     t.diagnostic(`${version[seedFixture]} → ${version[leechFixture]}, ${mse ? 'MSE' : 'plain'}: ${(fx.meta.length / MiB).toFixed(2)} MiB in ${done.ms} ms = ${mbps(fx.meta.length, done.ms)} MB/s`)
+  })
+}
+
+// 3.5.5 emits 'close' from inside destroy(), and WebTorrent 1.9.7 relies on it: its rarity map
+// listens for each wire's 'close', and once the torrent is destroyed (the map with it) a later
+// 'close' makes it call removeListener with null, which throws (uncaught: the process ends).
+// WebTorrent 3 checks for that. A peer dropped and the client destroyed in the same tick, on a
+// seeder of each line; the leecher is WebTorrent 3.
+for (const fixture of ['webtorrent1', 'webtorrent3']) {
+  test(`${version[fixture]} seeding: a peer dropped and the client destroyed in the same tick ends cleanly`, async (t) => {
+    const dir = await makeTmp(t)
+    const fx = await makeFixture(dir, { name: 'wt-drop.bin', length: 4 * MiB + 99, pieceLength: 256 * KiB })
+    const port = await freePort()
+    const seeder = startWebTorrent(t, { fixture, mode: 'seed', torrentPath: fx.torrentPath, dir: fx.seedDir, port })
+    assert.equal((await seeder.waitEvent('loaded', 20000)).protocol, OUR_DIST)
+    await seeder.waitEvent('done', T)
+    const dl = join(dir, 'wt')
+    await mkdir(dl)
+    const leecher = startWebTorrent(t, { fixture: 'webtorrent3', mode: 'download', torrentPath: fx.torrentPath, dir: dl, peer: '127.0.0.1:' + port, secure: 0 })
+    await leecher.waitEvent('done', T)
+    assert.equal((await wtStatus(seeder)).wires.length, 1)
+    seeder.send({ cmd: 'drop-and-stop' })
+    await seeder.waitEvent('stopped', 20000)
+    const exit = await seeder.waitExit(20000)
+    assert.equal(exit.code, 0, 'the seeder exited cleanly')
   })
 }
 

@@ -16,7 +16,8 @@
 //      {event:'status', uploaded, downloaded, wires: [...]} on {cmd:'status'} (each wire: its bytes,
 //                                    the peer's requests it dropped, the peer's reqq, our timeouts,
 //                                    the peer's haves, WebTorrent's isSeeder)
-//      {event:'stopped'}             on {cmd:'stop'}: the client is destroyed (files flushed), then exit
+//      {event:'stopped'}             on {cmd:'stop'}: the client is destroyed (files flushed), then exit;
+//                                    {cmd:'drop-and-stop'} removes every peer first, in the same tick
 //      {event:'fatal', error}        anything thrown
 // Every switch that finds peers by itself is off: DHT, LSD, trackers, web seeds, uTP, UPnP/NAT-PMP,
 // and PEX (private torrent; WebTorrent 3 also utPex: false). Peers are added by address only.
@@ -140,12 +141,18 @@ process.stdin.on('data', s => {
     const cmd = JSON.parse(buf.slice(0, nl))
     buf = buf.slice(nl + 1)
     if (cmd.cmd === 'status') out(status())
-    if (cmd.cmd === 'stop') {
+    // drop-and-stop: every peer removed, then the client destroyed, in the same tick (an
+    // application dropping a peer, then quitting)
+    if (cmd.cmd === 'drop-and-stop') for (const { info } of wires) torrent.removePeer(info.addr)
+    if (cmd.cmd === 'stop' || cmd.cmd === 'drop-and-stop') {
       out(status())
       client.destroy(err => {
         if (err) out({ event: 'warning', message: String(err) })
-        out({ event: 'stopped' })
-        process.exit(0)
+        // a wire's 'close' may come after this: let it, before calling the run clean
+        setTimeout(() => {
+          out({ event: 'stopped' })
+          process.exit(0)
+        }, 100)
       })
     }
   }
