@@ -176,7 +176,7 @@ for (const [seedFixture, seedSecure, leechFixture, leechSecure, mse] of WT_PAIRS
     assert.equal(up.droppedPeerRequests, 0, 'the seeder dropped no request')
     assert.equal(down.timeouts, 0, 'no request of the leecher timed out')
     // WebTorrent 1.9.7 listens for have-all a microtask after its 'wire' event, so it misses one
-    // that came in the same chunk as the handshake (as it would on 3.5.5) and keeps isSeeder false
+    // that came in the same chunk as the handshake, and keeps isSeeder false
     if (leechFixture === 'webtorrent3') assert.equal(down.isSeeder, true, 'the leecher takes its seeder for one')
     assert.equal(up.isSeeder, false, 'the seeder does not take its leecher for one')
     assert.equal(up.uploaded, fx.meta.length)
