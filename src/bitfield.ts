@@ -31,10 +31,10 @@ const GROW_AT_ONCE_BYTES = 16 * 1024
  * grows them to cover it, as the package does; one past that (up to the last index of the largest
  * torrent: 256 KiB of bits for 9 bytes) grows them as far as GROW_AT_ONCE_BYTES and is kept aside,
  * in a Set, until the Set costs as much as growing the bits to cover its highest index would add:
- * then they grow. `get` reads both; `buffer` (and `length`, `forEach`, ...) holds the
- * bits, and so the indices kept aside only once the bits grew to cover them (a peer announcing its
- * pieces with `have`s after have-none, as honest ones do, has them in the bits long before it
- * holds every piece).
+ * then they grow. `get` reads both; `buffer` (and `length`, `forEach`, ...) holds the bits, and so
+ * the indices kept aside only once the bits grew to cover them (a peer announcing its pieces with
+ * `have`s after have-none, as honest ones do, has them in the bits long before it holds every
+ * piece).
  */
 export class PeerPieces extends BitField {
   /** Indices past the bits announced by `have`, while they cost less than the bits up to them. */
