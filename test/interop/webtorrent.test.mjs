@@ -140,7 +140,7 @@ for (const [fixture, label, secure, enc, expect] of SEED_RUNS) {
 // (a swarm mixing the 3.5.5 API and the 5.x API: MSE through sendPe1..4 on one side and
 // startEncryption on the other). A fast WebTorrent leecher keeps as many requests in flight as a
 // second of its download speed fills (thousands on loopback), up to the seeder's BEP 10 `reqq`,
-// and does not use BEP 6 rejects: a request past the seeding wire's `maxPeerRequests` would be
+// and does not use BEP 6: a request past the seeding wire's `maxPeerRequests` would be
 // dropped unanswered, and the leecher would wait its 30 s piece timeout for it. The seeding wire
 // announces its cap as `reqq`, so none is dropped and none times out.
 const WT_PAIRS = [
