@@ -290,6 +290,28 @@ test('destroy() of a wire made as 3.5.5 makes it (type, retries, peEnabled): clo
   assert.deepEqual(seen, ['uninterested', 'choke'])
   await settled()
   assert.deepEqual(seen, ['uninterested', 'choke', 'error:boom', 'close'])
+  // output a destination never takes: 'close' still comes inside destroy()
+  const stuck = new Wire('tcpIncoming', 0, false)
+  stuck.pipe(new Writable({ highWaterMark: 1, write () {} })) // never calls back
+  stuck.handshake(INFO_HASH, PEER_A)
+  for (let k = 0; k < 64; k++) stuck.have(k)
+  const stuckSeen = record(stuck)
+  stuck.destroy()
+  assert.deepEqual(stuckSeen, ['uninterested', 'choke', 'finish', 'close'])
+  assert.equal(stuck.destroyed, true)
+  // destroy() from a handler of the peer's message (inside a write into the wire): the same
+  const src = new Wire()
+  const inner = new Wire('tcpIncoming', 0, false)
+  src.pipe(inner)
+  const innerSeen = record(inner)
+  let closedInside = null
+  inner.once('handshake', () => { inner.destroy(); closedInside = innerSeen.includes('close') })
+  src.handshake(INFO_HASH, PEER_A)
+  await event(inner, 'close')
+  assert.equal(closedInside, true, "'close' before destroy() returned, inside a write too")
+  assert.deepEqual(innerSeen.slice(0, 4), ['uninterested', 'choke', 'finish', 'close'])
+  assert.equal(inner.destroyed, true)
+  src.destroy()
   // 5.x's form and an options object keep 5.0.9's order (code written for it may listen for
   // 'close' after destroy())
   for (const w of [new Wire('tcpIncoming', 1), new Wire({ type: 'tcpIncoming' }), new Wire('tcpIncoming')]) {
