@@ -310,7 +310,7 @@ export abstract class WireStream extends stream.Duplex {
     this._onLocalEnd()
     if (err != null) return super.destroy(err)
     this.end()
-    // 'finish' came inside end() unless destroy() came inside a write into us (then `_onFinish`)
+    // 'finish' came inside end() (were it still to come, `_onFinish` would destroy the wire)
     if (this._closeInsideDestroy && this._finished) super.destroy()
     return this
   }
